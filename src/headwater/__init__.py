@@ -1,0 +1,60 @@
+"""headwater: Prefect 3's API, run in-process, every run recorded.
+
+    from headwater import flow, task
+
+Names are imported on first use (a lazy table, as in Prefect's own `__init__`), so
+`import headwater` stays cheap: no pydantic, no SQLAlchemy, no Dask until a feature needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_PUBLIC_API: dict[str, str] = {
+    "flow": "headwater.core.flows",
+    "Flow": "headwater.core.flows",
+    "task": "headwater.core.tasks",
+    "Task": "headwater.core.tasks",
+    "State": "headwater.core.states",
+    "StateType": "headwater.core.states",
+    "tags": "headwater.core.context",
+    "get_run_context": "headwater.core.context",
+    "get_run_logger": "headwater.core.logs",
+    "HeadwaterError": "headwater.errors",
+}
+
+__all__ = sorted([*_PUBLIC_API, "__version__"])
+
+if TYPE_CHECKING:
+    from headwater.core.context import get_run_context as get_run_context
+    from headwater.core.context import tags as tags
+    from headwater.core.flows import Flow as Flow
+    from headwater.core.flows import flow as flow
+    from headwater.core.logs import get_run_logger as get_run_logger
+    from headwater.core.states import State as State
+    from headwater.core.states import StateType as StateType
+    from headwater.core.tasks import Task as Task
+    from headwater.core.tasks import task as task
+    from headwater.errors import HeadwaterError as HeadwaterError
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC_API.get(name)
+    if module is None:
+        try:  # submodules such as headwater.runtime
+            return importlib.import_module(f"headwater.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"headwater.{name}":
+                raise
+        raise AttributeError(f"module 'headwater' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

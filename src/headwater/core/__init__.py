@@ -1,0 +1,1 @@
+"""The engine: flows, tasks, states, contexts and the drivers that run them."""

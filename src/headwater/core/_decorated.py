@@ -1,0 +1,142 @@
+"""What `Flow` and `Task` share: wrapping a function, binding to methods, options, hooks."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from headwater.core import options as opt
+from headwater.core.context import flow_run_var, task_run_var
+from headwater.core.engine import in_running_loop
+from headwater.core.parameters import CallSignature
+from headwater.errors import OptionError
+
+_UNBOUND: Any = object()
+
+
+class Decorated:
+    """Base of `Flow` and `Task`.
+
+    Subclasses set `_kind` ("flow"/"task"), `_hook_kinds` (the hook lists they accept) and build
+    their options in `_configure`. The options a user passed are kept in `_given`, so
+    `with_options` can rebuild the object with some of them changed.
+    """
+
+    _kind: ClassVar[str] = ""
+    _hook_kinds: ClassVar[tuple[str, ...]] = ()
+
+    fn: Callable[..., Any]
+    name: str
+    isasync: bool
+
+    def _wrap(self, fn: Any) -> None:
+        self._isclassmethod = isinstance(fn, classmethod)
+        self._isstaticmethod = isinstance(fn, staticmethod)
+        if self._isclassmethod or self._isstaticmethod:
+            fn = fn.__func__
+        if not callable(fn):
+            raise TypeError(
+                f"@{self._kind} needs a function, got {type(fn).__name__} {fn!r}. Decorate a "
+                f"'def' (or 'async def') function."
+            )
+        opt.check_reserved_arguments(fn, kind=self._kind)
+        self.fn = fn
+        self.isasync = inspect.iscoroutinefunction(fn)
+        self._signature = CallSignature(fn)
+        self._bound: Any = _UNBOUND
+        try:
+            functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        except AttributeError:  # callable objects without __name__ etc.
+            pass
+
+    # -- options ----------------------------------------------------------------------------------
+    def with_options(self, **changes: Any) -> Any:
+        """A copy of this object with some options changed; the original is untouched.
+
+        An option passed as None keeps its current value (as in Prefect); to remove a timeout
+        pass `timeout_seconds=0`.
+
+        Raises:
+            OptionError: an option this object does not have.
+        """
+        valid = self._option_names()
+        unknown = sorted(set(changes) - set(valid))
+        if unknown:
+            raise OptionError(
+                f"{type(self).__name__}.with_options() got unknown option(s) {unknown}. "
+                f"Valid options: {', '.join(valid)}.",
+                option=unknown[0],
+                value=changes[unknown[0]],
+            )
+        given = dict(self._given)
+        for key, value in changes.items():
+            if value is not None:
+                given[key] = value
+        fn = self.fn
+        if self._isclassmethod:
+            fn = classmethod(fn)
+        elif self._isstaticmethod:
+            fn = staticmethod(fn)
+        new = type(self)(fn, **given)
+        new._bound = self._bound
+        return new
+
+    @classmethod
+    def _option_names(cls) -> list[str]:
+        params = inspect.signature(cls.__init__).parameters  # type: ignore[misc]
+        return [p for p in params if p not in ("self", "fn")]
+
+    # -- hooks ------------------------------------------------------------------------------------
+    def _hooks(self, kind: str) -> list[Callable[..., Any]]:
+        hooks: list[Callable[..., Any]] = getattr(self, f"on_{kind}_hooks")
+        return hooks
+
+    def _register_hook(self, kind: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        if not callable(fn):
+            raise OptionError(
+                f"@{self.name}.on_{kind} needs a function, got {fn!r}.",
+                option=f"on_{kind}",
+                value=fn,
+            )
+        self._hooks(kind).append(fn)
+        return fn
+
+    # -- methods ----------------------------------------------------------------------------------
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        """Bind to the instance (methods) or the class (classmethods); staticmethods stay unbound.
+
+        Each access returns a fresh copy, so one instance's binding never leaks into another's.
+        """
+        if self._isstaticmethod:
+            return self
+        if self._isclassmethod:
+            bound = copy.copy(self)
+            bound._bound = owner if owner is not None else type(instance)
+            return bound
+        if instance is None:
+            return self
+        bound = copy.copy(self)
+        bound._bound = instance
+        return bound
+
+    def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if self._bound is not _UNBOUND:
+            args = (self._bound, *args)
+        return self._signature.bind(args, kwargs)
+
+    def _returns_coroutine(self) -> bool:
+        """Whether calling this async object hands back a coroutine or runs it to completion.
+
+        Inside a running event loop, or at the top level of a script (so that
+        `asyncio.run(my_flow())` works), the caller gets a coroutine to await. Inside the body of
+        a sync flow or task, it runs to completion: there is nothing there to await it with.
+        """
+        if in_running_loop():
+            return True
+        return flow_run_var.get() is None and task_run_var.get() is None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, fn={self.fn.__qualname__})"

@@ -1,0 +1,67 @@
+"""Run ids (UUIDv7, time-ordered) and generated run names (adjective-animal slugs)."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from uuid import UUID
+
+_lock = threading.Lock()
+_last_ms = 0
+_seq = 0
+
+
+def uuid7() -> UUID:
+    """A version-7 UUID: 48 bits of Unix milliseconds, then a counter and random bits.
+
+    Ids made in one process sort in creation order, which keeps store indexes compact.
+    """
+    global _last_ms, _seq
+    ms = time.time_ns() // 1_000_000
+    with _lock:
+        if ms <= _last_ms:
+            ms = _last_ms
+            _seq = (_seq + 1) & 0xFFF
+            if _seq == 0:  # 4,096 ids in one millisecond: borrow the next millisecond
+                ms += 1
+        else:
+            _seq = random.getrandbits(11)
+        _last_ms = ms
+        seq = _seq
+    rand = int.from_bytes(os.urandom(8), "big") & 0x3FFF_FFFF_FFFF_FFFF
+    value = (ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | rand
+    return UUID(int=value)
+
+
+_ADJECTIVES = (
+    "amber", "ancient", "arctic", "azure", "bold", "brave", "bright", "brisk", "calm", "clever",
+    "cobalt", "crimson", "curious", "daring", "dapper", "eager", "electric", "emerald", "fancy",
+    "fearless", "fluffy", "friendly", "gentle", "giant", "golden", "graceful", "happy", "hidden",
+    "humble", "icy", "indigo", "jolly", "keen", "lively", "lucky", "magenta", "mellow", "misty",
+    "modest", "nimble", "noble", "olive", "patient", "polite", "proud", "quick", "quiet", "rapid",
+    "royal", "rustic", "scarlet", "serene", "shiny", "silent", "silver", "smart", "spry", "steady",
+    "stellar", "sturdy", "sunny", "swift", "tactful", "teal", "tidy", "tireless", "tuscan",
+    "upbeat", "vivid", "warm", "wise", "witty", "zealous", "zesty",
+)
+_ANIMALS = (
+    "albatross", "alpaca", "antelope", "badger", "bat", "beaver", "bison", "bobcat", "buffalo",
+    "camel", "caribou", "cheetah", "chipmunk", "cougar", "coyote", "crane", "dingo", "dolphin",
+    "eagle", "elk", "falcon", "ferret", "finch", "fox", "gazelle", "gecko", "gibbon", "giraffe",
+    "heron", "hippo", "ibex", "iguana", "jackal", "jaguar", "kestrel", "koala", "lemur", "lynx",
+    "macaw", "marmot", "meerkat", "mink", "moose", "narwhal", "ocelot", "okapi", "orca", "otter",
+    "owl", "panda", "pelican", "penguin", "puffin", "quail", "raccoon", "raven", "salamander",
+    "seal", "sparrow", "stoat", "swan", "tapir", "tiger", "toucan", "turtle", "urchin", "viper",
+    "walrus", "weasel", "wolf", "wombat", "yak", "zebra",
+)
+
+
+def generate_slug() -> str:
+    """A random two-word run name such as ``'tuscan-bat'``."""
+    return f"{random.choice(_ADJECTIVES)}-{random.choice(_ANIMALS)}"
+
+
+def short_key() -> str:
+    """Three hex characters that tell a flow's task runs apart: ``add-3fa``."""
+    return f"{random.getrandbits(12):03x}"

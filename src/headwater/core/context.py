@@ -1,0 +1,135 @@
+"""Run contexts: which flow run and task run the current code belongs to.
+
+Contexts live in `contextvars`, so they follow the code into coroutines and, when a runner copies
+the context, into worker threads. A flow run inside a task run hides the task's context: code in
+the subflow belongs to the subflow.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from headwater.errors import MissingContextError
+
+if TYPE_CHECKING:
+    import logging
+
+    from headwater.core.flows import Flow
+    from headwater.core.runs import FlowRun, TaskRun
+    from headwater.core.tasks import Task
+    from headwater.events.base import EventSink
+
+
+class FlowRunContext:
+    """What code running inside a flow run can see."""
+
+    __slots__ = ("flow", "flow_run", "log_prints", "logger", "parameters", "sink", "task_runner")
+
+    def __init__(
+        self,
+        flow: Flow[..., Any],
+        flow_run: FlowRun,
+        parameters: dict[str, Any],
+        log_prints: bool,
+        logger: logging.LoggerAdapter[logging.Logger],
+        sink: EventSink,
+        task_runner: Any = None,
+    ) -> None:
+        self.flow = flow
+        self.flow_run = flow_run
+        self.parameters = parameters
+        self.log_prints = log_prints
+        self.logger = logger
+        self.sink = sink
+        self.task_runner = task_runner
+
+    def __repr__(self) -> str:
+        return f"FlowRunContext(flow_run={self.flow_run.name!r})"
+
+
+class TaskRunContext:
+    """What code running inside a task run can see."""
+
+    __slots__ = ("log_prints", "logger", "parameters", "task", "task_run")
+
+    def __init__(
+        self,
+        task: Task[..., Any],
+        task_run: TaskRun,
+        parameters: dict[str, Any],
+        log_prints: bool,
+        logger: logging.LoggerAdapter[logging.Logger],
+    ) -> None:
+        self.task = task
+        self.task_run = task_run
+        self.parameters = parameters
+        self.log_prints = log_prints
+        self.logger = logger
+
+    def __repr__(self) -> str:
+        return f"TaskRunContext(task_run={self.task_run.name!r})"
+
+
+flow_run_var: contextvars.ContextVar[FlowRunContext | None] = contextvars.ContextVar(
+    "headwater_flow_run", default=None
+)
+task_run_var: contextvars.ContextVar[TaskRunContext | None] = contextvars.ContextVar(
+    "headwater_task_run", default=None
+)
+tags_var: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "headwater_tags", default=frozenset()
+)
+
+
+def current_flow_run_context() -> FlowRunContext | None:
+    """The flow run the current code belongs to, or None."""
+    return flow_run_var.get()
+
+
+def current_task_run_context() -> TaskRunContext | None:
+    """The task run the current code belongs to, or None."""
+    return task_run_var.get()
+
+
+def get_run_context() -> TaskRunContext | FlowRunContext:
+    """The innermost run context: the task run's inside a task, else the flow run's.
+
+    Raises:
+        MissingContextError: outside any flow or task run.
+    """
+    ctx: TaskRunContext | FlowRunContext | None = task_run_var.get() or flow_run_var.get()
+    if ctx is None:
+        raise MissingContextError(
+            "No run context available: this code is not running inside a flow or task run. "
+            "Call it from a function decorated with @flow or @task."
+        )
+    return ctx
+
+
+def current_tags() -> frozenset[str]:
+    """The tags that `with tags(...)` blocks around the current code have set."""
+    return tags_var.get()
+
+
+@contextmanager
+def tags(*new_tags: str) -> Iterator[set[str]]:
+    """Tag every flow and task run created inside the block.
+
+    Blocks nest: the tags of an inner block add to those of the outer ones.
+
+    Example:
+        >>> with tags("nightly", "etl"):
+        ...     my_flow()
+    """
+    for tag in new_tags:
+        if not isinstance(tag, str):
+            raise TypeError(f"Tags must be strings, got {tag!r}. Write tags({str(tag)!r}).")
+    combined = tags_var.get() | frozenset(new_tags)
+    token = tags_var.set(combined)
+    try:
+        yield set(combined)
+    finally:
+        tags_var.reset(token)

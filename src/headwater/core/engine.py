@@ -1,0 +1,164 @@
+"""The engine's drivers: one run logic, two ways of waiting.
+
+A run's logic (`task_engine.task_run_steps`, `flow_engine.flow_run_steps`) is a generator that
+decides everything and *yields effects* — "call this function", "sleep this long". A driver
+performs each effect and sends the outcome back. `drive_sync` performs them by blocking,
+`drive_async` by awaiting. That is the only difference between sync and async runs, so the
+state, retry and hook decisions exist once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any, TypeVar, Union
+
+from headwater.core.clock import current_clock
+from headwater.core.timeouts import await_with_timeout, call_with_timeout
+
+T = TypeVar("T")
+
+
+class Call:
+    """Call `fn(*args, **kwargs)`; await the result if `awaits`; stop it after `timeout` s."""
+
+    __slots__ = ("args", "awaits", "fn", "kwargs", "timeout", "timeout_error")
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        *,
+        awaits: bool = False,
+        timeout: float | None = None,
+        timeout_error: type[BaseException] = TimeoutError,
+    ) -> None:
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs or {}
+        self.awaits = awaits
+        self.timeout = timeout
+        self.timeout_error = timeout_error
+
+
+class Sleep:
+    """Wait `seconds` on the engine clock."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+
+class Outcome:
+    """What a `Call` produced: a value, or the exception it raised."""
+
+    __slots__ = ("exc", "value")
+
+    def __init__(self, value: Any = None, exc: BaseException | None = None) -> None:
+        self.value = value
+        self.exc = exc
+
+
+Effect = Union[Call, Sleep]
+Steps = Generator[Effect, Union[Outcome, None], T]
+
+
+def _call_sync(effect: Call) -> Outcome:
+    try:
+        if effect.timeout is not None and not effect.awaits:
+            value = call_with_timeout(
+                effect.fn, effect.args, effect.kwargs, effect.timeout, effect.timeout_error
+            )
+        else:
+            value = effect.fn(*effect.args, **effect.kwargs)
+            if effect.awaits or inspect.iscoroutine(value):
+                value = run_coro_sync(_await(value, effect))
+        return Outcome(value)
+    except BaseException as exc:  # the run logic decides what each exception means
+        return Outcome(exc=exc)
+
+
+async def _await(value: Any, effect: Call) -> Any:
+    if effect.timeout is not None:
+        return await await_with_timeout(value, effect.timeout, effect.timeout_error)
+    return await value
+
+
+async def _call_async(effect: Call) -> Outcome:
+    try:
+        if effect.awaits:
+            value = await _await(effect.fn(*effect.args, **effect.kwargs), effect)
+        elif effect.timeout is not None:
+            value = call_with_timeout(
+                effect.fn, effect.args, effect.kwargs, effect.timeout, effect.timeout_error
+            )
+        else:
+            value = effect.fn(*effect.args, **effect.kwargs)
+            if inspect.iscoroutine(value):
+                value = await value
+        return Outcome(value)
+    except BaseException as exc:
+        return Outcome(exc=exc)
+
+
+def drive_sync(steps: Steps[T]) -> T:
+    """Run a run's logic to the end, blocking the calling thread."""
+    send: Outcome | None = None
+    while True:
+        try:
+            effect = steps.send(send)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        if type(effect) is Call:
+            send = _call_sync(effect)
+        else:
+            current_clock().sleep(effect.seconds)
+            send = None
+
+
+async def drive_async(steps: Steps[T]) -> T:
+    """Run a run's logic to the end on the running event loop."""
+    send: Outcome | None = None
+    while True:
+        try:
+            effect = steps.send(send)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        if type(effect) is Call:
+            send = await _call_async(effect)
+        else:
+            await current_clock().sleep_async(effect.seconds)
+            send = None
+
+
+# -- running coroutines from sync code ----------------------------------------------------------------
+def in_running_loop() -> bool:
+    """Whether an event loop is running in this thread.
+
+    If asyncio was never imported, no loop can be running: checking `sys.modules` first keeps
+    asyncio (20 ms) out of the import of sync-only programs.
+    """
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return False
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def run_coro_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code that has no running loop in its thread."""
+    if in_running_loop():
+        coro.close()
+        raise RuntimeError(
+            "Cannot run an async flow or task to completion from sync code while an event loop "
+            "is running in this thread. Make the caller async and await it."
+        )
+    import asyncio
+
+    return asyncio.run(coro)

@@ -1,0 +1,207 @@
+"""One flow run, from Pending to a final state: the logic, written once for sync and async.
+
+`flow_run_steps` decides; `engine.drive_sync` / `engine.drive_async` perform its effects.
+The final state is decided only by what the flow function returns or raises (Prefect's rule):
+a task that failed inside a flow that went on to return normally leaves the flow Completed.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+
+from headwater.core._ids import generate_slug, uuid7
+from headwater.core.clock import current_clock
+from headwater.core.context import (
+    FlowRunContext,
+    current_tags,
+    flow_run_var,
+    task_run_var,
+)
+from headwater.core.engine import Call, Sleep, Steps, drive_async, drive_sync
+from headwater.core.hooks import run_hooks
+from headwater.core.logs import (
+    ENGINE_LOGGER,
+    flow_run_logger,
+    printing_as_logs,
+    setup_logging,
+)
+from headwater.core.runs import FlowRun
+from headwater.core.states import (
+    AwaitingRetry,
+    Failed,
+    Pending,
+    Running,
+    State,
+    TimedOut,
+    exception_to_crashed_state,
+    exception_to_failed_state,
+    return_value_to_state,
+)
+from headwater.core.task_engine import resolve_run_name
+from headwater.errors import FlowRunTimeoutError
+from headwater.events import current_sink
+from headwater.events.records import FlowRunCreated, StateChanged
+
+if TYPE_CHECKING:
+    from headwater.core.flows import Flow
+
+FlowRunResult = tuple[FlowRun, State]
+
+
+def run_flow_sync(
+    flow: Flow[..., Any], parameters: dict[str, Any], wait_for: Any, return_state: bool
+) -> Any:
+    """Run a sync flow in this thread; return what the caller of `flow(...)` gets."""
+    setup_logging()
+    _, state = drive_sync(flow_run_steps(flow, parameters, wait_for))
+    return call_result(state, return_state)
+
+
+async def run_flow_async(
+    flow: Flow[..., Any], parameters: dict[str, Any], wait_for: Any, return_state: bool
+) -> Any:
+    """Run an async flow on the running loop; return what awaiting `flow(...)` gives."""
+    setup_logging()
+    _, state = await drive_async(flow_run_steps(flow, parameters, wait_for))
+    return call_result(state, return_state)
+
+
+def call_result(state: State, return_state: bool) -> Any:
+    """The final State with `return_state`, else the result (raising a failed run's exception).
+
+    Interrupts such as Ctrl-C are re-raised even with `return_state`.
+    """
+    data = state.data
+    if state.is_crashed() and isinstance(data, BaseException) and not isinstance(data, Exception):
+        raise data
+    if return_state:
+        return state
+    return state.result()
+
+
+def _should_log_prints(flow: Flow[..., Any], parent: FlowRunContext | None) -> bool:
+    if flow.log_prints is not None:
+        return flow.log_prints
+    if parent is not None:
+        return parent.log_prints
+    from headwater import settings
+
+    return settings.log_prints()
+
+
+def flow_run_steps(
+    flow: Flow[..., Any], parameters: dict[str, Any], wait_for: Any = None
+) -> Steps[FlowRunResult]:
+    """The life of one flow run. Returns (run, final state)."""
+    parent = flow_run_var.get()
+    parent_task = task_run_var.get()
+    sink = parent.sink if parent is not None else current_sink()
+    emit = sink.emit
+    run = FlowRun(
+        uuid7(), generate_slug(), flow.name, flow.version, parameters, current_tags(),
+        parent_flow_run_id=parent.flow_run.id if parent is not None else None,
+        parent_task_run_id=parent_task.task_run.id if parent_task is not None else None,
+    )
+    log_prints = _should_log_prints(flow, parent)
+    logger = flow_run_logger(run, flow.name)
+
+    def set_state(state: State) -> State:
+        state.state_details.flow_run_id = run.id
+        run.record_state(state)
+        emit(StateChanged(run.id, "flow", state, run.run_count))
+        return state
+
+    # Parameters are validated, and the run named, before anything runs; a failure here is a
+    # Failed run (recorded, hooks called) that never reached Running.
+    setup_error: Exception | None = None
+    if flow.should_validate_parameters and flow.validator.needed:
+        try:
+            parameters = flow.validator.validate(parameters)
+        except Exception as exc:
+            setup_error = exc
+    run.parameters = parameters
+    ctx = FlowRunContext(flow, run, parameters, log_prints, logger, sink, flow.task_runner)
+    flow_token = flow_run_var.set(ctx)
+    task_token = task_run_var.set(None)  # code in this flow belongs to it, not to a parent task
+    stack = ExitStack()
+    try:
+        if setup_error is None and flow.flow_run_name is not None:
+            try:
+                run.name = resolve_run_name(
+                    flow.flow_run_name, parameters, "flow_run_name", f"flow {flow.name!r}"
+                )
+                logger.extra["flow_run_name"] = run.name  # type: ignore[index]
+            except Exception as exc:
+                setup_error = exc
+        emit(FlowRunCreated(run.id, run.name, flow.name, run.flow_version, parameters, run.tags,
+                            run.parent_flow_run_id, run.parent_task_run_id,
+                            current_clock().now()))
+        set_state(Pending())
+        if setup_error is not None:
+            what = "Validation of flow parameters" if flow.validator.needed else "Starting the run"
+            message = f"{what} failed with error: {type(setup_error).__name__}: {setup_error}"
+            logging.getLogger(ENGINE_LOGGER).error(message)
+            state = set_state(Failed(message=message, data=setup_error))
+            logger.error("Finished in state %s", state)
+            yield from run_hooks(flow, run, state, logger)
+            return run, state
+
+        if log_prints:
+            stack.enter_context(printing_as_logs())
+        args, kwargs = flow._signature.to_call(parameters)
+        while True:
+            logger.info("Beginning %sflow run %r for flow %r",
+                        "sub" if parent is not None else "", run.name, flow.name)
+            state = set_state(Running())
+            yield from run_hooks(flow, run, state, logger)
+            outcome = yield Call(
+                flow.fn, args, kwargs, awaits=flow.isasync,
+                timeout=flow.timeout_seconds, timeout_error=FlowRunTimeoutError,
+            )
+            assert outcome is not None
+            exc = outcome.exc
+            if exc is None:
+                state = return_value_to_state(outcome.value)
+            elif not isinstance(exc, Exception):
+                state = exception_to_crashed_state(exc)
+                logger.error("Crash detected! %s", state.message)
+                break
+            elif isinstance(exc, FlowRunTimeoutError):
+                logger.error("Encountered exception during execution: %r", exc)
+                state = TimedOut(
+                    message=f"Flow run exceeded timeout of {flow.timeout_seconds:g} second(s)",
+                    data=exc,
+                )
+            else:
+                logger.error(
+                    "Encountered exception during execution: %r", exc,
+                    exc_info=(type(exc), exc, exc.__traceback__),
+                )
+                state = exception_to_failed_state(exc, "Flow run encountered an exception:")
+            if state.is_completed() or run.run_count > flow.retries:
+                break
+            delay = flow.retry_delay_seconds
+            logger.info(
+                "Received non-final state 'AwaitingRetry' when proposing final state %r and "
+                "will attempt to run again (retry %d/%d)...",
+                state.name, run.run_count, flow.retries,
+            )
+            set_state(AwaitingRetry(scheduled_time=current_clock().now() + delay))
+            if delay > 0:
+                yield Sleep(delay)
+
+        set_state(state)
+        logger.log(
+            logging.INFO if state.is_completed() else logging.ERROR,
+            "Finished in state %s", state,
+        )
+        yield from run_hooks(flow, run, state, logger)
+        return run, state
+    finally:
+        stack.close()
+        task_run_var.reset(task_token)
+        flow_run_var.reset(flow_token)
+        if parent is None:  # a top-level run's history is durable once the call returns
+            sink.flush()

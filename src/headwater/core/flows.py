@@ -1,0 +1,203 @@
+"""`Flow` and the `@flow` decorator."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Callable, Iterable
+from functools import cached_property
+from typing import Any, Generic, TypeVar, overload
+
+from typing_extensions import ParamSpec
+
+from headwater.core import options as opt
+from headwater.core._decorated import Decorated
+from headwater.core.parameters import ParameterValidator
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Flow(Decorated, Generic[P, R]):
+    """A function whose calls become flow runs, with their own task runs and subflows.
+
+    Build one with `@flow`. Calling it validates the parameters, records a flow run, runs the
+    body in the calling thread and returns what the function returns (or raises what it raised).
+    """
+
+    _kind = "flow"
+    _hook_kinds = ("completion", "failure", "cancellation", "crashed", "running")
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        name: str | None = None,
+        version: str | None = None,
+        flow_run_name: str | Callable[..., str] | None = None,
+        retries: int | None = None,
+        retry_delay_seconds: float | None = None,
+        task_runner: Any = None,
+        description: str | None = None,
+        timeout_seconds: float | None = None,
+        validate_parameters: bool = True,
+        persist_result: bool | None = None,
+        result_storage: Any = None,
+        result_serializer: Any = None,
+        cache_result_in_memory: bool = True,
+        log_prints: bool | None = None,
+        on_completion: Iterable[Callable[..., Any]] | None = None,
+        on_failure: Iterable[Callable[..., Any]] | None = None,
+        on_cancellation: Iterable[Callable[..., Any]] | None = None,
+        on_crashed: Iterable[Callable[..., Any]] | None = None,
+        on_running: Iterable[Callable[..., Any]] | None = None,
+    ) -> None:
+        given = {k: v for k, v in locals().items() if k not in ("self", "fn", "__class__")}
+        self._given = {k: v for k, v in given.items() if v is not None}
+        self._wrap(fn)
+        if name is None:
+            raw = getattr(self.fn, "__name__", None) or type(self.fn).__name__
+            name = "unknown-lambda" if raw == "<lambda>" else raw.replace("_", "-")
+        self.name = opt.check_name(name, kind="flow")
+        owner = f"flow {self.name!r}"
+        self._version = opt.check_optional_str("version", version, owner=owner)
+        self.flow_run_name = opt.check_run_name("flow_run_name", flow_run_name, owner=owner)
+        if retries is None:
+            from headwater import settings
+
+            retries = settings.flow_default_retries()
+        self.retries = opt.check_retries(retries, owner=owner)
+        self.retry_delay_seconds = opt.check_flow_retry_delay(
+            0 if retry_delay_seconds is None else retry_delay_seconds, owner=owner
+        )
+        self.task_runner = _check_task_runner(task_runner, owner)
+        self.description = opt.check_optional_str("description", description, owner=owner)
+        if self.description is None:
+            self.description = inspect.getdoc(self.fn)
+        self.timeout_seconds = opt.check_timeout(timeout_seconds, owner=owner)
+        checked = opt.check_optional_bool("validate_parameters", validate_parameters, owner=owner)
+        self.should_validate_parameters = True if checked is None else checked
+        self.persist_result = opt.check_optional_bool("persist_result", persist_result, owner=owner)
+        self.result_storage = result_storage
+        self.result_serializer = result_serializer
+        if self.persist_result is None and (result_storage or result_serializer):
+            self.persist_result = True
+        self.cache_result_in_memory = bool(cache_result_in_memory)
+        self.log_prints = opt.check_optional_bool("log_prints", log_prints, owner=owner)
+        self.on_completion_hooks = opt.check_hooks("on_completion", on_completion, owner=owner)
+        self.on_failure_hooks = opt.check_hooks("on_failure", on_failure, owner=owner)
+        self.on_cancellation_hooks = opt.check_hooks(
+            "on_cancellation", on_cancellation, owner=owner
+        )
+        self.on_crashed_hooks = opt.check_hooks("on_crashed", on_crashed, owner=owner)
+        self.on_running_hooks = opt.check_hooks("on_running", on_running, owner=owner)
+        self.validator = ParameterValidator(self.fn, self._signature)
+
+    @cached_property
+    def version(self) -> str | None:
+        """The given version, else an md5 of the flow's source file (None if it has none)."""
+        if self._version is not None:
+            return self._version
+        try:
+            path = inspect.getsourcefile(self.fn)
+            if path is None:
+                return None
+            with open(path, "rb") as source:
+                return hashlib.md5(source.read()).hexdigest()
+        except (OSError, TypeError):
+            return None
+
+    @property
+    def validate_parameters(self) -> bool:
+        return self.should_validate_parameters
+
+    # -- hook registration (`@my_flow.on_failure`) ----------------------------------------------------
+    def on_completion(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return self._register_hook("completion", fn)
+
+    def on_failure(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return self._register_hook("failure", fn)
+
+    def on_cancellation(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return self._register_hook("cancellation", fn)
+
+    def on_crashed(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return self._register_hook("crashed", fn)
+
+    def on_running(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return self._register_hook("running", fn)
+
+    # -- calling ------------------------------------------------------------------------------------
+    def __call__(self, *args: Any, return_state: bool = False, wait_for: Any = None,
+                 **kwargs: Any) -> Any:
+        """Run the flow and return its result.
+
+        Args:
+            return_state: return the final `State` instead of the result; never raises for a
+                failed run.
+            wait_for: futures to wait for before starting (for subflows).
+
+        Raises:
+            ParameterBindError: the arguments do not fit the function's signature.
+            ParameterTypeError: a parameter failed validation against its type hint.
+            Exception: whatever the flow function raised, with its original type.
+        """
+        from headwater.core import flow_engine
+        from headwater.core.engine import run_coro_sync
+
+        parameters = self._bind(args, kwargs)
+        if self.isasync:
+            coro = flow_engine.run_flow_async(self, parameters, wait_for, return_state)
+            return coro if self._returns_coroutine() else run_coro_sync(coro)
+        return flow_engine.run_flow_sync(self, parameters, wait_for, return_state)
+
+
+def _check_task_runner(value: Any, owner: str) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, type):
+        value = value()
+    for method in ("submit", "__enter__", "__exit__"):
+        if not hasattr(value, method):
+            raise opt.OptionError(
+                f"Option 'task_runner' on {owner} must be a task runner such as "
+                f"ThreadPoolTaskRunner(), got {value!r} (it has no {method!r}).",
+                option="task_runner",
+                value=value,
+            )
+    return value
+
+
+@overload
+def flow(__fn: Callable[P, R]) -> Flow[P, R]: ...
+
+
+@overload
+def flow(__fn: None = None, **options: Any) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
+
+
+def flow(__fn: Any = None, **options: Any) -> Any:
+    """Turn a function into a `Flow`.
+
+    Works bare (`@flow`) or with options (`@flow(name="etl", retries=1)`); every keyword of
+    `Flow` is accepted and checked now, at decoration time.
+
+    Example:
+        >>> @flow(log_prints=True)
+        ... def hello(name: str = "world") -> None:
+        ...     print(f"Hello {name}!")
+    """
+    if __fn is not None:
+        return Flow(__fn, **options)
+    valid = Flow._option_names()
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise opt.OptionError(
+            f"@flow got unknown option(s) {unknown}. Valid options: {', '.join(valid)}.",
+            option=unknown[0],
+            value=options[unknown[0]],
+        )
+
+    def decorate(fn: Callable[P, R]) -> Flow[P, R]:
+        return Flow(fn, **options)
+
+    return decorate

@@ -1,0 +1,216 @@
+"""Run loggers, the console format Prefect users know, and `log_prints`.
+
+Loggers: `headwater.flow_runs` and `headwater.task_runs` carry run ids in each record's extras;
+`headwater.engine` takes messages from before a run logger exists. Console lines look like
+
+    12:01:02.345 | INFO    | Flow run 'tuscan-bat' - Beginning flow run 'tuscan-bat' for flow 'etl'
+
+Nothing is configured at import: the first run calls `setup_logging()`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import logging
+import sys
+import threading
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import Any
+
+from headwater.core.context import flow_run_var, task_run_var
+from headwater.errors import MissingContextError
+
+FLOW_RUNS_LOGGER = "headwater.flow_runs"
+TASK_RUNS_LOGGER = "headwater.task_runs"
+ENGINE_LOGGER = "headwater.engine"
+
+_EXTRA_FIELDS = (
+    "flow_run_id",
+    "flow_run_name",
+    "flow_name",
+    "task_run_id",
+    "task_run_name",
+    "task_name",
+)
+
+
+class RunLoggerAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A logger that stamps each record with the ids and names of the run it belongs to."""
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
+        extra = kwargs.get("extra")
+        kwargs["extra"] = {**self.extra, **extra} if extra else self.extra  # type: ignore[dict-item]
+        return msg, kwargs
+
+
+class HeadwaterFormatter(logging.Formatter):
+    """`HH:MM:SS.mmm | LEVEL   | Flow run 'name' - message`."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            fmt="%(asctime)s.%(msecs)03d | %(levelname)-7s | %(run_prefix)s%(message)s",
+            datefmt="%H:%M:%S",
+        )
+
+    def format(self, record: logging.LogRecord) -> str:
+        task_run_name = getattr(record, "task_run_name", None)
+        if task_run_name:
+            record.run_prefix = f"Task run {task_run_name!r} - "
+        else:
+            flow_run_name = getattr(record, "flow_run_name", None)
+            if flow_run_name:
+                record.run_prefix = f"Flow run {flow_run_name!r} - "
+            else:
+                record.run_prefix = f"{record.name} - "
+        return super().format(record)
+
+
+class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time, so redirection and capture work."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+class _SinkHandler(logging.Handler):
+    """Hands every run log record to the current event sink."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from headwater.events import current_sink
+        from headwater.events.records import LogEmitted
+
+        try:
+            message = record.getMessage()
+            if record.exc_info and record.exc_info[1] is not None:
+                message = f"{message}\n{self.formatException(record.exc_info)}"
+            current_sink().emit(
+                LogEmitted(
+                    flow_run_id=getattr(record, "flow_run_id", None),
+                    task_run_id=getattr(record, "task_run_id", None),
+                    logger=record.name,
+                    level=record.levelno,
+                    message=message,
+                    timestamp=record.created,
+                )
+            )
+        except Exception:
+            self.handleError(record)
+
+    def formatException(self, exc_info: Any) -> str:  # noqa: N802 (logging's spelling)
+        return logging.Formatter().formatException(exc_info)
+
+
+_setup_lock = threading.Lock()
+_configured = False
+
+
+def setup_logging(force: bool = False) -> None:
+    """Attach the console and event-sink handlers to the `headwater` logger (once).
+
+    The level comes from `HEADWATER_LOGGING_LEVEL` (default INFO). Records still propagate to
+    the root logger, so pytest's `caplog` and the user's own handlers see them too.
+    """
+    global _configured
+    if _configured and not force:
+        return
+    from headwater import settings
+
+    level = settings.logging_level()
+    with _setup_lock:
+        root = logging.getLogger("headwater")
+        for handler in list(root.handlers):
+            if isinstance(handler, (_ConsoleHandler, _SinkHandler)):
+                root.removeHandler(handler)
+        console = _ConsoleHandler()
+        console.setFormatter(HeadwaterFormatter())
+        root.addHandler(console)
+        root.addHandler(_SinkHandler())
+        root.setLevel(level)
+        _configured = True
+
+
+def flow_run_logger(flow_run: Any, flow_name: str) -> RunLoggerAdapter:
+    return RunLoggerAdapter(
+        logging.getLogger(FLOW_RUNS_LOGGER),
+        {"flow_run_id": flow_run.id, "flow_run_name": flow_run.name, "flow_name": flow_name},
+    )
+
+
+def task_run_logger(task_run: Any, flow_run: Any, flow_name: str | None) -> RunLoggerAdapter:
+    return RunLoggerAdapter(
+        logging.getLogger(TASK_RUNS_LOGGER),
+        {
+            "task_run_id": task_run.id,
+            "task_run_name": task_run.name,
+            "task_name": task_run.task_name,
+            "flow_run_id": task_run.flow_run_id,
+            "flow_run_name": flow_run.name if flow_run is not None else None,
+            "flow_name": flow_name,
+        },
+    )
+
+
+def get_run_logger(**extra: Any) -> logging.LoggerAdapter:  # type: ignore[type-arg]
+    """The logger of the current task run, else of the current flow run.
+
+    Its records carry the run's ids and names, reach the console in the run format and are
+    recorded with the run's history.
+
+    Raises:
+        MissingContextError: called outside a flow or task run.
+    """
+    ctx = task_run_var.get() or flow_run_var.get()
+    if ctx is None:
+        raise MissingContextError(
+            "get_run_logger() was called outside a flow or task run, so there is no run to "
+            "attach the records to. Call it inside a @flow or @task function, or use "
+            "logging.getLogger(__name__) for code that also runs outside runs."
+        )
+    if extra:
+        return RunLoggerAdapter(ctx.logger.logger, {**ctx.logger.extra, **extra})  # type: ignore[dict-item]
+    return ctx.logger
+
+
+# -- log_prints ------------------------------------------------------------------------------------
+_original_print = builtins.print
+_patch_lock = threading.Lock()
+_patch_depth = 0
+
+
+def _print_as_log(*args: Any, sep: str | None = " ", end: str | None = "\n",
+                  file: Any = None, flush: bool = False) -> None:
+    if file is None or file is sys.stdout or file is sys.stderr:
+        ctx = task_run_var.get() or flow_run_var.get()
+        if ctx is not None and ctx.log_prints:
+            buffer = io.StringIO()
+            _original_print(*args, sep=sep, end=end, file=buffer)
+            ctx.logger.info(buffer.getvalue().rstrip())
+            return
+    _original_print(*args, sep=sep, end=end, file=file, flush=flush)
+
+
+@contextmanager
+def printing_as_logs() -> Iterator[None]:
+    """Route `print()` of runs that have `log_prints` to their run logger, inside the block.
+
+    The patch is process-wide (like Prefect's) but checks the calling code's run context, so
+    prints from other threads and from runs without `log_prints` are left alone.
+    """
+    global _patch_depth
+    with _patch_lock:
+        _patch_depth += 1
+        builtins.print = _print_as_log
+    try:
+        yield
+    finally:
+        with _patch_lock:
+            _patch_depth -= 1
+            if _patch_depth == 0:
+                builtins.print = _original_print

@@ -1,0 +1,126 @@
+"""Run objects: one per flow or task run, kept up to date by the engine.
+
+Hooks and `retry_condition_fn` receive them, as in Prefect (`(task, task_run, state)`).
+The durable history lives in the event sink; these objects hold only the current facts.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from headwater.core.states import Pending, State
+
+
+class _Run:
+    __slots__ = (
+        "end_time",
+        "id",
+        "name",
+        "parameters",
+        "run_count",
+        "start_time",
+        "state",
+        "tags",
+        "total_run_time",
+    )
+
+    def __init__(
+        self, id: UUID, name: str, parameters: dict[str, Any], tags: frozenset[str]
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.parameters = parameters
+        self.tags = tags
+        self.state: State = Pending()
+        self.run_count = 0
+        self.start_time: float | None = None
+        self.end_time: float | None = None
+        self.total_run_time = 0.0
+
+    @property
+    def state_name(self) -> str:
+        return self.state.name
+
+    @property
+    def state_type(self) -> str:
+        return self.state.type.value
+
+    @property
+    def start_datetime(self) -> datetime | None:
+        if self.start_time is None:
+            return None
+        return datetime.fromtimestamp(self.start_time, tz=timezone.utc)
+
+    def record_state(self, state: State) -> None:
+        """Update counters the way Prefect does: each RUNNING-type state is one more attempt."""
+        now = state.timestamp_s
+        previous = self.state
+        if previous.is_running():
+            self.total_run_time += now - previous.timestamp_s
+        if state.is_running():
+            self.run_count += 1
+            if self.start_time is None:
+                self.start_time = now
+        if state.is_final():
+            self.end_time = now
+        state.state_details.run_count = self.run_count
+        self.state = state
+
+    @property
+    def duration(self) -> float:
+        """Seconds spent running so far (across attempts)."""
+        extra = time.time() - self.state.timestamp_s if self.state.is_running() else 0.0
+        return self.total_run_time + extra
+
+
+class FlowRun(_Run):
+    """One run of a flow."""
+
+    __slots__ = ("flow_name", "flow_version", "parent_flow_run_id", "parent_task_run_id")
+
+    def __init__(
+        self,
+        id: UUID,
+        name: str,
+        flow_name: str,
+        flow_version: str | None,
+        parameters: dict[str, Any],
+        tags: frozenset[str],
+        parent_flow_run_id: UUID | None = None,
+        parent_task_run_id: UUID | None = None,
+    ) -> None:
+        super().__init__(id, name, parameters, tags)
+        self.flow_name = flow_name
+        self.flow_version = flow_version
+        self.parent_flow_run_id = parent_flow_run_id
+        self.parent_task_run_id = parent_task_run_id
+
+    def __repr__(self) -> str:
+        return f"FlowRun(id={self.id!s}, name={self.name!r}, state={self.state!s})"
+
+
+class TaskRun(_Run):
+    """One run of a task."""
+
+    __slots__ = ("flow_run_id", "task_key", "task_name")
+
+    def __init__(
+        self,
+        id: UUID,
+        name: str,
+        task_name: str,
+        task_key: str,
+        flow_run_id: UUID | None,
+        parameters: dict[str, Any],
+        tags: frozenset[str],
+    ) -> None:
+        super().__init__(id, name, parameters, tags)
+        self.task_name = task_name
+        self.task_key = task_key
+        self.flow_run_id = flow_run_id
+
+    def __repr__(self) -> str:
+        return f"TaskRun(id={self.id!s}, name={self.name!r}, state={self.state!s})"

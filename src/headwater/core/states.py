@@ -1,0 +1,396 @@
+"""States: what a run is doing or how it ended.
+
+A `State` has a type (one of `StateType`), a name that refines it (`Cached` is a COMPLETED state,
+`Retrying` a RUNNING one), an optional message, a timestamp and, once final, its data: the return
+value or the exception. The constructors below (`Completed()`, `Failed()`, ...) are the ones
+Prefect users know; `str(state)` prints the way Prefect prints, e.g. `Cached(type=COMPLETED)`.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from headwater.errors import (
+    CancelledRun,
+    CrashedRun,
+    FailedRun,
+    MissingResult,
+    PausedRun,
+    UnfinishedRun,
+)
+
+
+class StateType(str, enum.Enum):
+    """The kind of a state. Its value is the upper-case name, as in Prefect."""
+
+    SCHEDULED = "SCHEDULED"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    CRASHED = "CRASHED"
+    PAUSED = "PAUSED"
+    CANCELLING = "CANCELLING"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+FINAL_TYPES = frozenset(
+    {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
+)
+_NO_DATA: Any = object()  # distinguishes "no data" from a returned None
+
+
+class StateDetails:
+    """Links and scheduling facts attached to a state."""
+
+    __slots__ = (
+        "cache_expiration",
+        "cache_key",
+        "flow_run_id",
+        "retriable",
+        "run_count",
+        "scheduled_time",
+        "task_run_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        flow_run_id: UUID | None = None,
+        task_run_id: UUID | None = None,
+        scheduled_time: float | None = None,
+        cache_key: str | None = None,
+        cache_expiration: float | None = None,
+        retriable: bool | None = None,
+        run_count: int | None = None,
+    ) -> None:
+        self.flow_run_id = flow_run_id
+        self.task_run_id = task_run_id
+        self.scheduled_time = scheduled_time
+        self.cache_key = cache_key
+        self.cache_expiration = cache_expiration
+        self.retriable = retriable
+        self.run_count = run_count
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{name}={getattr(self, name)!r}"
+            for name in self.__slots__
+            if getattr(self, name) is not None
+        )
+        return f"StateDetails({fields})"
+
+
+class State:
+    """One state of a flow or task run.
+
+    Args:
+        type: the state's `StateType`.
+        name: a refinement of the type; defaults to the title-cased type ("Completed").
+        message: a human-readable reason, e.g. why the run failed.
+        data: the run's return value, or the exception it raised.
+        state_details: links to the run and scheduling facts.
+        timestamp: seconds since the epoch; defaults to now.
+    """
+
+    __slots__ = ("_data", "message", "name", "state_details", "timestamp_s", "type")
+
+    def __init__(
+        self,
+        type: StateType,
+        name: str | None = None,
+        message: str | None = None,
+        data: Any = _NO_DATA,
+        state_details: StateDetails | None = None,
+        timestamp: float | None = None,
+    ) -> None:
+        self.type = StateType(type)
+        self.name = name or self.type.value.title()
+        self.message = message
+        self._data = data
+        self.state_details = state_details if state_details is not None else StateDetails()
+        self.timestamp_s = time.time() if timestamp is None else timestamp
+
+    # -- data ---------------------------------------------------------------------------------
+    @property
+    def data(self) -> Any:
+        """The stored return value or exception; None when the state carries none."""
+        return None if self._data is _NO_DATA else self._data
+
+    @property
+    def has_data(self) -> bool:
+        return self._data is not _NO_DATA
+
+    @property
+    def timestamp(self) -> datetime:
+        """When the run entered this state, as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.timestamp_s, tz=timezone.utc)
+
+    def result(self, raise_on_failure: bool = True) -> Any:
+        """The run's return value.
+
+        Args:
+            raise_on_failure: for a Failed, Crashed or Cancelled state, raise the run's exception
+                (True, the default) or return it (False).
+
+        Raises:
+            UnfinishedRun: the state is not final, so there is no result yet.
+            PausedRun: the run is paused.
+            MissingResult: a completed state that carries no data.
+            Exception: the run's own exception, for failed states with `raise_on_failure`.
+        """
+        if self.type is StateType.PAUSED:
+            raise PausedRun("Run is paused, its result is not available.")
+        if self.type not in FINAL_TYPES:
+            raise UnfinishedRun(
+                f"Run is in {self.type.value} state, its result is not available."
+            )
+        if self.type is not StateType.COMPLETED:
+            exc = get_state_exception(self)
+            if raise_on_failure:
+                raise exc
+            return exc
+        if self._data is _NO_DATA:
+            raise MissingResult(
+                "State data is missing: this state was built without a result. "
+                "Pass data=... when you create a Completed state by hand."
+            )
+        return self._data
+
+    # -- predicates ---------------------------------------------------------------------------
+    def is_scheduled(self) -> bool:
+        return self.type is StateType.SCHEDULED
+
+    def is_pending(self) -> bool:
+        return self.type is StateType.PENDING
+
+    def is_running(self) -> bool:
+        return self.type is StateType.RUNNING
+
+    def is_completed(self) -> bool:
+        return self.type is StateType.COMPLETED
+
+    def is_failed(self) -> bool:
+        return self.type is StateType.FAILED
+
+    def is_crashed(self) -> bool:
+        return self.type is StateType.CRASHED
+
+    def is_cancelled(self) -> bool:
+        return self.type is StateType.CANCELLED
+
+    def is_cancelling(self) -> bool:
+        return self.type is StateType.CANCELLING
+
+    def is_paused(self) -> bool:
+        return self.type is StateType.PAUSED
+
+    def is_final(self) -> bool:
+        return self.type in FINAL_TYPES
+
+    # -- display ------------------------------------------------------------------------------
+    def __str__(self) -> str:
+        parts = []
+        if self.message:
+            parts.append(repr(self.message))
+        if self.name.upper() != self.type.value:
+            parts.append(f"type={self.type.value}")
+        return f"{self.name}({', '.join(parts)})"
+
+    def __repr__(self) -> str:
+        data = "None" if self._data is _NO_DATA else repr(self._data)
+        if len(data) > 200:
+            data = data[:197] + "..."
+        return (
+            f"{self.name}(message={self.message!r}, type={self.type.value}, result={data})"
+        )
+
+    def copy(self, **changes: Any) -> State:
+        """A new state with the same fields, except those given."""
+        fields: dict[str, Any] = {
+            "type": self.type,
+            "name": self.name,
+            "message": self.message,
+            "data": self._data,
+            "state_details": self.state_details,
+            "timestamp": self.timestamp_s,
+        }
+        fields.update(changes)
+        return State(**fields)
+
+
+# -- constructors -------------------------------------------------------------------------------
+def Scheduled(scheduled_time: float | None = None, **kwargs: Any) -> State:  # noqa: N802
+    details = kwargs.pop("state_details", None) or StateDetails()
+    details.scheduled_time = scheduled_time if scheduled_time is not None else time.time()
+    return State(StateType.SCHEDULED, state_details=details, **kwargs)
+
+
+def AwaitingRetry(scheduled_time: float | None = None, **kwargs: Any) -> State:  # noqa: N802
+    kwargs.setdefault("name", "AwaitingRetry")
+    return Scheduled(scheduled_time, **kwargs)
+
+
+def Late(scheduled_time: float | None = None, **kwargs: Any) -> State:  # noqa: N802
+    kwargs.setdefault("name", "Late")
+    return Scheduled(scheduled_time, **kwargs)
+
+
+def Pending(**kwargs: Any) -> State:  # noqa: N802
+    return State(StateType.PENDING, **kwargs)
+
+
+def NotReady(**kwargs: Any) -> State:  # noqa: N802
+    kwargs.setdefault("name", "NotReady")
+    return State(StateType.PENDING, **kwargs)
+
+
+def Running(**kwargs: Any) -> State:  # noqa: N802
+    return State(StateType.RUNNING, **kwargs)
+
+
+def Retrying(**kwargs: Any) -> State:  # noqa: N802
+    kwargs.setdefault("name", "Retrying")
+    return State(StateType.RUNNING, **kwargs)
+
+
+def Completed(**kwargs: Any) -> State:  # noqa: N802
+    return State(StateType.COMPLETED, **kwargs)
+
+
+def Cached(**kwargs: Any) -> State:  # noqa: N802
+    kwargs.setdefault("name", "Cached")
+    return State(StateType.COMPLETED, **kwargs)
+
+
+def Failed(**kwargs: Any) -> State:  # noqa: N802
+    return State(StateType.FAILED, **kwargs)
+
+
+def TimedOut(**kwargs: Any) -> State:  # noqa: N802
+    kwargs.setdefault("name", "TimedOut")
+    return State(StateType.FAILED, **kwargs)
+
+
+def Crashed(**kwargs: Any) -> State:  # noqa: N802
+    return State(StateType.CRASHED, **kwargs)
+
+
+def Cancelling(**kwargs: Any) -> State:  # noqa: N802
+    return State(StateType.CANCELLING, **kwargs)
+
+
+def Cancelled(**kwargs: Any) -> State:  # noqa: N802
+    return State(StateType.CANCELLED, **kwargs)
+
+
+def Paused(**kwargs: Any) -> State:  # noqa: N802
+    return State(StateType.PAUSED, **kwargs)
+
+
+def Suspended(**kwargs: Any) -> State:  # noqa: N802
+    kwargs.setdefault("name", "Suspended")
+    return State(StateType.PAUSED, **kwargs)
+
+
+# -- decisions shared by the flow and task engines ------------------------------------------------
+def is_state_iterable(value: Any) -> bool:
+    """True for a non-empty list, tuple or set made only of States (dicts do not count)."""
+    return (
+        isinstance(value, (list, tuple, set))
+        and len(value) > 0
+        and all(isinstance(item, State) for item in value)
+    )
+
+
+def get_state_exception(state: State) -> BaseException:
+    """The exception that stands for a Failed, Crashed or Cancelled state."""
+    data = state.data
+    if isinstance(data, BaseException):
+        return data
+    if isinstance(data, State):
+        return get_state_exception(data)
+    if is_state_iterable(data):
+        for inner in data:
+            if inner.type in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
+                return get_state_exception(inner)
+    if data is None or isinstance(data, str):
+        if state.type is StateType.CRASHED:
+            return CrashedRun(state.message or "Run crashed.")
+        if state.type is StateType.CANCELLED:
+            return CancelledRun(state.message or "Run cancelled.")
+        return FailedRun(state.message or "Run failed.")
+    return TypeError(f"Unexpected result for failed state: {data!r}")
+
+
+def exception_to_failed_state(exc: BaseException, prefix: str) -> State:
+    """A Failed state holding `exc`, with a message such as `'<prefix> ValueError: x'`."""
+    return Failed(message=f"{prefix} {type(exc).__name__}: {exc}", data=exc)
+
+
+_CRASH_MESSAGES = {
+    KeyboardInterrupt: "Execution was aborted by an interrupt signal.",
+    SystemExit: "Execution was aborted by Python system exit call.",
+}
+
+
+def exception_to_crashed_state(exc: BaseException) -> State:
+    """A Crashed state for an interrupt or an error that escaped the engine itself."""
+    for kind, message in _CRASH_MESSAGES.items():
+        if isinstance(exc, kind):
+            return Crashed(message=message, data=exc)
+    return Crashed(
+        message=f"Execution was interrupted by an unexpected exception: "
+        f"{type(exc).__name__}: {exc}",
+        data=exc,
+    )
+
+
+def aggregate_states(states: Iterable[State], returned: Any) -> State:
+    """The state of a run that returned several states: the rule Prefect applies.
+
+    All completed → Completed; any cancelled → Cancelled; any paused → Paused; otherwise Failed.
+    The aggregate's data is the returned object itself.
+    """
+    states = list(states)
+    total = len(states)
+    counts: dict[StateType, int] = {}
+    for state in states:
+        counts[state.type] = counts.get(state.type, 0) + 1
+    if counts.get(StateType.COMPLETED, 0) == total:
+        return Completed(message="All states completed.", data=returned)
+    if StateType.CANCELLED in counts:
+        n = counts[StateType.CANCELLED]
+        return Cancelled(message=f"{n}/{total} states cancelled.", data=returned)
+    if StateType.PAUSED in counts:
+        n = counts[StateType.PAUSED]
+        return Paused(message=f"{n}/{total} states paused.", data=returned)
+    failed = counts.get(StateType.FAILED, 0) + counts.get(StateType.CRASHED, 0)
+    if failed:
+        return Failed(message=f"{failed}/{total} states failed.", data=returned)
+    unfinished = sum(n for kind, n in counts.items() if kind not in FINAL_TYPES)
+    return Failed(message=f"{unfinished}/{total} states are not final.", data=returned)
+
+
+def return_value_to_state(value: Any) -> State:
+    """The final state of a run whose function returned `value`.
+
+    A State made by hand (not linked to a run) is used as it is; a State of another run, or a
+    list/tuple/set of States, is aggregated; anything else is `Completed` with `value` as data.
+    """
+    if isinstance(value, State):
+        details = value.state_details
+        if details.flow_run_id is None and details.task_run_id is None:
+            return value
+        return aggregate_states([value], value)
+    if is_state_iterable(value):
+        return aggregate_states(value, value)
+    return Completed(data=value)

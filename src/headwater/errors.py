@@ -1,0 +1,128 @@
+"""Every exception headwater raises, in one tree.
+
+    HeadwaterError
+    ├── OptionError (+ ValueError)            a decorator option has a bad value
+    │   └── InvalidNameError                   a name holds a forbidden character
+    ├── ReservedArgumentError (+ TypeError)    a function uses `return_state` or `wait_for`
+    ├── ParameterBindError (+ TypeError)       a call does not match the function's signature
+    ├── ParameterTypeError (+ TypeError)       a flow parameter failed validation
+    ├── MissingContextError (+ RuntimeError)   a run-only API was used outside a run
+    ├── SubmissionError (+ RuntimeError)       .submit/.map with nowhere to send the work
+    ├── UpstreamTaskError                      an upstream run did not complete
+    ├── SettingError (+ ValueError)            a HEADWATER_* variable holds a bad value
+    ├── MissingResult                          a completed state carries no data
+    ├── RunStateError                          a run's result is not available
+    │   ├── UnfinishedRun                      ... because it has not finished
+    │   ├── PausedRun                          ... because it is paused
+    │   ├── FailedRun                          ... because it failed without an exception
+    │   ├── CrashedRun                         ... because it crashed
+    │   └── CancelledRun                       ... because it was cancelled
+    └── RunTimeoutError (+ TimeoutError)
+        ├── TaskRunTimeoutError                a task exceeded `timeout_seconds`
+        └── FlowRunTimeoutError                a flow exceeded `timeout_seconds`
+
+Exceptions that subclass a builtin too can be caught either way: code written for Prefect
+that catches `TypeError` or `TimeoutError` keeps working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HeadwaterError(Exception):
+    """The root of every error headwater raises."""
+
+
+class OptionError(HeadwaterError, ValueError):
+    """A decorator option has a value headwater cannot use.
+
+    Attributes:
+        option: the option's name, e.g. ``"retries"``.
+        value: the value that was given.
+    """
+
+    def __init__(self, message: str, *, option: str = "", value: Any = None) -> None:
+        super().__init__(message)
+        self.option = option
+        self.value = value
+
+
+class InvalidNameError(OptionError):
+    """A flow or task name contains a character that is not allowed."""
+
+
+class ReservedArgumentError(HeadwaterError, TypeError):
+    """A decorated function uses a parameter name the engine reserves for itself."""
+
+
+class ParameterBindError(HeadwaterError, TypeError):
+    """The arguments of a call do not fit the function's signature."""
+
+
+class ParameterTypeError(HeadwaterError, TypeError):
+    """One or more flow parameters failed validation against their type hints.
+
+    Attributes:
+        errors: one dict per problem with ``parameter``, ``expected``, ``value`` and ``message``.
+    """
+
+    def __init__(self, message: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class MissingContextError(HeadwaterError, RuntimeError):
+    """An API that needs a running flow or task was called outside one."""
+
+
+class SubmissionError(HeadwaterError, RuntimeError):
+    """Work was submitted where there is no task runner to send it to."""
+
+
+class UpstreamTaskError(HeadwaterError):
+    """A run this one depends on did not reach a Completed state."""
+
+
+class SettingError(HeadwaterError, ValueError):
+    """An environment setting holds a value headwater cannot use."""
+
+
+class MissingResult(HeadwaterError):
+    """A completed state carries no result data."""
+
+
+class RunStateError(HeadwaterError):
+    """A run's result was asked for, but the run's state does not hold one."""
+
+
+class UnfinishedRun(RunStateError):
+    """The run has not reached a final state yet."""
+
+
+class PausedRun(RunStateError):
+    """The run is paused."""
+
+
+class FailedRun(RunStateError):
+    """The run failed without leaving an exception to re-raise."""
+
+
+class CrashedRun(RunStateError):
+    """The run crashed: the process or thread running it was interrupted."""
+
+
+class CancelledRun(RunStateError):
+    """The run was cancelled."""
+
+
+class RunTimeoutError(HeadwaterError, TimeoutError):
+    """A run exceeded its `timeout_seconds`."""
+
+
+class TaskRunTimeoutError(RunTimeoutError):
+    """A task run exceeded its `timeout_seconds`."""
+
+
+class FlowRunTimeoutError(RunTimeoutError):
+    """A flow run exceeded its `timeout_seconds`."""

@@ -1,0 +1,64 @@
+"""Where run records go: the `EventSink` seam and the process-wide current sink.
+
+The engine asks `current_sink()` once per run. By default that is a sink chosen from
+`HEADWATER_STORE` (`memory` keeps records in memory); `use_sink(sink)` swaps it for a block of
+code and `set_sink(sink)` for the rest of the process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from headwater.events.base import EventSink, NullSink
+
+__all__ = ["EventSink", "NullSink", "current_sink", "set_sink", "use_sink"]
+
+_sink: EventSink | None = None
+_lock = threading.Lock()
+
+
+def _default_sink() -> EventSink:
+    from headwater import settings
+
+    if settings.store_kind() == "memory":
+        from headwater.events.memory import MemorySink
+
+        return MemorySink()
+    return NullSink()
+
+
+def current_sink() -> EventSink:
+    """The sink runs report to now."""
+    sink = _sink
+    if sink is None:
+        with _lock:
+            if _sink is None:
+                set_sink(_default_sink())
+            sink = _sink
+    assert sink is not None
+    return sink
+
+
+def set_sink(sink: EventSink) -> EventSink | None:
+    """Make `sink` the current sink for the whole process; returns the previous one."""
+    global _sink
+    if not isinstance(sink, EventSink):
+        raise TypeError(
+            f"set_sink() needs an EventSink, got {sink!r}. Subclass headwater.events.EventSink."
+        )
+    previous, _sink = _sink, sink
+    return previous
+
+
+@contextmanager
+def use_sink(sink: EventSink) -> Iterator[EventSink]:
+    """Send every run's records to `sink` inside the block, then restore the previous sink."""
+    global _sink
+    previous = set_sink(sink)
+    try:
+        yield sink
+    finally:
+        sink.flush()
+        _sink = previous

@@ -1,0 +1,108 @@
+"""The records the engine hands to an `EventSink`: immutable, cheap to build, in-process objects.
+
+Each record is built once on the hot path and never changed. Sinks that write somewhere
+(the run store) serialise them in their own thread, never in the run's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from uuid import UUID
+
+from headwater.core.states import State
+
+RunKind = Literal["flow", "task"]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRunCreated:
+    """A flow run was created (before it starts running)."""
+
+    flow_run_id: UUID
+    name: str
+    flow_name: str
+    flow_version: str | None
+    parameters: dict[str, Any]
+    tags: frozenset[str]
+    parent_flow_run_id: UUID | None
+    parent_task_run_id: UUID | None
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRunCreated:
+    """A task run was created, inside a flow run or on its own (`flow_run_id` None)."""
+
+    task_run_id: UUID
+    name: str
+    task_name: str
+    task_key: str
+    flow_run_id: UUID | None
+    parameters: dict[str, Any]
+    tags: frozenset[str]
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunRenamed:
+    """A run got its final name (templates are resolved after parameters are known)."""
+
+    run_id: UUID
+    kind: RunKind
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """A flow or task run entered a new state."""
+
+    run_id: UUID
+    kind: RunKind
+    state: State
+    run_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LogEmitted:
+    """A log record written inside a run (engine messages, `get_run_logger()`, printed lines)."""
+
+    flow_run_id: UUID | None
+    task_run_id: UUID | None
+    logger: str
+    level: int
+    message: str
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyAdded:
+    """A task run used the result of (or waited for) another run."""
+
+    task_run_id: UUID
+    upstream_run_id: UUID
+    parameter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A named occurrence with a payload, e.g. an asset materialization."""
+
+    name: str
+    resource: dict[str, Any]
+    related: tuple[dict[str, Any], ...] = ()
+    payload: dict[str, Any] = field(default_factory=dict)
+    flow_run_id: UUID | None = None
+    task_run_id: UUID | None = None
+    timestamp: float = 0.0
+
+
+Record = (
+    FlowRunCreated
+    | TaskRunCreated
+    | RunRenamed
+    | StateChanged
+    | LogEmitted
+    | DependencyAdded
+    | Event
+)

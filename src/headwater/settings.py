@@ -1,0 +1,98 @@
+"""Settings: `HEADWATER_*` environment variables, read when they are needed, never at import.
+
+| variable | default | meaning |
+|---|---|---|
+| `HEADWATER_HOME` | `~/.headwater` | where the run store and results live |
+| `HEADWATER_LOGGING_LEVEL` | `INFO` | level of the run loggers and the console |
+| `HEADWATER_LOGGING_LOG_PRINTS` | `false` | default for `log_prints` when no flow sets it |
+| `HEADWATER_STORE` | (unset) | `memory` keeps every record in memory, for users' unit tests |
+| `HEADWATER_FLOW_DEFAULT_RETRIES` | `0` | retries of a flow that does not set `retries` |
+| `HEADWATER_TASK_DEFAULT_RETRIES` | `0` | retries of a task that does not set `retries` |
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from headwater.errors import SettingError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value.strip() if value is not None else None
+
+
+def get_bool(name: str, default: bool) -> bool:
+    """Read a boolean variable; `true/false`, `1/0`, `yes/no`, `on/off` in any case."""
+    value = _raw(name)
+    if value is None:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise SettingError(
+        f"{name}={value!r} is not a boolean. Set it to 'true' or 'false', or unset it "
+        f"to use the default ({str(default).lower()})."
+    )
+
+
+def get_int(name: str, default: int, *, minimum: int = 0) -> int:
+    """Read an integer variable that must be at least `minimum`."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise SettingError(
+            f"{name}={value!r} is not a whole number >= {minimum}. Set it to e.g. "
+            f"{max(minimum, default)}, or unset it to use the default ({default})."
+        )
+    return number
+
+
+def home() -> Path:
+    """The folder for headwater's files (`HEADWATER_HOME`, default `~/.headwater`)."""
+    value = _raw("HEADWATER_HOME")
+    return Path(value).expanduser() if value else Path.home() / ".headwater"
+
+
+def logging_level() -> int:
+    """The level for run loggers and the console (`HEADWATER_LOGGING_LEVEL`, default INFO)."""
+    value = (_raw("HEADWATER_LOGGING_LEVEL") or "INFO").upper()
+    if value.isdigit():
+        return int(value)
+    if value not in _LEVELS:
+        raise SettingError(
+            f"HEADWATER_LOGGING_LEVEL={value!r} is not a logging level. "
+            f"Use one of {', '.join(_LEVELS)}."
+        )
+    return int(logging.getLevelName(value))
+
+
+def log_prints() -> bool:
+    """Whether `print()` inside runs becomes a log record when no flow or task says otherwise."""
+    return get_bool("HEADWATER_LOGGING_LOG_PRINTS", False)
+
+
+def store_kind() -> str | None:
+    """The kind of run store asked for with `HEADWATER_STORE`, lowercased, or None."""
+    value = _raw("HEADWATER_STORE")
+    return value.lower() if value else None
+
+
+def flow_default_retries() -> int:
+    return get_int("HEADWATER_FLOW_DEFAULT_RETRIES", 0)
+
+
+def task_default_retries() -> int:
+    return get_int("HEADWATER_TASK_DEFAULT_RETRIES", 0)
