@@ -1,0 +1,150 @@
+"""Timeouts really stop the run's code: in the main thread, in worker threads, and async."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from headwater import flow, task
+from headwater.errors import FlowRunTimeoutError, TaskRunTimeoutError
+from headwater.events.memory import MemorySink
+
+
+def _busy(seconds: float) -> int:
+    """Pure-Python work (no C call that blocks) for about `seconds`."""
+    end = time.perf_counter() + seconds
+    n = 0
+    while time.perf_counter() < end:
+        n += 1
+    return n
+
+
+def test_a_busy_task_in_the_main_thread_is_stopped_and_ends_timed_out(
+    events: MemorySink,
+) -> None:
+    @task(timeout_seconds=0.05)
+    def spin() -> int:
+        return _busy(5)
+
+    started = time.perf_counter()
+    with pytest.raises(TaskRunTimeoutError) as info:
+        spin()
+    assert time.perf_counter() - started < 1.0
+    assert isinstance(info.value, TimeoutError)
+    [run] = events.task_runs()
+    final = events.final_state(run.task_run_id)
+    assert final is not None and final.name == "TimedOut" and final.is_failed()
+    assert str(final) == "TimedOut('Task run exceeded timeout of 0.05 second(s)', type=FAILED)"
+
+
+def test_a_sleeping_task_in_the_main_thread_is_interrupted() -> None:
+    @task(timeout_seconds=0.05)
+    def nap() -> None:
+        time.sleep(5)
+
+    started = time.perf_counter()
+    with pytest.raises(TaskRunTimeoutError):
+        nap()
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_busy_task_in_a_worker_thread_is_stopped() -> None:
+    @task(timeout_seconds=0.05)
+    def spin() -> int:
+        return _busy(5)
+
+    outcome: list[BaseException | None] = []
+
+    def worker() -> None:
+        try:
+            spin()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    started = time.perf_counter()
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(5)
+    assert time.perf_counter() - started < 1.0
+    assert len(outcome) == 1 and isinstance(outcome[0], TaskRunTimeoutError)
+
+
+def test_user_code_catching_exception_cannot_swallow_the_timeout() -> None:
+    @task(timeout_seconds=0.05)
+    def stubborn() -> str:
+        try:
+            _busy(5)
+        except Exception:
+            return "swallowed"
+        return "finished"
+
+    with pytest.raises(TaskRunTimeoutError):
+        stubborn()
+
+
+def test_a_flow_timeout_ends_the_flow_timed_out(events: MemorySink) -> None:
+    @flow(timeout_seconds=0.05)
+    def slow_flow() -> None:
+        _busy(5)
+
+    state = slow_flow(return_state=True)
+    assert state.name == "TimedOut" and state.is_failed()
+    assert state.message == "Flow run exceeded timeout of 0.05 second(s)"
+    with pytest.raises(FlowRunTimeoutError):
+        state.result()
+
+
+def test_an_async_task_timeout_cancels_it() -> None:
+    @task(timeout_seconds=0.05)
+    async def slow() -> None:
+        await asyncio.sleep(5)
+
+    @flow
+    async def runner() -> None:
+        await slow()
+
+    started = time.perf_counter()
+    with pytest.raises(TaskRunTimeoutError):
+        asyncio.run(runner())
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_timeout_error_raised_by_user_code_is_not_mistaken_for_a_timeout() -> None:
+    @task(timeout_seconds=5)
+    async def raises() -> None:
+        raise TimeoutError("mine")
+
+    @flow
+    async def runner() -> None:
+        await raises()
+
+    with pytest.raises(TimeoutError, match="mine") as info:
+        asyncio.run(runner())
+    assert not isinstance(info.value, TaskRunTimeoutError)
+
+
+def test_a_task_that_finishes_in_time_is_not_disturbed() -> None:
+    @task(timeout_seconds=2)
+    def quick() -> int:
+        return 42
+
+    for _ in range(50):
+        assert quick() == 42
+
+
+def test_timed_out_tasks_are_retried(events: MemorySink) -> None:
+    attempts = []
+
+    @task(timeout_seconds=0.05, retries=1)
+    def slow_then_fast() -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            _busy(5)
+        return "done"
+
+    assert slow_then_fast() == "done"
+    assert len(attempts) == 2
