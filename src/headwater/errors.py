@@ -2,12 +2,17 @@
 
     HeadwaterError
     ├── OptionError (+ ValueError)            a decorator option has a bad value
-    │   └── InvalidNameError                   a name holds a forbidden character
+    │   ├── InvalidNameError                   a name holds a forbidden character
+    │   └── RunNameError (+ TypeError)         a run-name template or callable failed
     ├── ReservedArgumentError (+ TypeError)    a function uses `return_state` or `wait_for`
     ├── ParameterBindError (+ TypeError)       a call does not match the function's signature
     ├── ParameterTypeError (+ TypeError)       a flow parameter failed validation
     ├── MissingContextError (+ RuntimeError)   a run-only API was used outside a run
     ├── SubmissionError (+ RuntimeError)       .submit/.map with nowhere to send the work
+    ├── MappingError (+ ValueError)            .map got arguments it cannot map over
+    │   ├── MappingLengthMismatch              iterables of different lengths
+    │   └── MappingMissingIterable             no iterable argument at all
+    ├── SerializationError (+ TypeError)       a task, argument or result cannot be pickled
     ├── UpstreamTaskError                      an upstream run did not complete
     ├── SettingError (+ ValueError)            a HEADWATER_* variable holds a bad value
     ├── MissingResult                          a completed state carries no data
@@ -52,6 +57,15 @@ class InvalidNameError(OptionError):
     """A flow or task name contains a character that is not allowed."""
 
 
+class RunNameError(OptionError, TypeError):
+    """A `flow_run_name` / `task_run_name` template could not be filled in, or its callable
+    returned something other than a string."""
+
+
+class OptionTypeError(OptionError, TypeError):
+    """A decorator option was given a value of the wrong type (Prefect raises TypeError)."""
+
+
 class ReservedArgumentError(HeadwaterError, TypeError):
     """A decorated function uses a parameter name the engine reserves for itself."""
 
@@ -78,6 +92,22 @@ class MissingContextError(HeadwaterError, RuntimeError):
 
 class SubmissionError(HeadwaterError, RuntimeError):
     """Work was submitted where there is no task runner to send it to."""
+
+
+class MappingError(HeadwaterError, ValueError):
+    """`.map` was called with arguments it cannot map over."""
+
+
+class MappingLengthMismatch(MappingError):
+    """The iterables passed to `.map` have different lengths."""
+
+
+class MappingMissingIterable(MappingError):
+    """`.map` was called without any iterable argument."""
+
+
+class SerializationError(HeadwaterError, TypeError):
+    """A task, one of its arguments or its result cannot be sent to another process."""
 
 
 class UpstreamTaskError(HeadwaterError):

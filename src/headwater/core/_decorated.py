@@ -72,6 +72,8 @@ class Decorated:
                 value=changes[unknown[0]],
             )
         given = dict(self._given)
+        for kind in self._hook_kinds:  # hooks added later with @obj.on_<kind> are kept too
+            given[f"on_{kind}"] = list(self._hooks(kind))
         for key, value in changes.items():
             if value is not None:
                 given[key] = value
@@ -122,10 +124,12 @@ class Decorated:
         bound._bound = instance
         return bound
 
-    def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _bind(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], apply_defaults: bool = True
+    ) -> dict[str, Any]:
         if self._bound is not _UNBOUND:
             args = (self._bound, *args)
-        return self._signature.bind(args, kwargs)
+        return self._signature.bind(args, kwargs, apply_defaults=apply_defaults)
 
     def _returns_coroutine(self) -> bool:
         """Whether calling this async object hands back a coroutine or runs it to completion.

@@ -8,10 +8,12 @@ the subflow belongs to the subflow.
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from headwater.core.futures import PendingRuns
 from headwater.errors import MissingContextError
 
 if TYPE_CHECKING:
@@ -26,7 +28,18 @@ if TYPE_CHECKING:
 class FlowRunContext:
     """What code running inside a flow run can see."""
 
-    __slots__ = ("flow", "flow_run", "log_prints", "logger", "parameters", "sink", "task_runner")
+    __slots__ = (
+        "_lock",
+        "_runner",
+        "flow",
+        "flow_run",
+        "log_prints",
+        "logger",
+        "parameters",
+        "pending",
+        "sink",
+        "task_runner",
+    )
 
     def __init__(
         self,
@@ -44,7 +57,35 @@ class FlowRunContext:
         self.log_prints = log_prints
         self.logger = logger
         self.sink = sink
-        self.task_runner = task_runner
+        self.task_runner = task_runner  # the flow's configured runner (a template, never entered)
+        self.pending = PendingRuns()
+        self._runner: Any = None
+        self._lock = threading.Lock()
+
+    def open_task_runner(self) -> Any:
+        """This run's task runner, started on first use (flows that never submit pay nothing)."""
+        runner = self._runner
+        if runner is None:
+            with self._lock:
+                if self._runner is None:
+                    if self.task_runner is not None:
+                        fresh = self.task_runner.duplicate()
+                    else:
+                        from headwater.runners.thread import ThreadPoolTaskRunner
+
+                        fresh = ThreadPoolTaskRunner()
+                    fresh.__enter__()
+                    self._runner = fresh
+                runner = self._runner
+        return runner
+
+    def close_task_runner(self, cancel: bool = False) -> None:
+        """Shut the runner down: normally after every submitted run has finished; with
+        `cancel` (the flow crashed), runs that have not started yet are dropped."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.cancel_on_exit = cancel
+            runner.__exit__(None, None, None)
 
     def __repr__(self) -> str:
         return f"FlowRunContext(flow_run={self.flow_run.name!r})"

@@ -9,6 +9,7 @@ state, retry and hook decisions exist once.
 
 from __future__ import annotations
 
+import concurrent.futures
 import inspect
 import sys
 from collections.abc import Callable, Coroutine, Generator
@@ -52,6 +53,15 @@ class Sleep:
         self.seconds = seconds
 
 
+class Wait:
+    """Wait until every `concurrent.futures.Future` in `futures` is done."""
+
+    __slots__ = ("futures",)
+
+    def __init__(self, futures: list[Any]) -> None:
+        self.futures = futures
+
+
 class Outcome:
     """What a `Call` produced: a value, or the exception it raised."""
 
@@ -62,7 +72,7 @@ class Outcome:
         self.exc = exc
 
 
-Effect = Union[Call, Sleep]
+Effect = Union[Call, Sleep, Wait]
 Steps = Generator[Effect, Union[Outcome, None], T]
 
 
@@ -112,10 +122,14 @@ def drive_sync(steps: Steps[T]) -> T:
             effect = steps.send(send)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
-        if type(effect) is Call:
-            send = _call_sync(effect)
+        kind = type(effect)
+        if kind is Call:
+            send = _call_sync(effect)  # type: ignore[arg-type]
+        elif kind is Wait:
+            concurrent.futures.wait(effect.futures)  # type: ignore[union-attr]
+            send = None
         else:
-            current_clock().sleep(effect.seconds)
+            current_clock().sleep(effect.seconds)  # type: ignore[union-attr]
             send = None
 
 
@@ -127,10 +141,18 @@ async def drive_async(steps: Steps[T]) -> T:
             effect = steps.send(send)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
-        if type(effect) is Call:
-            send = await _call_async(effect)
+        kind = type(effect)
+        if kind is Call:
+            send = await _call_async(effect)  # type: ignore[arg-type]
+        elif kind is Wait:
+            pending = [f for f in effect.futures if not f.done()]  # type: ignore[union-attr]
+            if pending:
+                import asyncio
+
+                await asyncio.wait([asyncio.wrap_future(f) for f in pending])
+            send = None
         else:
-            await current_clock().sleep_async(effect.seconds)
+            await current_clock().sleep_async(effect.seconds)  # type: ignore[union-attr]
             send = None
 
 

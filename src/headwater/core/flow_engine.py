@@ -19,7 +19,8 @@ from headwater.core.context import (
     flow_run_var,
     task_run_var,
 )
-from headwater.core.engine import Call, Sleep, Steps, drive_async, drive_sync
+from headwater.core.engine import Call, Sleep, Steps, Wait, drive_async, drive_sync
+from headwater.core.futures import TaskRunFuture
 from headwater.core.hooks import run_hooks
 from headwater.core.logs import (
     ENGINE_LOGGER,
@@ -91,6 +92,16 @@ def _should_log_prints(flow: Flow[..., Any], parent: FlowRunContext | None) -> b
     return settings.log_prints()
 
 
+def futures_to_states(value: Any) -> Any:
+    """A returned future becomes its final state; so do futures in a returned list/tuple/set."""
+    if isinstance(value, TaskRunFuture):
+        return value.state
+    if isinstance(value, (list, tuple, set)) and any(isinstance(v, TaskRunFuture) for v in value):
+        items = [v.state if isinstance(v, TaskRunFuture) else v for v in value]
+        return type(value)(items) if type(value) in (tuple, set) else items
+    return value
+
+
 def flow_run_steps(
     flow: Flow[..., Any], parameters: dict[str, Any], wait_for: Any = None
 ) -> Steps[FlowRunResult]:
@@ -144,7 +155,7 @@ def flow_run_steps(
             message = f"{what} failed with error: {type(setup_error).__name__}: {setup_error}"
             logging.getLogger(ENGINE_LOGGER).error(message)
             state = set_state(Failed(message=message, data=setup_error))
-            logger.error("Finished in state %s", state)
+            logger.info("Finished in state %s", state)
             yield from run_hooks(flow, run, state, logger)
             return run, state
 
@@ -161,9 +172,11 @@ def flow_run_steps(
                 timeout=flow.timeout_seconds, timeout_error=FlowRunTimeoutError,
             )
             assert outcome is not None
+            if ctx.pending.count:  # a flow waits for everything it submitted
+                yield Wait([ctx.pending.all_done()])
             exc = outcome.exc
             if exc is None:
-                state = return_value_to_state(outcome.value)
+                state = return_value_to_state(futures_to_states(outcome.value))
             elif not isinstance(exc, Exception):
                 state = exception_to_crashed_state(exc)
                 logger.error("Crash detected! %s", state.message)
@@ -193,14 +206,13 @@ def flow_run_steps(
                 yield Sleep(delay)
 
         set_state(state)
-        logger.log(
-            logging.INFO if state.is_completed() else logging.ERROR,
-            "Finished in state %s", state,
-        )
+        # Always INFO, as Prefect: the failure itself was already logged at ERROR above.
+        logger.info("Finished in state %s", state)
         yield from run_hooks(flow, run, state, logger)
         return run, state
     finally:
         stack.close()
+        ctx.close_task_runner(cancel=run.state.is_crashed() or not run.state.is_final())
         task_run_var.reset(task_token)
         flow_run_var.reset(flow_token)
         if parent is None:  # a top-level run's history is durable once the call returns

@@ -127,7 +127,7 @@ class Flow(Decorated, Generic[P, R]):
         return self._register_hook("running", fn)
 
     # -- calling ------------------------------------------------------------------------------------
-    def __call__(self, *args: Any, return_state: bool = False, wait_for: Any = None,
+    def __call__(self, /, *args: Any, return_state: bool = False, wait_for: Any = None,
                  **kwargs: Any) -> Any:
         """Run the flow and return its result.
 

@@ -14,7 +14,12 @@ from collections.abc import Callable, Iterable
 from numbers import Real
 from typing import Any
 
-from headwater.errors import InvalidNameError, OptionError, ReservedArgumentError
+from headwater.errors import (
+    InvalidNameError,
+    OptionError,
+    OptionTypeError,
+    ReservedArgumentError,
+)
 
 BANNED_NAME_CHARACTERS = ("/", "%", "&", ">", "<")
 RESERVED_ARGUMENTS = ("return_state", "wait_for")
@@ -45,20 +50,20 @@ def _where(owner: str) -> str:
     return f" on {owner}" if owner else ""
 
 
-def check_name(value: Any, *, kind: str, owner: str = "") -> str:
+def check_name(value: Any, *, kind: str, owner: str = "", check_characters: bool = True) -> str:
     if not isinstance(value, str):
         hint = (
             f" Perhaps you meant to call it? e.g. '@{kind}(name={getattr(value, '__name__', 'f')}())'"
             if callable(value)
             else ""
         )
-        raise OptionError(
+        raise OptionTypeError(
             f"Expected a string for {kind} option 'name'{_where(owner)}; "
             f"got {type(value).__name__} {value!r} instead.{hint}",
             option="name",
             value=value,
         )
-    bad = [c for c in BANNED_NAME_CHARACTERS if c in value]
+    bad = [c for c in BANNED_NAME_CHARACTERS if c in value] if check_characters else []
     if bad:
         raise InvalidNameError(
             f"Name {value!r} contains the character {bad[0]!r}, which is not allowed. "
@@ -187,7 +192,7 @@ def check_optional_bool(option: str, value: Any, *, owner: str = "") -> bool | N
 def check_callable(option: str, value: Any, *, owner: str = "") -> Callable[..., Any] | None:
     if value is None or callable(value):
         return value
-    raise OptionError(
+    raise OptionTypeError(
         f"Option {option!r}{_where(owner)} must be callable, got {type(value).__name__} "
         f"{value!r}. Pass the function itself, without calling it.",
         option=option,
@@ -198,7 +203,7 @@ def check_callable(option: str, value: Any, *, owner: str = "") -> Callable[...,
 def check_run_name(option: str, value: Any, *, owner: str = "") -> str | Callable[..., Any] | None:
     if value is None or isinstance(value, str) or callable(value):
         return value
-    raise OptionError(
+    raise OptionTypeError(
         f"Option {option!r}{_where(owner)} must be a string template such as "
         f"'run-{{x}}' or a callable returning a string; got {type(value).__name__} {value!r}.",
         option=option,
@@ -211,7 +216,7 @@ def check_hooks(option: str, value: Any, *, owner: str = "") -> list[Callable[..
         return []
     if callable(value) or not isinstance(value, Iterable) or isinstance(value, (str, bytes)):
         shown = getattr(value, "__name__", repr(value))
-        raise OptionError(
+        raise OptionTypeError(
             f"Option {option!r}{_where(owner)} must be a list of hooks, got {shown}. "
             f"Write {option}=[{shown}].",
             option=option,
@@ -220,7 +225,7 @@ def check_hooks(option: str, value: Any, *, owner: str = "") -> list[Callable[..
     hooks = list(value)
     for hook in hooks:
         if not callable(hook):
-            raise OptionError(
+            raise OptionTypeError(
                 f"Option {option!r}{_where(owner)} must hold callables, but one item is "
                 f"{type(hook).__name__} {hook!r}. Hooks are called as hook(obj, run, state).",
                 option=option,

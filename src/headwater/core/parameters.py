@@ -24,7 +24,7 @@ _EMPTY = inspect.Parameter.empty
 class CallSignature:
     """The signature of a flow or task function, with fast paths for the common cases."""
 
-    __slots__ = ("fn_name", "names", "params", "signature", "simple")
+    __slots__ = ("fn_name", "names", "params", "signature", "simple", "var_keyword")
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn_name = getattr(fn, "__name__", repr(fn))
@@ -34,9 +34,12 @@ class CallSignature:
         # "simple": every parameter is positional-or-keyword without a default, so positional
         # arguments map one-to-one onto names. Most task functions look like this.
         self.simple = all(p.kind is _POK and p.default is _EMPTY for p in self.params)
+        self.var_keyword = next((p.name for p in self.params if p.kind is _VAR_KW), None)
 
-    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        """The call's parameters by name, defaults filled in.
+    def bind(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], apply_defaults: bool = True
+    ) -> dict[str, Any]:
+        """The call's parameters by name, defaults filled in (unless `apply_defaults=False`).
 
         Raises:
             ParameterBindError: the arguments do not fit the signature.
@@ -52,8 +55,25 @@ class CallSignature:
                 f"Function {self.fn_name!r} has signature '{shown_sig}' but received "
                 f"args: {args!r} and kwargs: {sorted(kwargs)!r}."
             ) from None
-        bound.apply_defaults()
+        if apply_defaults:
+            bound.apply_defaults()
         return dict(bound.arguments)
+
+    def complete(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """`parameters` with defaults filled in for any parameter that is missing."""
+        if len(parameters) == len(self.names):
+            return parameters
+        full: dict[str, Any] = {}
+        for param in self.params:
+            if param.name in parameters:
+                full[param.name] = parameters[param.name]
+            elif param.kind is _VAR_POS:
+                full[param.name] = ()
+            elif param.kind is _VAR_KW:
+                full[param.name] = {}
+            elif param.default is not _EMPTY:
+                full[param.name] = param.default
+        return full
 
     def to_call(self, parameters: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Split parameters back into positional and keyword arguments for the function."""
@@ -125,7 +145,7 @@ class ParameterValidator:
             # user's name in error locations.
             field = f"p{index}"
             self._aliases[name] = field
-            fields[field] = (self._annotations[name], pydantic.Field(alias=name))
+            fields[field] = (self._annotations[name], pydantic.Field(default=None, alias=name))
         return pydantic.create_model(  # type: ignore[call-overload]
             f"{getattr(self._fn, '__name__', 'flow')}_parameters",
             __config__=pydantic.ConfigDict(arbitrary_types_allowed=True),

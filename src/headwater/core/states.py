@@ -45,7 +45,20 @@ class StateType(str, enum.Enum):
 FINAL_TYPES = frozenset(
     {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
 )
-_NO_DATA: Any = object()  # distinguishes "no data" from a returned None
+class _NoData:
+    """Marks a state that carries no data (a returned None is data). Survives pickling as the
+    same singleton, so states sent back from worker processes keep meaning "no data"."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "_NO_DATA"
+
+    def __repr__(self) -> str:
+        return "<no data>"
+
+
+_NO_DATA: Any = _NoData()
 
 
 class StateDetails:
@@ -154,10 +167,11 @@ class State:
                 f"Run is in {self.type.value} state, its result is not available."
             )
         if self.type is not StateType.COMPLETED:
-            exc = get_state_exception(self)
             if raise_on_failure:
-                raise exc
-            return exc
+                raise get_state_exception(self)
+            if self._data is not _NO_DATA and self._data is not None:
+                return self._data  # e.g. the states an aggregate was built from
+            return get_state_exception(self)
         if self._data is _NO_DATA:
             raise MissingResult(
                 "State data is missing: this state was built without a result. "
@@ -323,11 +337,12 @@ def get_state_exception(state: State) -> BaseException:
             if inner.type in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
                 return get_state_exception(inner)
     if data is None or isinstance(data, str):
+        text = data if isinstance(data, str) else state.message
         if state.type is StateType.CRASHED:
-            return CrashedRun(state.message or "Run crashed.")
+            return CrashedRun(text or "Run crashed.")
         if state.type is StateType.CANCELLED:
-            return CancelledRun(state.message or "Run cancelled.")
-        return FailedRun(state.message or "Run failed.")
+            return CancelledRun(text or "Run cancelled.")
+        return FailedRun(text or "Run failed.")
     return TypeError(f"Unexpected result for failed state: {data!r}")
 
 
@@ -389,6 +404,8 @@ def return_value_to_state(value: Any) -> State:
     if isinstance(value, State):
         details = value.state_details
         if details.flow_run_id is None and details.task_run_id is None:
+            if value._data is _NO_DATA:  # a hand-made state's result is its (None) data
+                value._data = None
             return value
         return aggregate_states([value], value)
     if is_state_iterable(value):

@@ -20,13 +20,16 @@ from headwater.core.context import (
     flow_run_var,
     task_run_var,
 )
-from headwater.core.engine import Call, Sleep, Steps, drive_async, drive_sync
+from headwater.core.engine import Call, Sleep, Steps, Wait, drive_async, drive_sync
+from headwater.core.futures import TaskRunFuture
+from headwater.core.resolution import collect_futures, needs_resolution, resolve
 from headwater.core.hooks import run_hooks
 from headwater.core.logs import printing_as_logs, setup_logging, task_run_logger
 from headwater.core.runs import TaskRun
 from headwater.core.states import (
     AwaitingRetry,
     Failed,
+    NotReady,
     Pending,
     Retrying,
     Running,
@@ -36,9 +39,9 @@ from headwater.core.states import (
     exception_to_failed_state,
     return_value_to_state,
 )
-from headwater.errors import OptionError, TaskRunTimeoutError
+from headwater.errors import RunNameError, TaskRunTimeoutError, UpstreamTaskError
 from headwater.events import current_sink
-from headwater.events.records import StateChanged, TaskRunCreated
+from headwater.events.records import DependencyAdded, StateChanged, TaskRunCreated
 
 if TYPE_CHECKING:
     from headwater.core.tasks import Task
@@ -84,7 +87,7 @@ def call_result(state: State, handed_back: Any, return_state: bool) -> Any:
     return state.result()
 
 
-def _new_task_run(
+def new_task_run(
     task: Task[..., Any], parameters: dict[str, Any], flow_ctx: FlowRunContext | None
 ) -> TaskRun:
     tags = frozenset(task.tags) | current_tags() if task.tags else current_tags()
@@ -102,7 +105,7 @@ def resolve_run_name(template: Any, parameters: dict[str, Any], option: str, own
         try:
             return template.format(**parameters)
         except (KeyError, IndexError, AttributeError, ValueError) as exc:
-            raise OptionError(
+            raise RunNameError(
                 f"{option}={template!r} on {owner} could not be filled in: {exc!r}. Templates "
                 f"may use the parameters {sorted(parameters)}, e.g. '{{{next(iter(parameters), 'x')}}}'.",
                 option=option,
@@ -113,7 +116,7 @@ def resolve_run_name(template: Any, parameters: dict[str, Any], option: str, own
     else:
         name = template()
     if not isinstance(name, str):
-        raise OptionError(
+        raise RunNameError(
             f"Callable {template!r} for {option!r} on {owner} returned {type(name).__name__} "
             f"{name!r}, but a run name must be a string.",
             option=option,
@@ -151,7 +154,7 @@ def task_run_steps(
     flow_ctx = flow_run_var.get()
     if sink is None:
         sink = flow_ctx.sink if flow_ctx is not None else current_sink()
-    run = task_run if task_run is not None else _new_task_run(task, parameters, flow_ctx)
+    run = task_run if task_run is not None else new_task_run(task, parameters, flow_ctx)
     emit = sink.emit
     flow_run = flow_ctx.flow_run if flow_ctx is not None else None
     flow_name = flow_ctx.flow.name if flow_ctx is not None else None
@@ -178,6 +181,14 @@ def task_run_steps(
             return state
 
         set_state(Pending())
+        if wait_for is not None or any(needs_resolution(v) for v in parameters.values()):
+            try:
+                parameters = yield from _resolve_inputs(run, parameters, wait_for, emit)
+            except UpstreamTaskError as exc:
+                state = set_state(NotReady(message=str(exc)))
+                logger.error("Finished in state %s", state)
+                return run, state, None
+            ctx.parameters = parameters
         if log_prints:
             stack.enter_context(printing_as_logs())
         args, kwargs = task._signature.to_call(parameters)
@@ -251,6 +262,40 @@ def task_run_steps(
     finally:
         stack.close()
         task_run_var.reset(token)
+
+
+def _resolve_inputs(
+    run: TaskRun, parameters: dict[str, Any], wait_for: Any, emit: Any
+) -> Steps[dict[str, Any]]:
+    """Wait for upstream futures, then swap them for their results; record each dependency.
+
+    Raises:
+        UpstreamTaskError: an upstream did not complete (and was not wrapped in allow_failure).
+    """
+    found: list[TaskRunFuture[Any]] = []
+    for value in parameters.values():
+        collect_futures(value, found)
+    waits = _as_list(wait_for)
+    collect_futures(waits, found)
+    pending = [f._future for f in found if not f.done()]
+    if pending:
+        yield Wait(pending)
+    resolved = {}
+    for name, value in parameters.items():
+        resolved[name] = resolve(
+            value, lambda upstream, name=name: emit(DependencyAdded(run.id, upstream, name))
+        )
+    if waits:
+        resolve(waits, lambda upstream: emit(DependencyAdded(run.id, upstream, "wait_for")))
+    return resolved
+
+
+def _as_list(wait_for: Any) -> list[Any]:
+    if wait_for is None:
+        return []
+    if isinstance(wait_for, (list, tuple, set)):
+        return list(wait_for)
+    return [wait_for]
 
 
 def _ask_retry_condition(

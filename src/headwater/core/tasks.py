@@ -12,7 +12,9 @@ from typing_extensions import ParamSpec
 
 from headwater.core import options as opt
 from headwater.core._decorated import Decorated
+from headwater.core.context import flow_run_var
 from headwater.core.options import NotSet
+from headwater.errors import SubmissionError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -61,7 +63,12 @@ class Task(Decorated, Generic[P, R]):
         self._given = {k: v for k, v in given.items() if v is not None and v is not NotSet}
         self._wrap(fn)
         default_name = getattr(self.fn, "__name__", None) or type(self.fn).__name__
-        self.name = opt.check_name(name if name is not None else default_name, kind="task")
+        # Only names the user chose are checked for forbidden characters: a lambda's default
+        # name is '<lambda>', and that must keep working (as in Prefect).
+        self.name = opt.check_name(
+            name if name is not None else default_name, kind="task",
+            check_characters=name is not None,
+        )
         owner = f"task {self.name!r}"
         self.description = opt.check_optional_str("description", description, owner=owner)
         if self.description is None:
@@ -88,6 +95,16 @@ class Task(Decorated, Generic[P, R]):
         self.cache_policy = cache_policy
         self.refresh_cache = opt.check_optional_bool("refresh_cache", refresh_cache, owner=owner)
         self.persist_result = opt.check_optional_bool("persist_result", persist_result, owner=owner)
+        if self.persist_result is None and (
+            cache_key_fn is not None
+            or result_storage is not None
+            or result_serializer is not None
+            or result_storage_key is not None
+            or (cache_policy is not NotSet and cache_policy is not None
+                and getattr(cache_policy, "is_no_cache", False) is False)
+        ):
+            # Asking for caching or for a place to keep results turns persistence on.
+            self.persist_result = True
         self.result_storage = result_storage
         self.result_serializer = result_serializer
         self.result_storage_key = opt.check_optional_str(
@@ -112,7 +129,7 @@ class Task(Decorated, Generic[P, R]):
         return self._register_hook("running", fn)
 
     # -- calling ------------------------------------------------------------------------------------
-    def __call__(self, *args: Any, return_state: bool = False, wait_for: Any = None,
+    def __call__(self, /, *args: Any, return_state: bool = False, wait_for: Any = None,
                  **kwargs: Any) -> Any:
         """Run the task now, in this thread, and return its result.
 
@@ -128,6 +145,97 @@ class Task(Decorated, Generic[P, R]):
             coro = task_engine.run_task_async(self, parameters, wait_for, return_state)
             return coro if self._returns_coroutine() else run_coro_sync(coro)
         return task_engine.run_task_sync(self, parameters, wait_for, return_state)
+
+
+    def submit(self, /, *args: Any, return_state: bool = False, wait_for: Any = None,
+               **kwargs: Any) -> Any:
+        """Hand the task to the flow's task runner and return a future at once.
+
+        Futures among the arguments (also inside lists, tuples, dicts and sets) are resolved to
+        their results before the task runs, and recorded as its upstream dependencies.
+
+        Args:
+            return_state: wait, and return the final `State` instead of the future.
+            wait_for: futures to wait for first, without passing their data.
+
+        Raises:
+            SubmissionError: called outside a flow run (there is no task runner to send it to).
+        """
+        ctx = flow_run_var.get()
+        if ctx is None:
+            raise SubmissionError(
+                f"Task {self.name!r} was submitted outside a flow run, so there is no task "
+                f"runner to send it to. Call {self.name}(...) to run it now, or call "
+                f"{self.name}.submit(...) inside a function decorated with @flow."
+            )
+        parameters = self._bind(args, kwargs)
+        future = ctx.open_task_runner().submit(self, parameters, wait_for)
+        ctx.pending.add(future._future)
+        if return_state:
+            future.wait()
+            return future.state
+        return future
+
+    def map(self, /, *args: Any, return_state: bool = False, wait_for: Any = None,
+            **kwargs: Any) -> Any:
+        """Submit one run per element of the iterable arguments; return a list of futures.
+
+        Iterables must have equal lengths; `unmapped(x)` sends `x` to every run; `quote(x)`
+        passes `x` without looking inside. Mapping over an empty list gives `[]`.
+
+        Raises:
+            SubmissionError: called outside a flow run.
+            MappingLengthMismatch: iterables of different lengths.
+            MappingMissingIterable: no iterable argument.
+        """
+        from headwater.core.futures import TaskRunFutureList
+        from headwater.core.mapping import expand
+
+        ctx = flow_run_var.get()
+        if ctx is None:
+            raise SubmissionError(
+                f"Task {self.name!r} was mapped outside a flow run, so there is no task runner "
+                f"to send the runs to. Call {self.name}.map(...) inside a function decorated "
+                f"with @flow, or loop over the inputs and call {self.name}(...) directly."
+            )
+        parameters = self._bind(args, kwargs, apply_defaults=False)
+        upstream = _resolve_top_level(parameters)
+        if upstream:
+            wait_for = [*(_as_list(wait_for)), *upstream]
+        calls = expand(parameters, self._signature.var_keyword)
+        runner = ctx.open_task_runner()
+        futures = TaskRunFutureList()
+        for call in calls:
+            future = runner.submit(self, self._signature.complete(call), wait_for)
+            ctx.pending.add(future._future)
+            futures.append(future)
+        if return_state:
+            futures.wait()
+            return [future.state for future in futures]
+        return futures
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple, set)) else [value]
+
+
+def _resolve_top_level(parameters: dict[str, Any]) -> list[Any]:
+    """Replace top-level futures and States by their results (so a future of a list can be
+    mapped over); return the futures, which every mapped run will wait for."""
+    from headwater.core.futures import TaskRunFuture
+    from headwater.core.states import State
+
+    upstream = []
+    for name, value in parameters.items():
+        if isinstance(value, TaskRunFuture):
+            upstream.append(value)
+            value.wait()
+            parameters[name] = value.result()
+        elif isinstance(value, State):
+            parameters[name] = value.result()
+    return upstream
 
 
 def _task_key(fn: Callable[..., Any]) -> str:

@@ -7,15 +7,21 @@ code and `set_sink(sink)` for the rest of the process.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from headwater.events.base import EventSink, NullSink
 
-__all__ = ["EventSink", "NullSink", "current_sink", "set_sink", "use_sink"]
+__all__ = ["EventSink", "NullSink", "current_sink", "override_sink", "set_sink", "use_sink"]
 
 _sink: EventSink | None = None
+# A per-context sink that wins over the process-wide one: a task run executing on a Dask
+# worker thread in this very process collects its records without touching the global sink.
+_override: contextvars.ContextVar[EventSink | None] = contextvars.ContextVar(
+    "headwater_sink_override", default=None
+)
 _lock = threading.Lock()
 
 
@@ -31,6 +37,9 @@ def _default_sink() -> EventSink:
 
 def current_sink() -> EventSink:
     """The sink runs report to now."""
+    sink = _override.get()
+    if sink is not None:
+        return sink
     sink = _sink
     if sink is None:
         with _lock:
@@ -62,3 +71,13 @@ def use_sink(sink: EventSink) -> Iterator[EventSink]:
     finally:
         sink.flush()
         _sink = previous
+
+
+@contextmanager
+def override_sink(sink: EventSink) -> Iterator[EventSink]:
+    """Send records emitted by the current context (this thread or task) to `sink`."""
+    token = _override.set(sink)
+    try:
+        yield sink
+    finally:
+        _override.reset(token)

@@ -1,0 +1,193 @@
+"""Futures for submitted task runs, and `wait` / `as_completed` over them.
+
+Every task runner hands back a `TaskRunFuture`: a task run id plus a
+`concurrent.futures.Future` that completes with the run's final state. Runners that are not
+thread pools (processes, Dask) complete that future from their own callbacks, so waiting works
+the same everywhere.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Generic, NamedTuple, TypeVar
+from uuid import UUID
+
+from headwater.core.runs import TaskRun
+from headwater.core.states import Failed, State
+
+R = TypeVar("R")
+
+
+def _check_timeout(timeout: float | None) -> None:
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"'timeout' must be a non-negative number, got {timeout!r}")
+
+
+class TaskRunFuture(Generic[R]):
+    """The eventual outcome of a submitted task run.
+
+    Attributes:
+        task_run_id: the run's id, known as soon as the task is submitted.
+        task_run: the run object, updated as the run advances.
+    """
+
+    __slots__ = ("_future", "task_run")
+
+    def __init__(self, task_run: TaskRun, future: cf.Future[State]) -> None:
+        self.task_run = task_run
+        self._future = future
+
+    @property
+    def task_run_id(self) -> UUID:
+        return self.task_run.id
+
+    @property
+    def state(self) -> State:
+        """The final state once the run is done, else the state it is in now."""
+        if not self._future.done():
+            return self.task_run.state
+        exc = self._future.exception()
+        if exc is not None:  # the runner itself failed (e.g. the task could not be pickled)
+            return Failed(message=f"Task run could not be executed: {exc!r}", data=exc)
+        return self._future.result()
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the run is final, or `timeout` seconds pass. Never raises."""
+        _check_timeout(timeout)
+        cf.wait([self._future], timeout=timeout)
+
+    def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> R:
+        """The run's return value, waiting for it if needed.
+
+        Raises:
+            TimeoutError: the run did not finish within `timeout` seconds.
+            Exception: the task's own exception, if it failed and `raise_on_failure`.
+        """
+        _check_timeout(timeout)
+        done, _ = cf.wait([self._future], timeout=timeout)
+        if not done:
+            raise TimeoutError(
+                f"Task run {self.task_run_id} did not complete within {timeout} seconds"
+            )
+        return self.state.result(raise_on_failure=raise_on_failure)  # type: ignore[no-any-return]
+
+    def add_done_callback(self, fn: Callable[[TaskRunFuture[R]], Any]) -> None:
+        """Call `fn(future)` when the run is final (at once if it already is)."""
+        self._future.add_done_callback(lambda _: fn(self))
+
+    def __repr__(self) -> str:
+        return f"TaskRunFuture(task_run={self.task_run.name!r}, state={self.state!s})"
+
+
+class TaskRunFutureList(list):  # type: ignore[type-arg]
+    """What `.map` returns: a list of futures with `wait()` and `result()` for all of them."""
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until every run is final, or `timeout` seconds pass. Never raises."""
+        wait(self, timeout=timeout)
+
+    def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> list[Any]:
+        """Every run's result, in input order; raises on the first failure to finish.
+
+        Raises:
+            TimeoutError: not all runs finished within `timeout` seconds.
+        """
+        _check_timeout(timeout)
+        try:
+            for future in as_completed(self, timeout=timeout):
+                if raise_on_failure:
+                    future.result(raise_on_failure=True)
+        except _WaitTimeout:
+            raise TimeoutError(
+                f"Timed out waiting for all futures to complete within {timeout} seconds"
+            ) from None
+        return [future.result(raise_on_failure=raise_on_failure) for future in self]
+
+
+class DoneAndNotDoneFutures(NamedTuple):
+    done: set[TaskRunFuture[Any]]
+    not_done: set[TaskRunFuture[Any]]
+
+
+def wait(futures: Iterable[TaskRunFuture[Any]], timeout: float | None = None) -> DoneAndNotDoneFutures:
+    """Wait for futures to finish; never raises on timeout.
+
+    Returns:
+        `(done, not_done)`, two sets of futures.
+    """
+    _check_timeout(timeout)
+    unique = {id(f): f for f in futures}
+    by_inner = {f._future: f for f in unique.values()}
+    done, not_done = cf.wait(list(by_inner), timeout=timeout)
+    return DoneAndNotDoneFutures({by_inner[f] for f in done}, {by_inner[f] for f in not_done})
+
+
+class _WaitTimeout(TimeoutError):
+    pass
+
+
+def as_completed(
+    futures: Iterable[TaskRunFuture[Any]], timeout: float | None = None
+) -> Iterator[TaskRunFuture[Any]]:
+    """Yield futures as their runs finish, those already done first.
+
+    Raises:
+        TimeoutError: some runs did not finish within `timeout` seconds.
+    """
+    _check_timeout(timeout)
+    unique = {id(f): f for f in futures}
+    by_inner = {f._future: f for f in unique.values()}
+    try:
+        for inner in cf.as_completed(list(by_inner), timeout=timeout):
+            yield by_inner[inner]
+    except cf.TimeoutError:
+        unfinished = sum(1 for f in by_inner if not f.done())
+        raise _WaitTimeout(f"{unfinished} (of {len(by_inner)}) futures unfinished") from None
+
+
+class PendingRuns:
+    """Counts a flow run's submitted task runs that have not finished, so it can wait for them.
+
+    Finished futures are dropped at once, so a flow that maps 100,000 tasks does not keep
+    100,000 futures alive just to wait for them.
+    """
+
+    __slots__ = ("_count", "_lock", "_waiters")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._waiters: list[cf.Future[None]] = []
+
+    def add(self, future: cf.Future[Any]) -> None:
+        with self._lock:
+            self._count += 1
+        future.add_done_callback(self._one_done)
+
+    def _one_done(self, _: cf.Future[Any]) -> None:
+        with self._lock:
+            self._count -= 1
+            if self._count:
+                return
+            waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.set_result(None)
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def all_done(self) -> cf.Future[None]:
+        """A future that completes once every run added so far has finished."""
+        waiter: cf.Future[None] = cf.Future()
+        with self._lock:
+            if self._count:
+                self._waiters.append(waiter)
+                return waiter
+        waiter.set_result(None)
+        return waiter
