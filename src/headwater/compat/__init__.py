@@ -1,0 +1,9 @@
+"""Run Prefect code unchanged: `prefect` and `prefect_dask` imports served by headwater.
+
+From a shell:   python -m headwater.compat script.py [args...]
+From code:      import headwater.compat; headwater.compat.install()
+"""
+
+from headwater.compat._finder import UnsupportedPrefectFeature, install, uninstall
+
+__all__ = ["UnsupportedPrefectFeature", "install", "uninstall"]

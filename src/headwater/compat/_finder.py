@@ -1,0 +1,121 @@
+"""The import machinery behind the shim: a meta-path finder serving `prefect*` modules."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import logging
+import sys
+import types
+from difflib import get_close_matches
+from typing import Any
+
+from headwater.compat.table import NAMES, UNSUPPORTED
+from headwater.errors import HeadwaterError
+
+ROOTS = ("prefect", "prefect_dask")
+
+
+class UnsupportedPrefectFeature(HeadwaterError, ImportError):
+    """A Prefect name or module that headwater does not provide.
+
+    It is an ImportError (not an AttributeError), so `from prefect import x` shows this
+    message instead of Python's generic "cannot import name".
+    """
+
+
+def _missing(module: str, name: str | None) -> UnsupportedPrefectFeature:
+    full = f"{module}.{name}" if name else module
+    for key in (full, module):
+        if key in UNSUPPORTED:
+            return UnsupportedPrefectFeature(
+                f"{full!r} is a Prefect feature headwater does not have. Instead: "
+                f"{UNSUPPORTED[key]}."
+            )
+    known = sorted(n for n in NAMES.get(module, {}) if n != "*")
+    close = get_close_matches(name or "", known, n=1) if name else []
+    hint = f" Did you mean {module}.{close[0]}?" if close else ""
+    offered = f" It offers: {', '.join(known)}." if known else ""
+    return UnsupportedPrefectFeature(
+        f"headwater's Prefect shim has no {full!r}.{hint}{offered} See 'Coming from Prefect' in "
+        "headwater's README for what runs unchanged, or import from headwater directly."
+    )
+
+
+def _resolve(target: str) -> Any:
+    module, _, attribute = target.partition(":")
+    loaded = importlib.import_module(module)
+    return getattr(loaded, attribute) if attribute else loaded
+
+
+class CompatModule(types.ModuleType):
+    """A `prefect.*` module whose attributes are headwater objects, looked up on first use."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        table = NAMES.get(self.__name__, {})
+        if "*" in table:  # a whole module stands in (prefect.runtime.flow_run)
+            return getattr(_resolve(table["*"]), name)
+        if name in table:
+            value = _resolve(table[name])
+            setattr(self, name, value)
+            return value
+        if f"{self.__name__}.{name}" in NAMES:
+            return importlib.import_module(f"{self.__name__}.{name}")
+        raise _missing(self.__name__, name)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(NAMES.get(self.__name__, {})) - {"*"})
+
+
+class PrefectShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds `prefect`, `prefect.*`, `prefect_dask` and `prefect_dask.*` before anything else."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname.split(".")[0] not in ROOTS:
+            return None
+        if fullname not in NAMES:
+            raise _missing(fullname, None)
+        return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        module = CompatModule(spec.name)
+        module.__path__ = []  # a package, so `import prefect.x` asks us for children
+        if spec.name == "prefect":
+            module.__version__ = "3.4.0+headwater"  # type: ignore[attr-defined]
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        return None
+
+
+_finder = PrefectShimFinder()
+
+
+def install() -> None:
+    """Serve `prefect` and `prefect_dask` imports from headwater, in this process.
+
+    Idempotent. The shim goes first on `sys.meta_path`, so it takes precedence over a real
+    Prefect installation; modules of a Prefect that was already imported are replaced.
+    """
+    if _finder in sys.meta_path:
+        return
+    replaced = [name for name in sys.modules if name.split(".")[0] in ROOTS]
+    for name in replaced:
+        del sys.modules[name]
+    sys.meta_path.insert(0, _finder)
+    logging.getLogger("headwater.compat").debug(
+        "Serving 'prefect' and 'prefect_dask' imports from headwater%s.",
+        f" (replacing {len(replaced)} already-imported modules)" if replaced else "",
+    )
+
+
+def uninstall() -> None:
+    """Undo `install()`: later imports of `prefect` find the real package again, if any."""
+    if _finder in sys.meta_path:
+        sys.meta_path.remove(_finder)
+    for name in [n for n in sys.modules if n.split(".")[0] in ROOTS]:
+        if isinstance(sys.modules[name], CompatModule):
+            del sys.modules[name]

@@ -1,0 +1,121 @@
+"""The one table from Prefect names to headwater objects.
+
+Each Prefect module maps names to `"module:attribute"` targets (or `"module"` for a whole
+submodule). Names Prefect has and headwater does not are listed in `UNSUPPORTED` with the
+closest thing headwater offers, so the error can say what to use instead.
+"""
+
+from __future__ import annotations
+
+_ERRORS = {
+    name: f"headwater.errors:{name}"
+    for name in (
+        "MissingContextError", "ParameterTypeError", "ParameterBindError",
+        "ReservedArgumentError", "UpstreamTaskError", "FailedRun", "CrashedRun",
+        "CancelledRun", "UnfinishedRun", "PausedRun", "MissingResult", "InvalidNameError",
+        "MappingLengthMismatch", "MappingMissingIterable", "SerializationError",
+        "TaskRunTimeoutError", "FlowRunTimeoutError",
+    )
+}
+
+_STATES = {
+    name: f"headwater.core.states:{name}"
+    for name in (
+        "State", "StateType", "StateDetails", "Scheduled", "AwaitingRetry", "Late", "Pending",
+        "NotReady", "Running", "Retrying", "Completed", "Cached", "Failed", "TimedOut",
+        "Crashed", "Cancelling", "Cancelled", "Paused", "Suspended", "get_state_exception",
+    )
+}
+
+NAMES: dict[str, dict[str, str]] = {
+    "prefect": {
+        "flow": "headwater.core.flows:flow",
+        "Flow": "headwater.core.flows:Flow",
+        "task": "headwater.core.tasks:task",
+        "Task": "headwater.core.tasks:Task",
+        "unmapped": "headwater.core.annotations:unmapped",
+        "allow_failure": "headwater.core.annotations:allow_failure",
+        "tags": "headwater.core.context:tags",
+        "get_run_logger": "headwater.core.logs:get_run_logger",
+        "State": "headwater.core.states:State",
+        "runtime": "headwater.runtime",
+    },
+    "prefect.flows": {"flow": "headwater.core.flows:flow", "Flow": "headwater.core.flows:Flow"},
+    "prefect.tasks": {
+        "task": "headwater.core.tasks:task",
+        "Task": "headwater.core.tasks:Task",
+        "exponential_backoff": "headwater.core.retries:exponential_backoff",
+    },
+    "prefect.futures": {
+        "wait": "headwater.core.futures:wait",
+        "as_completed": "headwater.core.futures:as_completed",
+        "PrefectFuture": "headwater.core.futures:TaskRunFuture",
+        "PrefectConcurrentFuture": "headwater.core.futures:TaskRunFuture",
+        "PrefectFutureList": "headwater.core.futures:TaskRunFutureList",
+        "DoneAndNotDoneFutures": "headwater.core.futures:DoneAndNotDoneFutures",
+    },
+    "prefect.states": _STATES,
+    "prefect.client": {},
+    "prefect.client.schemas": {},
+    "prefect.client.schemas.objects": {
+        "State": "headwater.core.states:State",
+        "StateType": "headwater.core.states:StateType",
+        "StateDetails": "headwater.core.states:StateDetails",
+        "FlowRun": "headwater.core.runs:FlowRun",
+        "TaskRun": "headwater.core.runs:TaskRun",
+    },
+    "prefect.runtime": {
+        "flow_run": "headwater.runtime.flow_run",
+        "task_run": "headwater.runtime.task_run",
+    },
+    "prefect.runtime.flow_run": {"*": "headwater.runtime.flow_run"},
+    "prefect.runtime.task_run": {"*": "headwater.runtime.task_run"},
+    "prefect.context": {
+        "get_run_context": "headwater.core.context:get_run_context",
+        "tags": "headwater.core.context:tags",
+        "FlowRunContext": "headwater.core.context:FlowRunContext",
+        "TaskRunContext": "headwater.core.context:TaskRunContext",
+    },
+    "prefect.logging": {"get_run_logger": "headwater.core.logs:get_run_logger"},
+    "prefect.exceptions": {"PrefectException": "headwater.errors:HeadwaterError", **_ERRORS},
+    "prefect.utilities": {},
+    "prefect.utilities.annotations": {
+        "quote": "headwater.core.annotations:quote",
+        "unmapped": "headwater.core.annotations:unmapped",
+        "allow_failure": "headwater.core.annotations:allow_failure",
+        "opaque": "headwater.core.annotations:opaque",
+        "BaseAnnotation": "headwater.core.annotations:BaseAnnotation",
+    },
+    "prefect.utilities.collections": {"quote": "headwater.core.annotations:quote"},
+    "prefect.task_runners": {
+        "TaskRunner": "headwater.runners.base:TaskRunner",
+        "ThreadPoolTaskRunner": "headwater.runners.thread:ThreadPoolTaskRunner",
+        "ConcurrentTaskRunner": "headwater.runners.thread:ThreadPoolTaskRunner",
+        "ProcessPoolTaskRunner": "headwater.runners.process:ProcessPoolTaskRunner",
+    },
+    "prefect_dask": {"DaskTaskRunner": "headwater.runners.dask:DaskTaskRunner"},
+    "prefect_dask.task_runners": {"DaskTaskRunner": "headwater.runners.dask:DaskTaskRunner"},
+}
+
+# Prefect names headwater does not have, with what to use instead.
+UNSUPPORTED: dict[str, str] = {
+    "prefect.serve": "run flows by calling them, or `headwater run path.py:flow` from a shell",
+    "prefect.deploy": "run flows by calling them; schedule them with cron or your orchestrator",
+    "prefect.pause_flow_run": "split the flow in two and run the second part later",
+    "prefect.resume_flow_run": "split the flow in two and run the second part later",
+    "prefect.suspend_flow_run": "split the flow in two and run the second part later",
+    "prefect.get_client": "read run history with `headwater runs ls` (no API server is needed)",
+    "prefect.task_runners.PrefectTaskRunner": "ThreadPoolTaskRunner, or DaskTaskRunner to "
+    "spread work over machines",
+    "prefect.tasks.task_input_hash": "cache_key_fn with your own function of the inputs",
+    "prefect.cache_policies": "tasks always run for now; result caching is on the roadmap",
+    "prefect.assets": "record outputs with get_run_logger() for now; assets are on the roadmap",
+    "prefect.transactions": "make tasks idempotent; transactions are not supported",
+    "prefect.blocks": "read credentials from environment variables or your secret manager",
+    "prefect.variables": "read settings from environment variables",
+    "prefect.deployments": "run flows by calling them; deployments are not supported",
+    "prefect.artifacts": "log a summary with get_run_logger().info(...)",
+    "prefect.events": "subclass headwater.events.EventSink to receive every run record",
+    "prefect.concurrency": "ThreadPoolTaskRunner(max_workers=N) bounds concurrency",
+    "prefect_dask.get_dask_client": "DaskTaskRunner(...).client inside the flow run",
+}

@@ -1,0 +1,148 @@
+"""The Prefect shim: names resolve to headwater, missing ones say what to use, the CLI helps."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import headwater
+from headwater.compat import UnsupportedPrefectFeature, install, uninstall
+from headwater.compat.table import NAMES
+
+
+@pytest.fixture
+def shim() -> Iterator[None]:
+    install()
+    try:
+        yield
+    finally:
+        uninstall()
+
+
+def test_every_name_in_the_table_resolves(shim: None) -> None:
+    for module_name, names in NAMES.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            if name != "*":
+                assert getattr(module, name) is not None, f"{module_name}.{name}"
+
+
+def test_prefect_names_are_the_headwater_objects(shim: None) -> None:
+    import prefect
+    from prefect import flow, task, unmapped
+    from prefect.futures import wait
+    from prefect.runtime import flow_run
+    from prefect_dask.task_runners import DaskTaskRunner
+
+    from headwater.core.annotations import unmapped as hw_unmapped
+    from headwater.core.futures import wait as hw_wait
+    from headwater.runners.dask import DaskTaskRunner as HwDask
+
+    assert flow is headwater.flow and task is headwater.task
+    assert unmapped is hw_unmapped and wait is hw_wait and DaskTaskRunner is HwDask
+    assert flow_run.name is None  # outside a run
+    assert prefect.runtime.flow_run.run_count == 0
+
+
+def test_a_prefect_flow_runs_on_headwater(shim: None) -> None:
+    from prefect import flow, task
+    from prefect.states import Completed
+
+    @task
+    def double(x: int) -> int:
+        return x * 2
+
+    @flow
+    def doubled(x: int) -> int:
+        return double(x)
+
+    assert doubled("21") == 42
+    assert doubled(1, return_state=True).name == Completed().name
+
+
+def test_a_missing_name_says_so_and_suggests_the_closest(shim: None) -> None:
+    with pytest.raises(UnsupportedPrefectFeature) as info:
+        from prefect import flw  # noqa: F401
+    assert "'prefect.flw'" in str(info.value) and "Did you mean prefect.flow?" in str(info.value)
+    assert isinstance(info.value, ImportError)
+
+
+def test_a_prefect_feature_headwater_lacks_names_what_to_use_instead(shim: None) -> None:
+    with pytest.raises(UnsupportedPrefectFeature, match="environment variables"):
+        import prefect.blocks  # noqa: F401
+    with pytest.raises(UnsupportedPrefectFeature, match="headwater run"):
+        from prefect import serve  # noqa: F401
+    with pytest.raises(UnsupportedPrefectFeature, match="ThreadPoolTaskRunner"):
+        from prefect.task_runners import PrefectTaskRunner  # noqa: F401
+
+
+def test_install_is_idempotent(shim: None) -> None:
+    install()
+    install()
+    finders = [f for f in sys.meta_path if type(f).__name__ == "PrefectShimFinder"]
+    assert len(finders) == 1
+
+
+def test_the_shim_takes_precedence_over_an_installed_prefect(tmp_path: Path) -> None:
+    fake = tmp_path / "prefect"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("REAL = True\n")
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        import prefect
+        assert prefect.REAL
+        import headwater.compat
+        headwater.compat.install()
+        import prefect
+        import headwater
+        assert prefect.flow is headwater.flow, prefect
+        try:
+            prefect.REAL
+        except ImportError as exc:  # the shim's module, which names what it lacks
+            assert "has no 'prefect.REAL'" in str(exc)
+        print("shim wins")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "shim wins"
+
+
+def _compat(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "headwater.compat", *args],
+                          capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def test_the_command_without_a_script_prints_usage() -> None:
+    done = _compat()
+    assert done.returncode == 2
+    assert "usage: python -m headwater.compat SCRIPT.py" in done.stderr
+
+
+def test_a_missing_script_is_named_in_the_error() -> None:
+    done = _compat("no_such_script.py")
+    assert done.returncode == 2
+    assert "no script at 'no_such_script.py'" in done.stderr
+
+
+def test_a_script_that_does_not_compile_is_reported(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("def f(:\n")
+    done = _compat(str(broken))
+    assert done.returncode == 2
+    assert "is not a Python script that compiles" in done.stderr
+
+
+def test_arguments_reach_the_script_as_sys_argv(tmp_path: Path) -> None:
+    script = tmp_path / "args.py"
+    script.write_text("import sys, prefect\nprint(sys.argv[1:], prefect.__name__)\n")
+    done = _compat(str(script), "--day", "monday")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['--day', 'monday'] prefect"
