@@ -29,6 +29,7 @@ from headwater.core.logs import (
     setup_logging,
 )
 from headwater.core.runs import FlowRun
+from headwater.core.signals import sigterm_as_exception
 from headwater.core.states import (
     AwaitingRetry,
     Failed,
@@ -161,6 +162,8 @@ def flow_run_steps(
 
         if log_prints:
             stack.enter_context(printing_as_logs())
+        if parent is None:
+            stack.enter_context(sigterm_as_exception())
         args, kwargs = flow._signature.to_call(parameters)
         while True:
             logger.info("Beginning %sflow run %r for flow %r",

@@ -359,6 +359,8 @@ _CRASH_MESSAGES = {
 
 def exception_to_crashed_state(exc: BaseException) -> State:
     """A Crashed state for an interrupt or an error that escaped the engine itself."""
+    if type(exc).__name__ == "TerminationSignal":
+        return Crashed(message="Execution was aborted by a termination signal.", data=exc)
     for kind, message in _CRASH_MESSAGES.items():
         if isinstance(exc, kind):
             return Crashed(message=message, data=exc)
