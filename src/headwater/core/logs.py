@@ -136,16 +136,20 @@ def setup_logging(force: bool = False) -> None:
         _configured = True
 
 
+_flow_runs_logger = logging.getLogger(FLOW_RUNS_LOGGER)
+_task_runs_logger = logging.getLogger(TASK_RUNS_LOGGER)
+
+
 def flow_run_logger(flow_run: Any, flow_name: str) -> RunLoggerAdapter:
     return RunLoggerAdapter(
-        logging.getLogger(FLOW_RUNS_LOGGER),
+        _flow_runs_logger,
         {"flow_run_id": flow_run.id, "flow_run_name": flow_run.name, "flow_name": flow_name},
     )
 
 
 def task_run_logger(task_run: Any, flow_run: Any, flow_name: str | None) -> RunLoggerAdapter:
     return RunLoggerAdapter(
-        logging.getLogger(TASK_RUNS_LOGGER),
+        _task_runs_logger,
         {
             "task_run_id": task_run.id,
             "task_run_name": task_run.name,

@@ -42,6 +42,7 @@ class StateType(str, enum.Enum):
         return self.value
 
 
+_DEFAULT_NAMES = {kind: kind.value.title() for kind in StateType}
 FINAL_TYPES = frozenset(
     {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
 )
@@ -125,8 +126,8 @@ class State:
         state_details: StateDetails | None = None,
         timestamp: float | None = None,
     ) -> None:
-        self.type = StateType(type)
-        self.name = name or self.type.value.title()
+        self.type = type if type.__class__ is StateType else StateType(type)
+        self.name = name or _DEFAULT_NAMES[self.type]
         self.message = message
         self._data = data
         self.state_details = state_details if state_details is not None else StateDetails()

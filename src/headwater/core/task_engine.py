@@ -23,7 +23,7 @@ from headwater.core.context import (
 from headwater.core.engine import Call, Sleep, Steps, Wait, drive_async, drive_sync
 from headwater.core.futures import TaskRunFuture
 from headwater.core.resolution import collect_futures, needs_resolution, resolve
-from headwater.core.hooks import run_hooks
+from headwater.core.hooks import hooks_for, run_hooks
 from headwater.core.logs import printing_as_logs, setup_logging, task_run_logger
 from headwater.core.runs import TaskRun
 from headwater.core.states import (
@@ -162,7 +162,7 @@ def task_run_steps(
     logger = task_run_logger(run, flow_run, flow_name)
     ctx = TaskRunContext(task, run, parameters, log_prints, logger)
     token = task_run_var.set(ctx)
-    stack = ExitStack()
+    stack = ExitStack() if log_prints else None
     try:
         if task.task_run_name is not None:
             run.name = resolve_run_name(
@@ -181,7 +181,7 @@ def task_run_steps(
             return state
 
         set_state(Pending())
-        if wait_for is not None or any(needs_resolution(v) for v in parameters.values()):
+        if wait_for is not None or _any_needs_resolution(parameters):
             try:
                 parameters = yield from _resolve_inputs(run, parameters, wait_for, emit)
             except UpstreamTaskError as exc:
@@ -189,11 +189,12 @@ def task_run_steps(
                 logger.error("Finished in state %s", state)
                 return run, state, None
             ctx.parameters = parameters
-        if log_prints:
+        if stack is not None:
             stack.enter_context(printing_as_logs())
         args, kwargs = task._signature.to_call(parameters)
         state = set_state(Running())
-        yield from run_hooks(task, run, state, logger)
+        if task.on_running_hooks:
+            yield from run_hooks(task, run, state, logger)
         handed_back: Any = None
         while True:
             outcome = yield Call(
@@ -250,18 +251,28 @@ def task_run_steps(
                 set_state(AwaitingRetry(scheduled_time=current_clock().now() + delay))
                 yield Sleep(delay)
             state = set_state(Retrying())
-            yield from run_hooks(task, run, state, logger)
+            if task.on_running_hooks:
+                yield from run_hooks(task, run, state, logger)
 
         set_state(state)
         logger.log(
             logging.INFO if state.is_completed() else logging.ERROR,
             "Finished in state %s", state,
         )
-        yield from run_hooks(task, run, state, logger)
+        if hooks_for(task, state):
+            yield from run_hooks(task, run, state, logger)
         return run, state, handed_back
     finally:
-        stack.close()
+        if stack is not None:
+            stack.close()
         task_run_var.reset(token)
+
+
+def _any_needs_resolution(parameters: dict[str, Any]) -> bool:
+    for value in parameters.values():
+        if needs_resolution(value):
+            return True
+    return False
 
 
 def _resolve_inputs(
