@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -26,12 +27,12 @@ def uuid7() -> UUID:
             if _seq == 0:  # 4,096 ids in one millisecond: borrow the next millisecond
                 ms += 1
         else:
-            _seq = random.getrandbits(11)
+            _seq = _random.getrandbits(11)
         _last_ms = ms
         seq = _seq
-    # 62 random bits from the random module's generator (seeded from os.urandom, and reseeded
-    # in forked children): ids must be unique, not unguessable, and this is much cheaper than
-    # os.urandom per id.
+    # 62 random bits from a private generator (seeded from os.urandom, reseeded in forked
+    # children): ids must be unique, not unguessable, and this is much cheaper than os.urandom
+    # per id. Private, so a user's random.seed() neither changes ids nor is disturbed by them.
     value = (ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | _getrandbits(62)
     uid = object.__new__(UUID)  # skips UUID.__init__'s argument parsing (the value is valid)
     _set(uid, "int", value)
@@ -39,7 +40,10 @@ def uuid7() -> UUID:
     return uid
 
 
-_getrandbits = random.getrandbits
+_random = random.Random()
+_getrandbits = _random.getrandbits
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_random.seed)
 _set = object.__setattr__
 
 
@@ -67,9 +71,9 @@ _ANIMALS = (
 
 def generate_slug() -> str:
     """A random two-word run name such as ``'tuscan-bat'``."""
-    return f"{random.choice(_ADJECTIVES)}-{random.choice(_ANIMALS)}"
+    return f"{_random.choice(_ADJECTIVES)}-{_random.choice(_ANIMALS)}"
 
 
 def short_key() -> str:
     """Three hex characters that tell a flow's task runs apart: ``add-3fa``."""
-    return f"{random.getrandbits(12):03x}"
+    return f"{_random.getrandbits(12):03x}"

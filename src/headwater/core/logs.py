@@ -87,10 +87,13 @@ class _SinkHandler(logging.Handler):
         from headwater.events.records import LogEmitted
 
         try:
+            # The run's own sink, so a run's logs always land beside its states.
+            ctx = flow_run_var.get()
+            sink = ctx.sink if ctx is not None else current_sink()
             message = record.getMessage()
             if record.exc_info and record.exc_info[1] is not None:
                 message = f"{message}\n{self.formatException(record.exc_info)}"
-            current_sink().emit(
+            sink.emit(
                 LogEmitted(
                     flow_run_id=getattr(record, "flow_run_id", None),
                     task_run_id=getattr(record, "task_run_id", None),

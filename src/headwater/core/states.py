@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
@@ -42,6 +42,7 @@ class StateType(str, enum.Enum):
         return self.value
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _DEFAULT_NAMES = {kind: kind.value.title() for kind in StateType}
 FINAL_TYPES = frozenset(
     {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
@@ -145,8 +146,9 @@ class State:
 
     @property
     def timestamp(self) -> datetime:
-        """When the run entered this state, as an aware UTC datetime."""
-        return datetime.fromtimestamp(self.timestamp_s, tz=timezone.utc)
+        """When the run entered this state, as an aware UTC datetime (floored to the µs, as
+        `datetime.now()` is, so it never reads later than a clock read after it)."""
+        return _EPOCH + timedelta(microseconds=int(self.timestamp_s * 1_000_000))
 
     def result(self, raise_on_failure: bool = True) -> Any:
         """The run's return value.

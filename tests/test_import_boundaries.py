@@ -1,0 +1,190 @@
+"""Import boundaries and the import budget (STYLE.md §2, ARCHITECTURE.md "Rules").
+
+Each import check runs in a fresh interpreter: this test process has imported far too much
+already to tell anything about a cold import.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "headwater"
+
+# Top-level packages `from headwater import flow, task` must not pull in.
+HEAVY = (
+    "pydantic",
+    "sqlalchemy",
+    "fastapi",
+    "starlette",
+    "rich",
+    "dask",
+    "distributed",
+    "cloudpickle",
+    "asyncio",
+)
+# headwater packages core/ must never import (it sees only the base seams).
+FORBIDDEN_FOR_CORE = ("headwater.cli", "headwater.server", "headwater.store")
+
+
+def run_fresh(source: str) -> dict[str, object]:
+    """Run `source` in a new interpreter; it prints one JSON object, which is returned."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(source)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def loaded_top_level_packages_after(statement: str) -> set[str]:
+    report = run_fresh(
+        f"""
+        import json, sys
+        {statement}
+        print(json.dumps(sorted({{name.partition(".")[0] for name in sys.modules}})))
+        """
+    )
+    return set(report)  # type: ignore[arg-type]
+
+
+def test_importing_flow_and_task_loads_no_heavy_dependency() -> None:
+    loaded = loaded_top_level_packages_after("from headwater import flow, task")
+
+    assert "headwater" in loaded  # the probe works
+    assert sorted(loaded & set(HEAVY)) == []
+
+
+def test_importing_the_package_alone_loads_no_heavy_dependency() -> None:
+    loaded = loaded_top_level_packages_after("import headwater")
+
+    assert sorted(loaded & set(HEAVY)) == []
+
+
+def test_running_a_flow_without_annotations_loads_no_heavy_dependency() -> None:
+    loaded = loaded_top_level_packages_after(
+        "from headwater import flow, task\n"
+        "        @task\n"
+        "        def add(x, y): return x + y\n"
+        "        @flow\n"
+        "        def f(): return add(1, 2)\n"
+        "        assert f() == 3"
+    )
+
+    # pydantic is only for flows that validate annotated parameters; asyncio only for async.
+    assert sorted(loaded & set(HEAVY)) == []
+
+
+def test_importing_flow_and_task_loads_no_cli_server_or_store_module() -> None:
+    report = run_fresh(
+        """
+        import json, sys
+        from headwater import flow, task
+        print(json.dumps(sorted(sys.modules)))
+        """
+    )
+    forbidden = [
+        name
+        for name in report  # type: ignore[attr-defined]
+        if any(name == pkg or name.startswith(pkg + ".") for pkg in FORBIDDEN_FOR_CORE)
+    ]
+    assert forbidden == []
+
+
+def test_importing_flow_and_task_is_fast() -> None:
+    # A generous bound against regressions (it is ~15 ms); the real budget (100 ms) is
+    # measured by benchmarks/bench_import.py, not asserted here.
+    report = run_fresh(
+        """
+        import json, time
+        start = time.perf_counter()
+        from headwater import flow, task
+        print(json.dumps({"seconds": time.perf_counter() - start}))
+        """
+    )
+    assert report["seconds"] < 0.5  # type: ignore[operator]
+
+
+def core_modules() -> list[Path]:
+    return sorted((SRC / "core").rglob("*.py"))
+
+
+def imported_names(source: str, package: str) -> list[tuple[int, str]]:
+    """Every module an import statement in `source` names (at any depth), with its line.
+
+    Args:
+        source: a module's text.
+        package: the package the module lives in, to resolve relative imports.
+    """
+    names: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the module's package
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module or ""
+            names.append((node.lineno, module))
+            # `from headwater import store` names the submodule too
+            names.extend((node.lineno, f"{module}.{alias.name}") for alias in node.names)
+    return names
+
+
+def forbidden_imports(source: str, package: str) -> list[str]:
+    return [
+        f"line {line}: {name}"
+        for line, name in sorted(imported_names(source, package))
+        if any(name == pkg or name.startswith(pkg + ".") for pkg in FORBIDDEN_FOR_CORE)
+    ]
+
+
+def test_the_static_import_check_sees_core_modules() -> None:
+    paths = [p.name for p in core_modules()]
+    assert "flows.py" in paths and "tasks.py" in paths
+
+
+@pytest.mark.parametrize("path", core_modules(), ids=lambda p: p.name)
+def test_no_core_module_imports_cli_server_or_store(path: Path) -> None:
+    package = ".".join(("headwater", *path.relative_to(SRC).parent.parts))
+
+    assert forbidden_imports(path.read_text(encoding="utf-8"), package) == []
+
+
+def test_the_static_import_check_catches_every_spelling_of_a_forbidden_import() -> None:
+    # The checker must work, or the test above passes vacuously.
+    source = textwrap.dedent(
+        """
+        import headwater.cli.main
+        from headwater import store
+        from headwater.server.app import create_app
+        from ..store import base
+        def lazy():
+            import headwater.store.sql
+        from headwater import settings
+        from headwater.events import base as events_base
+        """
+    )
+
+    assert forbidden_imports(source, "headwater.core") == [
+        "line 2: headwater.cli.main",
+        "line 3: headwater.store",
+        "line 4: headwater.server.app",
+        "line 4: headwater.server.app.create_app",
+        "line 5: headwater.store",
+        "line 5: headwater.store.base",
+        "line 7: headwater.store.sql",
+    ]
