@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from headwater import flow, get_run_logger, task, tags
+from headwater import flow, get_run_logger, tags, task
 from headwater.core.annotations import allow_failure, quote, unmapped
 from headwater.errors import SerializationError
 from headwater.events.memory import MemorySink

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import inspect
@@ -47,10 +48,8 @@ class Decorated:
         self.isasync = inspect.iscoroutinefunction(fn)
         self._signature = CallSignature(fn)
         self._bound: Any = _UNBOUND
-        try:
+        with contextlib.suppress(AttributeError):  # callable objects lack __name__ etc.
             functools.update_wrapper(self, fn)  # type: ignore[arg-type]
-        except AttributeError:  # callable objects without __name__ etc.
-            pass
 
     # -- options ----------------------------------------------------------------------------------
     def with_options(self, **changes: Any) -> Any:

@@ -36,7 +36,7 @@ class BaseAnnotation(Generic[T]):
         return f"{type(self).__name__}({self.value!r})"
 
 
-class unmapped(BaseAnnotation[T]):  # noqa: N801 - lower case, as users write it
+class unmapped(BaseAnnotation[T]):
     """Pass the same value to every call of a `.map`, instead of mapping over it."""
 
     __slots__ = ()
@@ -45,19 +45,19 @@ class unmapped(BaseAnnotation[T]):  # noqa: N801 - lower case, as users write it
         return self.value
 
 
-class allow_failure(BaseAnnotation[T]):  # noqa: N801
+class allow_failure(BaseAnnotation[T]):
     """Run the downstream task even if this upstream failed; it receives the exception."""
 
     __slots__ = ()
 
 
-class quote(BaseAnnotation[T]):  # noqa: N801
+class quote(BaseAnnotation[T]):
     """Pass the value untouched: not searched for futures, not recorded as a dependency."""
 
     __slots__ = ()
 
 
-class opaque(BaseAnnotation[T]):  # noqa: N801
+class opaque(BaseAnnotation[T]):
     """Resolve a future or state at the top level, but do not search inside the value."""
 
     __slots__ = ()

@@ -72,8 +72,8 @@ class Outcome:
         self.exc = exc
 
 
-Effect = Union[Call, Sleep, Wait]
-Steps = Generator[Effect, Union[Outcome, None], T]
+Effect = Union[Call, Sleep, Wait]  # noqa: UP007 (a runtime alias; `|` needs 3.10 classes)
+Steps = Generator[Effect, Outcome | None, T]
 
 
 def _call_sync(effect: Call) -> Outcome:
@@ -156,7 +156,7 @@ async def drive_async(steps: Steps[T]) -> T:
             send = None
 
 
-# -- running coroutines from sync code ----------------------------------------------------------------
+# -- running coroutines from sync code ----------------------------------------------------------
 def in_running_loop() -> bool:
     """Whether an event loop is running in this thread.
 

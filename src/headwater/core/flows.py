@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 from collections.abc import Callable, Iterable
 from functools import cached_property
-from typing import Any, Generic, TypeVar, overload
-
-from typing_extensions import ParamSpec
+from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from headwater.core import options as opt
 from headwater.core._decorated import Decorated
@@ -97,6 +94,8 @@ class Flow(Decorated, Generic[P, R]):
         """The given version, else an md5 of the flow's source file (None if it has none)."""
         if self._version is not None:
             return self._version
+        import hashlib
+
         try:
             path = inspect.getsourcefile(self.fn)
             if path is None:
@@ -110,7 +109,7 @@ class Flow(Decorated, Generic[P, R]):
     def validate_parameters(self) -> bool:
         return self.should_validate_parameters
 
-    # -- hook registration (`@my_flow.on_failure`) ----------------------------------------------------
+    # -- hook registration (`@my_flow.on_failure`) -----------------------------------------------
     def on_completion(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         return self._register_hook("completion", fn)
 
@@ -126,7 +125,7 @@ class Flow(Decorated, Generic[P, R]):
     def on_running(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         return self._register_hook("running", fn)
 
-    # -- calling ------------------------------------------------------------------------------------
+    # -- calling ---------------------------------------------------------------------------------
     def __call__(self, /, *args: Any, return_state: bool = False, wait_for: Any = None,
                  **kwargs: Any) -> Any:
         """Run the flow and return its result.

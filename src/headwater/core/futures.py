@@ -114,7 +114,9 @@ class DoneAndNotDoneFutures(NamedTuple):
     not_done: set[TaskRunFuture[Any]]
 
 
-def wait(futures: Iterable[TaskRunFuture[Any]], timeout: float | None = None) -> DoneAndNotDoneFutures:
+def wait(
+    futures: Iterable[TaskRunFuture[Any]], timeout: float | None = None
+) -> DoneAndNotDoneFutures:
     """Wait for futures to finish; never raises on timeout.
 
     Returns:

@@ -106,7 +106,7 @@ class _SinkHandler(logging.Handler):
         except Exception:
             self.handleError(record)
 
-    def formatException(self, exc_info: Any) -> str:  # noqa: N802 (logging's spelling)
+    def formatException(self, exc_info: Any) -> str:
         return logging.Formatter().formatException(exc_info)
 
 

@@ -53,7 +53,8 @@ def _where(owner: str) -> str:
 def check_name(value: Any, *, kind: str, owner: str = "", check_characters: bool = True) -> str:
     if not isinstance(value, str):
         hint = (
-            f" Perhaps you meant to call it? e.g. '@{kind}(name={getattr(value, '__name__', 'f')}())'"
+            f" Perhaps you meant to call it? e.g. "
+            f"'@{kind}(name={getattr(value, '__name__', 'f')}())'"
             if callable(value)
             else ""
         )

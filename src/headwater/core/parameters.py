@@ -45,7 +45,7 @@ class CallSignature:
             ParameterBindError: the arguments do not fit the signature.
         """
         if self.simple and not kwargs and len(args) == len(self.names):
-            return dict(zip(self.names, args))
+            return dict(zip(self.names, args, strict=True))
         try:
             bound = self.signature.bind(*args, **kwargs)
         except TypeError as exc:

@@ -13,7 +13,6 @@ from uuid import UUID
 
 from headwater.core.states import Pending, State
 
-
 _NOT_STARTED = Pending()  # shared: a run's state before the engine records its first one
 
 

@@ -245,75 +245,75 @@ class State:
 
 
 # -- constructors -------------------------------------------------------------------------------
-def Scheduled(scheduled_time: float | None = None, **kwargs: Any) -> State:  # noqa: N802
+def Scheduled(scheduled_time: float | None = None, **kwargs: Any) -> State:
     details = kwargs.pop("state_details", None) or StateDetails()
     details.scheduled_time = scheduled_time if scheduled_time is not None else time.time()
     return State(StateType.SCHEDULED, state_details=details, **kwargs)
 
 
-def AwaitingRetry(scheduled_time: float | None = None, **kwargs: Any) -> State:  # noqa: N802
+def AwaitingRetry(scheduled_time: float | None = None, **kwargs: Any) -> State:
     kwargs.setdefault("name", "AwaitingRetry")
     return Scheduled(scheduled_time, **kwargs)
 
 
-def Late(scheduled_time: float | None = None, **kwargs: Any) -> State:  # noqa: N802
+def Late(scheduled_time: float | None = None, **kwargs: Any) -> State:
     kwargs.setdefault("name", "Late")
     return Scheduled(scheduled_time, **kwargs)
 
 
-def Pending(**kwargs: Any) -> State:  # noqa: N802
+def Pending(**kwargs: Any) -> State:
     return State(StateType.PENDING, **kwargs)
 
 
-def NotReady(**kwargs: Any) -> State:  # noqa: N802
+def NotReady(**kwargs: Any) -> State:
     kwargs.setdefault("name", "NotReady")
     return State(StateType.PENDING, **kwargs)
 
 
-def Running(**kwargs: Any) -> State:  # noqa: N802
+def Running(**kwargs: Any) -> State:
     return State(StateType.RUNNING, **kwargs)
 
 
-def Retrying(**kwargs: Any) -> State:  # noqa: N802
+def Retrying(**kwargs: Any) -> State:
     kwargs.setdefault("name", "Retrying")
     return State(StateType.RUNNING, **kwargs)
 
 
-def Completed(**kwargs: Any) -> State:  # noqa: N802
+def Completed(**kwargs: Any) -> State:
     return State(StateType.COMPLETED, **kwargs)
 
 
-def Cached(**kwargs: Any) -> State:  # noqa: N802
+def Cached(**kwargs: Any) -> State:
     kwargs.setdefault("name", "Cached")
     return State(StateType.COMPLETED, **kwargs)
 
 
-def Failed(**kwargs: Any) -> State:  # noqa: N802
+def Failed(**kwargs: Any) -> State:
     return State(StateType.FAILED, **kwargs)
 
 
-def TimedOut(**kwargs: Any) -> State:  # noqa: N802
+def TimedOut(**kwargs: Any) -> State:
     kwargs.setdefault("name", "TimedOut")
     return State(StateType.FAILED, **kwargs)
 
 
-def Crashed(**kwargs: Any) -> State:  # noqa: N802
+def Crashed(**kwargs: Any) -> State:
     return State(StateType.CRASHED, **kwargs)
 
 
-def Cancelling(**kwargs: Any) -> State:  # noqa: N802
+def Cancelling(**kwargs: Any) -> State:
     return State(StateType.CANCELLING, **kwargs)
 
 
-def Cancelled(**kwargs: Any) -> State:  # noqa: N802
+def Cancelled(**kwargs: Any) -> State:
     return State(StateType.CANCELLED, **kwargs)
 
 
-def Paused(**kwargs: Any) -> State:  # noqa: N802
+def Paused(**kwargs: Any) -> State:
     return State(StateType.PAUSED, **kwargs)
 
 
-def Suspended(**kwargs: Any) -> State:  # noqa: N802
+def Suspended(**kwargs: Any) -> State:
     kwargs.setdefault("name", "Suspended")
     return State(StateType.PAUSED, **kwargs)
 

@@ -22,9 +22,9 @@ from headwater.core.context import (
 )
 from headwater.core.engine import Call, Sleep, Steps, Wait, drive_async, drive_sync
 from headwater.core.futures import TaskRunFuture
-from headwater.core.resolution import collect_futures, needs_resolution, resolve
 from headwater.core.hooks import hooks_for, run_hooks
 from headwater.core.logs import printing_as_logs, setup_logging, task_run_logger
+from headwater.core.resolution import collect_futures, needs_resolution, resolve
 from headwater.core.runs import TaskRun
 from headwater.core.states import (
     AwaitingRetry,
@@ -107,7 +107,8 @@ def resolve_run_name(template: Any, parameters: dict[str, Any], option: str, own
         except (KeyError, IndexError, AttributeError, ValueError) as exc:
             raise RunNameError(
                 f"{option}={template!r} on {owner} could not be filled in: {exc!r}. Templates "
-                f"may use the parameters {sorted(parameters)}, e.g. '{{{next(iter(parameters), 'x')}}}'.",
+                f"may use the parameters {sorted(parameters)}, "
+                f"e.g. '{{{next(iter(parameters), 'x')}}}'.",
                 option=option,
                 value=template,
             ) from None
@@ -269,10 +270,7 @@ def task_run_steps(
 
 
 def _any_needs_resolution(parameters: dict[str, Any]) -> bool:
-    for value in parameters.values():
-        if needs_resolution(value):
-            return True
-    return False
+    return any(needs_resolution(value) for value in parameters.values())
 
 
 def _resolve_inputs(

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, TypeVar, overload
-
-from typing_extensions import ParamSpec
+from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from headwater.core import options as opt
 from headwater.core._decorated import Decorated
@@ -118,7 +115,7 @@ class Task(Decorated, Generic[P, R]):
         self.asset_deps = list(asset_deps) if asset_deps is not None else []
         self.task_key = _task_key(self.fn)
 
-    # -- hook registration (`@my_task.on_failure`) ----------------------------------------------------
+    # -- hook registration (`@my_task.on_failure`) -----------------------------------------------
     def on_completion(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         return self._register_hook("completion", fn)
 
@@ -128,7 +125,7 @@ class Task(Decorated, Generic[P, R]):
     def on_running(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         return self._register_hook("running", fn)
 
-    # -- calling ------------------------------------------------------------------------------------
+    # -- calling ---------------------------------------------------------------------------------
     def __call__(self, /, *args: Any, return_state: bool = False, wait_for: Any = None,
                  **kwargs: Any) -> Any:
         """Run the task now, in this thread, and return its result.
@@ -239,6 +236,8 @@ def _resolve_top_level(parameters: dict[str, Any]) -> list[Any]:
 
 
 def _task_key(fn: Callable[..., Any]) -> str:
+    import hashlib  # deferred: _hashlib costs 2 ms at import
+
     code = getattr(fn, "__code__", None)
     qualname = getattr(fn, "__qualname__", type(fn).__name__)
     material = code.co_code + qualname.encode() if code is not None else qualname.encode()

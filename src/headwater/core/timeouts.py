@@ -115,6 +115,6 @@ async def await_with_timeout(
         await task
     except asyncio.CancelledError:
         pass
-    except BaseException:  # noqa: S110 - the timeout is what we report
+    except BaseException:
         pass
     raise error(timeout_message(seconds))

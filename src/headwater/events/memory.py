@@ -62,7 +62,10 @@ class MemorySink(EventSink):
         name: str | None = None
         for record in self.records:
             if isinstance(record, (FlowRunCreated, TaskRunCreated)):
-                rid = record.flow_run_id if isinstance(record, FlowRunCreated) else record.task_run_id
+                rid = (
+                    record.flow_run_id if isinstance(record, FlowRunCreated)
+                    else record.task_run_id
+                )
                 if rid == run_id:
                     name = record.name
             elif isinstance(record, RunRenamed) and record.run_id == run_id:

@@ -142,7 +142,9 @@ class ThreadPoolTaskRunner(TaskRunner):
             return self._loop
 
 
-def _run_sync(task: Task[..., Any], run: TaskRun, parameters: dict[str, Any], wait_for: Any) -> State:
+def _run_sync(
+    task: Task[..., Any], run: TaskRun, parameters: dict[str, Any], wait_for: Any
+) -> State:
     _, state, _ = drive_sync(task_run_steps(task, parameters, wait_for, task_run=run))
     return state
 
