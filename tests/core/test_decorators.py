@@ -45,10 +45,6 @@ class InlineRunner:
         return None
 
 
-class CachePolicyStandIn:
-    """An opaque cache policy object: the decorator must store it as given."""
-
-
 def plain(x: int, y: str = "y") -> str:
     """Add things up.
 
@@ -475,7 +471,9 @@ def test_task_defaults_match_prefect() -> None:
 
 
 def test_a_task_keeps_its_cache_policy_cache_key_fn_and_retry_condition_fn() -> None:
-    policy = CachePolicyStandIn()
+    from headwater.cache_policies import INPUTS, TASK_SOURCE
+
+    policy = INPUTS + TASK_SOURCE
 
     def key_fn(context: Any, parameters: dict[str, Any]) -> str:
         return "k"

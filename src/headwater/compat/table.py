@@ -45,6 +45,25 @@ NAMES: dict[str, dict[str, str]] = {
         "task": "headwater.core.tasks:task",
         "Task": "headwater.core.tasks:Task",
         "exponential_backoff": "headwater.core.retries:exponential_backoff",
+        "task_input_hash": "headwater.tasks:task_input_hash",
+    },
+    "prefect.cache_policies": {
+        name: f"headwater.core.cache_policies:{name}"
+        for name in (
+            "DEFAULT", "FLOW_PARAMETERS", "INPUTS", "NONE", "NO_CACHE", "RUN_ID",
+            "TASK_SOURCE", "CacheKeyFnPolicy", "CachePolicy", "CompoundCachePolicy",
+            "FlowParameters", "Inputs", "RunId", "TaskSource",
+        )
+    },
+    "prefect.locking": {},
+    "prefect.locking.memory": {"MemoryLockManager": "headwater.results.locks:MemoryLockManager"},
+    "prefect.locking.filesystem": {
+        "FileSystemLockManager": "headwater.results.locks:FileSystemLockManager",
+    },
+    "prefect.serializers": {
+        "PickleSerializer": "headwater.results.serializers:PickleSerializer",
+        "JSONSerializer": "headwater.results.serializers:JSONSerializer",
+        "Serializer": "headwater.results.serializers:Serializer",
     },
     "prefect.futures": {
         "wait": "headwater.core.futures:wait",
@@ -107,8 +126,6 @@ UNSUPPORTED: dict[str, str] = {
     "prefect.get_client": "read run history with `headwater runs ls` (no API server is needed)",
     "prefect.task_runners.PrefectTaskRunner": "ThreadPoolTaskRunner, or DaskTaskRunner to "
     "spread work over machines",
-    "prefect.tasks.task_input_hash": "cache_key_fn with your own function of the inputs",
-    "prefect.cache_policies": "tasks always run for now; result caching is on the roadmap",
     "prefect.assets": "record outputs with get_run_logger() for now; assets are on the roadmap",
     "prefect.transactions": "make tasks idempotent; transactions are not supported",
     "prefect.blocks": "read credentials from environment variables or your secret manager",

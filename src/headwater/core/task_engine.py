@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.core import retries as retry_rules
 from headwater.core._ids import short_key, uuid7
+from headwater.core.caching import plan_caching
 from headwater.core.clock import current_clock
 from headwater.core.context import (
     FlowRunContext,
@@ -28,6 +29,7 @@ from headwater.core.resolution import collect_futures, needs_resolution, resolve
 from headwater.core.runs import TaskRun
 from headwater.core.states import (
     AwaitingRetry,
+    Cached,
     Failed,
     NotReady,
     Pending,
@@ -193,9 +195,22 @@ def task_run_steps(
         if stack is not None:
             stack.enter_context(printing_as_logs())
         args, kwargs = task._signature.to_call(parameters)
+        plan = plan_caching(task, ctx, flow_ctx, logger)
         state = set_state(Running())
         if task.on_running_hooks:
             yield from run_hooks(task, run, state, logger)
+        if plan is not None and plan.lock_manager is not None:
+            yield Call(plan.lock_manager.acquire, (plan.key,))
+            stack = stack or ExitStack()
+            stack.callback(plan.lock_manager.release, plan.key)
+        hit, cached = plan.lookup(logger) if plan is not None else (False, None)
+        if hit:
+            state = set_state(Cached(data=cached))
+            state.state_details.cache_key = plan.key  # type: ignore[union-attr]
+            logger.info("Finished in state %s", state)
+            if hooks_for(task, state):
+                yield from run_hooks(task, run, state, logger)
+            return run, state, None
         handed_back: Any = None
         while True:
             outcome = yield Call(
@@ -255,6 +270,8 @@ def task_run_steps(
             if task.on_running_hooks:
                 yield from run_hooks(task, run, state, logger)
 
+        if plan is not None and state.is_completed() and handed_back is None:
+            plan.save(state.data, logger)
         set_state(state)
         logger.log(
             logging.INFO if state.is_completed() else logging.ERROR,

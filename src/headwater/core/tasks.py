@@ -89,7 +89,14 @@ class Task(Decorated, Generic[P, R]):
         self.log_prints = opt.check_optional_bool("log_prints", log_prints, owner=owner)
         self.cache_key_fn = opt.check_callable("cache_key_fn", cache_key_fn, owner=owner)
         self.cache_expiration = opt.check_expiration(cache_expiration, owner=owner)
-        self.cache_policy = cache_policy
+        self.cache_policy = _check_cache_policy(cache_policy, owner)
+        if cache_key_fn is not None and cache_policy not in (NotSet, None):
+            import logging
+
+            logging.getLogger("headwater.tasks").warning(
+                "Both `cache_policy` and `cache_key_fn` are set on task %r. `cache_key_fn` "
+                "will be used.", self.name,
+            )
         self.refresh_cache = opt.check_optional_bool("refresh_cache", refresh_cache, owner=owner)
         self.persist_result = opt.check_optional_bool("persist_result", persist_result, owner=owner)
         if self.persist_result is None and (
@@ -102,6 +109,14 @@ class Task(Decorated, Generic[P, R]):
         ):
             # Asking for caching or for a place to keep results turns persistence on.
             self.persist_result = True
+        if self.persist_result is False and cache_policy not in (NotSet, None) and not getattr(
+            cache_policy, "is_no_cache", False
+        ):
+            import logging
+
+            logging.getLogger("headwater.tasks").warning(
+                "Ignoring `cache_policy` on task %r because persist_result is False.", self.name
+            )
         self.result_storage = result_storage
         self.result_serializer = result_serializer
         self.result_storage_key = opt.check_optional_str(
@@ -233,6 +248,21 @@ def _resolve_top_level(parameters: dict[str, Any]) -> list[Any]:
         elif isinstance(value, State):
             parameters[name] = value.result()
     return upstream
+
+
+def _check_cache_policy(value: Any, owner: str) -> Any:
+    if value is NotSet or value is None:
+        return value
+    from headwater.core.cache_policies import CachePolicy
+
+    if not isinstance(value, CachePolicy):
+        raise opt.OptionTypeError(
+            f"Option 'cache_policy' on {owner} must be a cache policy such as INPUTS or "
+            f"INPUTS + TASK_SOURCE (from headwater.cache_policies), got {value!r}.",
+            option="cache_policy",
+            value=value,
+        )
+    return value
 
 
 def _task_key(fn: Callable[..., Any]) -> str:
