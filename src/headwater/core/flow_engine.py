@@ -20,6 +20,7 @@ from headwater.core.context import (
     task_run_var,
 )
 from headwater.core.engine import Call, Sleep, Steps, Wait, drive_async, drive_sync
+from headwater.core.annotations import quote
 from headwater.core.futures import TaskRunFuture
 from headwater.core.hooks import run_hooks
 from headwater.core.logs import (
@@ -94,13 +95,34 @@ def _should_log_prints(flow: Flow[..., Any], parent: FlowRunContext | None) -> b
 
 
 def futures_to_states(value: Any) -> Any:
-    """A returned future becomes its final state; so do futures in a returned list/tuple/set."""
+    """Futures in a flow's return value become their final states, in any builtin container
+    (not inside `quote`), so the aggregate rule can see them."""
     if isinstance(value, TaskRunFuture):
         return value.state
-    if isinstance(value, (list, tuple, set)) and any(isinstance(v, TaskRunFuture) for v in value):
-        items = [v.state if isinstance(v, TaskRunFuture) else v for v in value]
-        return type(value)(items) if type(value) in (tuple, set) else items
+    if not _holds_future(value):
+        return value
+    if isinstance(value, dict):
+        return {k: futures_to_states(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [futures_to_states(v) for v in value]
+        if isinstance(value, list):
+            return items
+        if hasattr(value, "_fields"):
+            return type(value)(*items)
+        return type(value)(items)
     return value
+
+
+def _holds_future(value: Any) -> bool:
+    if isinstance(value, TaskRunFuture):
+        return True
+    if isinstance(value, (str, bytes, int, float, type(None), quote)):
+        return False
+    if isinstance(value, dict):
+        return any(_holds_future(v) for v in value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_holds_future(v) for v in value)
+    return False
 
 
 def flow_run_steps(

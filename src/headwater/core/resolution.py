@@ -54,6 +54,26 @@ def collect_futures(value: Any, found: list[TaskRunFuture[Any]]) -> None:
             collect_futures(item, found)
 
 
+def collect_upstream_ids(value: Any, on_upstream: Callable[[UUID], None]) -> None:
+    """Call `on_upstream(run_id)` for every future and run-linked State in `value`."""
+    kind = type(value)
+    if kind in _PLAIN or isinstance(value, quote):
+        return
+    if isinstance(value, TaskRunFuture):
+        on_upstream(value.task_run_id)
+    elif isinstance(value, State):
+        if value.state_details.task_run_id is not None:
+            on_upstream(value.state_details.task_run_id)
+    elif isinstance(value, (allow_failure, opaque, unmapped)):
+        collect_upstream_ids(value.value, on_upstream)
+    elif isinstance(value, dict):
+        for item in value.values():
+            collect_upstream_ids(item, on_upstream)
+    elif isinstance(value, _CONTAINERS):
+        for item in value:
+            collect_upstream_ids(item, on_upstream)
+
+
 def _state_value(state: State, allowed: bool, run_id: UUID | None) -> Any:
     if state.type is StateType.COMPLETED:
         return state.result()
