@@ -38,7 +38,7 @@ def run(report_path: str, script: str) -> int:
         ],
         "messages": events.messages(),
         "events": [
-            {"name": r.name, "resource": r.resource.get("prefect.resource.id")}
+            {"name": r.name, "resource": r.resource.get("headwater.resource.id")}
             for r in events.records
             if type(r).__name__ == "Event"
         ],

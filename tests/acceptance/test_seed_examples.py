@@ -93,13 +93,14 @@ def test_the_nested_flow_reports_the_parity_of_its_number(tmp_path: Path) -> Non
     assert [t["task_name"] for t in summary["task_runs"]] == ["generate_a_number"]
 
 
-@pytest.mark.xfail(strict=True, reason="prefect.assets arrives with the assets issue")
 def test_the_assets_example_records_a_materialization(tmp_path: Path) -> None:
     summary = run_recorded("04_assets.py", tmp_path)
     assert summary["exit_code"] == 0, summary["stderr"]
-    assert summary["flow_runs"][0]["name"] == "数据处理运行中"
-    assert {"name": "materialization.succeeded",
-            "resource": "s3://my-bucket/processed-data.csv"} in summary["events"]
+    [flow_run] = summary["flow_runs"]
+    assert (flow_run["name"], flow_run["flow_name"]) == ("数据处理运行中", "数据处理")
+    assert summary["events"] == [{"name": "headwater.asset.materialization.succeeded",
+                                  "resource": "s3://my-bucket/processed-data.csv"}]
+    assert [t["task_name"] for t in summary["task_runs"]] == ["process_data"]
 
 
 def test_the_retry_example_retries_the_task_and_the_flow_with_the_delays_it_sets(

@@ -55,6 +55,10 @@ NAMES: dict[str, dict[str, str]] = {
             "FlowParameters", "Inputs", "RunId", "TaskSource",
         )
     },
+    "prefect.assets": {
+        name: f"headwater.core.assets:{name}"
+        for name in ("Asset", "AssetProperties", "materialize", "add_asset_metadata")
+    },
     "prefect.locking": {},
     "prefect.locking.memory": {"MemoryLockManager": "headwater.results.locks:MemoryLockManager"},
     "prefect.locking.filesystem": {
@@ -126,7 +130,6 @@ UNSUPPORTED: dict[str, str] = {
     "prefect.get_client": "read run history with `headwater runs ls` (no API server is needed)",
     "prefect.task_runners.PrefectTaskRunner": "ThreadPoolTaskRunner, or DaskTaskRunner to "
     "spread work over machines",
-    "prefect.assets": "record outputs with get_run_logger() for now; assets are on the roadmap",
     "prefect.transactions": "make tasks idempotent; transactions are not supported",
     "prefect.blocks": "read credentials from environment variables or your secret manager",
     "prefect.variables": "read settings from environment variables",

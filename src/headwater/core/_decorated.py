@@ -81,9 +81,13 @@ class Decorated:
             fn = classmethod(fn)
         elif self._isstaticmethod:
             fn = staticmethod(fn)
-        new = type(self)(fn, **given)
+        new = self._rebuild(fn, given)
         new._bound = self._bound
         return new
+
+    def _rebuild(self, fn: Any, given: dict[str, Any]) -> Any:
+        """A new object of this type from a function and options (subclasses add their own)."""
+        return type(self)(fn, **given)
 
     @classmethod
     def _option_names(cls) -> list[str]:

@@ -32,6 +32,7 @@ class FlowRunContext:
         "_lock",
         "_runner",
         "flow",
+        "lineage",
         "flow_run",
         "log_prints",
         "logger",
@@ -59,6 +60,7 @@ class FlowRunContext:
         self.sink = sink
         self.task_runner = task_runner  # the flow's configured runner (a template, never entered)
         self.pending = PendingRuns()
+        self.lineage: Any = None  # asset lineage bookkeeping, created when assets are used
         self._runner: Any = None
         self._lock = threading.Lock()
 

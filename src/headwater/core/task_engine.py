@@ -10,7 +10,9 @@ import logging
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
+from headwater.core import lineage
 from headwater.core import retries as retry_rules
+from headwater.core.assets import asset_context_var
 from headwater.core._ids import short_key, uuid7
 from headwater.core.caching import plan_caching
 from headwater.core.clock import current_clock
@@ -25,7 +27,12 @@ from headwater.core.engine import Call, Sleep, Steps, Wait, drive_async, drive_s
 from headwater.core.futures import TaskRunFuture
 from headwater.core.hooks import hooks_for, run_hooks
 from headwater.core.logs import printing_as_logs, setup_logging, task_run_logger
-from headwater.core.resolution import collect_futures, needs_resolution, resolve
+from headwater.core.resolution import (
+    collect_futures,
+    collect_upstream_ids,
+    needs_resolution,
+    resolve,
+)
 from headwater.core.runs import TaskRun
 from headwater.core.states import (
     AwaitingRetry,
@@ -184,9 +191,12 @@ def task_run_steps(
             return state
 
         set_state(Pending())
+        upstreams: list[Any] = []
         if wait_for is not None or _any_needs_resolution(parameters):
             try:
-                parameters = yield from _resolve_inputs(run, parameters, wait_for, emit)
+                parameters = yield from _resolve_inputs(
+                    run, parameters, wait_for, emit, upstreams
+                )
             except UpstreamTaskError as exc:
                 state = set_state(NotReady(message=str(exc)))
                 logger.error("Finished in state %s", state)
@@ -195,6 +205,11 @@ def task_run_steps(
         if stack is not None:
             stack.enter_context(printing_as_logs())
         args, kwargs = task._signature.to_call(parameters)
+        asset_ctx = lineage.begin(task, run, flow_ctx, parameters, upstreams)
+        if asset_ctx is not None:
+            asset_token = asset_context_var.set(asset_ctx)
+            stack = stack or ExitStack()
+            stack.callback(asset_context_var.reset, asset_token)
         plan = plan_caching(task, ctx, flow_ctx, logger)
         state = set_state(Running())
         if task.on_running_hooks:
@@ -205,6 +220,7 @@ def task_run_steps(
             stack.callback(plan.lock_manager.release, plan.key)
         hit, cached = plan.lookup(logger) if plan is not None else (False, None)
         if hit:
+            lineage.link_result(flow_ctx, run.id, cached)
             state = set_state(Cached(data=cached))
             state.state_details.cache_key = plan.key  # type: ignore[union-attr]
             logger.info("Finished in state %s", state)
@@ -272,7 +288,10 @@ def task_run_steps(
 
         if plan is not None and state.is_completed() and handed_back is None:
             plan.save(state.data, logger)
+        if state.is_completed():
+            lineage.link_result(flow_ctx, run.id, state.data)
         set_state(state)
+        lineage.finish(asset_ctx, run, state, emit, current_clock().now())
         logger.log(
             logging.INFO if state.is_completed() else logging.ERROR,
             "Finished in state %s", state,
@@ -291,7 +310,7 @@ def _any_needs_resolution(parameters: dict[str, Any]) -> bool:
 
 
 def _resolve_inputs(
-    run: TaskRun, parameters: dict[str, Any], wait_for: Any, emit: Any
+    run: TaskRun, parameters: dict[str, Any], wait_for: Any, emit: Any, upstreams: list[Any]
 ) -> Steps[dict[str, Any]]:
     """Wait for upstream futures, then swap them for their results; record each dependency.
 
@@ -306,14 +325,21 @@ def _resolve_inputs(
     pending = [f._future for f in found if not f.done()]
     if pending:
         yield Wait(pending)
-    resolved = {}
-    for name, value in parameters.items():
-        resolved[name] = resolve(
-            value, lambda upstream, name=name: emit(DependencyAdded(run.id, upstream, name))
-        )
+    # Every upstream is recorded first, so a NotReady run still shows all of its inputs.
+    for name, value in [*parameters.items(), *([("wait_for", waits)] if waits else [])]:
+        def record(upstream: Any, name: str = name) -> None:
+            upstreams.append(upstream)
+            emit(DependencyAdded(run.id, upstream, name))
+
+        collect_upstream_ids(value, record)
+    resolved = {name: resolve(value, _ignore) for name, value in parameters.items()}
     if waits:
-        resolve(waits, lambda upstream: emit(DependencyAdded(run.id, upstream, "wait_for")))
+        resolve(waits, _ignore)  # raises if an upstream it waits for did not complete
     return resolved
+
+
+def _ignore(_: Any) -> None:
+    return None
 
 
 def _as_list(wait_for: Any) -> list[Any]:
