@@ -166,6 +166,10 @@ class MaterializingTask(Task):  # type: ignore[type-arg]
             new.assets = [to_asset(a) for a in assets]
         return new
 
+    @classmethod
+    def _option_names(cls) -> list[str]:
+        return Task._option_names()
+
     def _rebuild(self, fn: Any, given: dict[str, Any]) -> MaterializingTask:
         return type(self)(fn, assets=self.assets, materialized_by=self.materialized_by, **given)
 

@@ -132,3 +132,26 @@ def finish(ctx: AssetContext | None, run: TaskRun, state: State, emit: Any,
     for asset in ctx.downstream:
         emit(Event(name, _resource(asset), tuple(related), dict(ctx.metadata.get(asset.key, {})),
                    run.flow_run_id, run.id, timestamp))
+
+
+def for_remote_run(
+    flow_ctx: FlowRunContext | None, task: Task[..., Any], run: TaskRun,
+    parameters: dict[str, Any], wait_for: Any,
+) -> dict[UUID, set[Asset]] | None:
+    """Before a run is shipped to another process: the assets of its upstream runs, which the
+    remote engine needs to infer lineage (it sees the upstreams' ids, not this flow's records).
+    Also records what flows out of the run here, in the flow's own bookkeeping."""
+    lineage = lineage_of(flow_ctx)
+    if lineage is None:
+        return None
+    from headwater.core.resolution import collect_upstream_ids
+
+    ids: list[UUID] = []
+    for value in [*parameters.values(), wait_for]:
+        collect_upstream_ids(value, ids.append)
+    known = {uid: lineage.assets_of.get(uid, set()) for uid in ids}
+    downstream = set(getattr(task, "assets", None) or [])
+    upstream = set().union(*known.values()) if known else set()
+    deps = {to_asset(a) for a in task.asset_deps}
+    lineage.assets_of[run.id] = downstream if downstream else upstream | deps
+    return known

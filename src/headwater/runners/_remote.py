@@ -68,7 +68,11 @@ def pack(
         fr = flow_ctx.flow_run
         flow_run = FlowRun(fr.id, fr.name, fr.flow_name, fr.flow_version, {}, fr.tags,
                            fr.parent_flow_run_id, fr.parent_task_run_id)
-        flow_facts = (_FlowFacts(flow_ctx.flow.name), flow_run, flow_ctx.log_prints)
+        from headwater.core.lineage import for_remote_run
+
+        upstream_assets = for_remote_run(flow_ctx, task, run, parameters, wait_for)
+        flow_facts = (_FlowFacts(flow_ctx.flow.name), flow_run, flow_ctx.log_prints,
+                      upstream_assets)
     params = {name: _swap_futures(value) for name, value in parameters.items()}
     waits = _swap_futures(list(wait_for) if isinstance(wait_for, (list, tuple, set))
                           else wait_for)
@@ -116,9 +120,15 @@ def execute(payload: bytes) -> bytes:
     collector = MemorySink()
     token = None
     if flow_facts is not None:
-        facts, flow_run, log_prints = flow_facts
+        facts, flow_run, log_prints, upstream_assets = flow_facts
         ctx = FlowRunContext(facts, flow_run, {}, log_prints,
                              flow_run_logger(flow_run, facts.name), collector)
+        if upstream_assets is not None:
+            from headwater.core.assets import _mark_assets_in_use
+            from headwater.core.lineage import Lineage
+
+            _mark_assets_in_use()
+            ctx.lineage = Lineage(dict(upstream_assets))
         token = flow_run_var.set(ctx)
     try:
         with override_sink(collector):
