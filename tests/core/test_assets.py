@@ -134,7 +134,7 @@ def test_with_options_replaces_the_assets_and_keeps_the_rest(events: MemorySink)
     assert _events(events) == [(SUCCEEDED, "s3://b/other.csv", ["dbt"], {})]
 
 
-# -- lineage ------------------------------------------------------------------------------------------
+# -- lineage ---------------------------------------------------------------------------------
 @materialize("s3://lake/raw.csv")
 def extract() -> list[int]:
     return [1, 2, 3]

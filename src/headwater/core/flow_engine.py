@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from headwater.core._ids import generate_slug, uuid7
+from headwater.core.annotations import quote
 from headwater.core.clock import current_clock
 from headwater.core.context import (
     FlowRunContext,
@@ -20,7 +21,6 @@ from headwater.core.context import (
     task_run_var,
 )
 from headwater.core.engine import Call, Sleep, Steps, Wait, drive_async, drive_sync
-from headwater.core.annotations import quote
 from headwater.core.futures import TaskRunFuture
 from headwater.core.hooks import run_hooks
 from headwater.core.logs import (

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.core import lineage
 from headwater.core import retries as retry_rules
-from headwater.core.assets import asset_context_var
 from headwater.core._ids import short_key, uuid7
+from headwater.core.assets import asset_context_var
 from headwater.core.caching import plan_caching
 from headwater.core.clock import current_clock
 from headwater.core.context import (
