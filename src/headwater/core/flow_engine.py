@@ -29,11 +29,13 @@ from headwater.core.logs import (
     printing_as_logs,
     setup_logging,
 )
+from headwater.core.resolution import collect_futures, needs_resolution, resolve
 from headwater.core.runs import FlowRun
 from headwater.core.signals import sigterm_as_exception
 from headwater.core.states import (
     AwaitingRetry,
     Failed,
+    NotReady,
     Pending,
     Running,
     State,
@@ -43,7 +45,7 @@ from headwater.core.states import (
     return_value_to_state,
 )
 from headwater.core.task_engine import resolve_run_name
-from headwater.errors import FlowRunTimeoutError
+from headwater.errors import FlowRunTimeoutError, UpstreamTaskError
 from headwater.events import current_sink
 from headwater.events.records import FlowRunCreated, StateChanged
 
@@ -113,6 +115,16 @@ def futures_to_states(value: Any) -> Any:
     return value
 
 
+def _ignore(_: Any) -> None:
+    return None
+
+
+def _as_list(wait_for: Any) -> list[Any]:
+    if wait_for is None:
+        return []
+    return list(wait_for) if isinstance(wait_for, (list, tuple, set)) else [wait_for]
+
+
 def _holds_future(value: Any) -> bool:
     if isinstance(value, TaskRunFuture):
         return True
@@ -150,7 +162,24 @@ def flow_run_steps(
     # Parameters are validated, and the run named, before anything runs; a failure here is a
     # Failed run (recorded, hooks called) that never reached Running.
     setup_error: Exception | None = None
-    if flow.should_validate_parameters and flow.validator.needed:
+    failed_step = "Validation of flow parameters"
+    upstream_error: UpstreamTaskError | None = None
+    waits = _as_list(wait_for)
+    if waits or any(needs_resolution(v) for v in parameters.values()):
+        # A subflow given futures (as parameters or wait_for) waits for them, and does not
+        # start at all if one of them did not complete.
+        found: list[TaskRunFuture[Any]] = []
+        for value in [*parameters.values(), waits]:
+            collect_futures(value, found)
+        pending = [f._future for f in found if not f.done()]
+        if pending:
+            yield Wait(pending)
+        try:
+            parameters = {name: resolve(value, _ignore) for name, value in parameters.items()}
+            resolve(waits, _ignore)
+        except UpstreamTaskError as exc:
+            upstream_error = exc
+    if upstream_error is None and flow.should_validate_parameters and flow.validator.needed:
         try:
             parameters = flow.validator.validate(parameters)
         except Exception as exc:
@@ -161,7 +190,8 @@ def flow_run_steps(
     task_token = task_run_var.set(None)  # code in this flow belongs to it, not to a parent task
     stack = ExitStack()
     try:
-        if setup_error is None and flow.flow_run_name is not None:
+        if setup_error is None and upstream_error is None and flow.flow_run_name is not None:
+            failed_step = "Naming the run"
             try:
                 run.name = resolve_run_name(
                     flow.flow_run_name, parameters, "flow_run_name", f"flow {flow.name!r}"
@@ -173,9 +203,14 @@ def flow_run_steps(
                             run.parent_flow_run_id, run.parent_task_run_id,
                             current_clock().now()))
         set_state(Pending())
+        if upstream_error is not None:
+            state = set_state(NotReady(message=str(upstream_error)))
+            logger.error("Finished in state %s", state)
+            return run, state
         if setup_error is not None:
-            what = "Validation of flow parameters" if flow.validator.needed else "Starting the run"
-            message = f"{what} failed with error: {type(setup_error).__name__}: {setup_error}"
+            message = (
+                f"{failed_step} failed with error: {type(setup_error).__name__}: {setup_error}"
+            )
             logging.getLogger(ENGINE_LOGGER).error(message)
             state = set_state(Failed(message=message, data=setup_error))
             logger.info("Finished in state %s", state)
