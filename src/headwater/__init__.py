@@ -22,6 +22,8 @@ _PUBLIC_API: dict[str, str] = {
     "State": "headwater.core.states",
     "StateType": "headwater.core.states",
     "tags": "headwater.core.context",
+    "unmapped": "headwater.core.annotations",
+    "allow_failure": "headwater.core.annotations",
     "get_run_context": "headwater.core.context",
     "get_run_logger": "headwater.core.logs",
     "HeadwaterError": "headwater.errors",
@@ -30,6 +32,8 @@ _PUBLIC_API: dict[str, str] = {
 __all__ = sorted([*_PUBLIC_API, "__version__"])
 
 if TYPE_CHECKING:
+    from headwater.core.annotations import allow_failure as allow_failure
+    from headwater.core.annotations import unmapped as unmapped
     from headwater.core.context import get_run_context as get_run_context
     from headwater.core.context import tags as tags
     from headwater.core.flows import Flow as Flow

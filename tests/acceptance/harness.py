@@ -1,6 +1,6 @@
 """Runs one script through `python -m headwater.compat`'s entry point, with the engine's clock
 frozen (retry delays are recorded, not slept) and every run record captured; writes a JSON
-summary for the acceptance test to check. Usage: python harness.py REPORT.json SCRIPT.py
+summary for the acceptance test to check. Usage: python harness.py REPORT.json SCRIPT.py [ARGS...]
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from headwater.events.records import StateChanged
 from headwater.testing import FrozenClock, capture_events
 
 
-def run(report_path: str, script: str) -> int:
+def run(report_path: str, script: str, *args: str) -> int:
     clock = FrozenClock()
     error = None
     with use_clock(clock), capture_events() as events:
         try:
-            code = main([script])
+            code = main([script, *args])
         except BaseException as exc:  # the summary is written whatever the script does
             code, error = 1, repr(exc)
     summary = {
@@ -50,4 +50,4 @@ def run(report_path: str, script: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run(sys.argv[1], sys.argv[2]))
+    sys.exit(run(sys.argv[1], sys.argv[2], *sys.argv[3:]))
