@@ -223,7 +223,7 @@ def task_run_steps(
             lineage.link_result(flow_ctx, run.id, cached)
             state = set_state(Cached(data=cached))
             state.state_details.cache_key = plan.key  # type: ignore[union-attr]
-            logger.info("Finished in state %s", state)
+            logger.engine(logging.INFO, "Finished in state %s", state)
             if hooks_for(task, state):
                 yield from run_hooks(task, run, state, logger)
             return run, state, None
@@ -292,9 +292,8 @@ def task_run_steps(
             lineage.link_result(flow_ctx, run.id, state.data)
         set_state(state)
         lineage.finish(asset_ctx, run, state, emit, current_clock().now())
-        logger.log(
-            logging.INFO if state.is_completed() else logging.ERROR,
-            "Finished in state %s", state,
+        logger.engine(
+            logging.INFO if state.is_completed() else logging.ERROR, "Finished in state %s", state
         )
         if hooks_for(task, state):
             yield from run_hooks(task, run, state, logger)
