@@ -32,6 +32,7 @@ class Decorated:
     fn: Callable[..., Any]
     name: str
     isasync: bool
+    _given: dict[str, Any]
 
     def _wrap(self, fn: Any) -> None:
         self._isclassmethod = isinstance(fn, classmethod)
@@ -76,7 +77,7 @@ class Decorated:
         for key, value in changes.items():
             if value is not None:
                 given[key] = value
-        fn = self.fn
+        fn: Any = self.fn
         if self._isclassmethod:
             fn = classmethod(fn)
         elif self._isstaticmethod:
@@ -87,11 +88,11 @@ class Decorated:
 
     def _rebuild(self, fn: Any, given: dict[str, Any]) -> Any:
         """A new object of this type from a function and options (subclasses add their own)."""
-        return type(self)(fn, **given)
+        return type(self)(fn, **given)  # type: ignore[call-arg]
 
     @classmethod
     def _option_names(cls) -> list[str]:
-        params = inspect.signature(cls.__init__).parameters  # type: ignore[misc]
+        params = inspect.signature(cls.__init__).parameters
         return [p for p in params if p not in ("self", "fn")]
 
     # -- hooks ------------------------------------------------------------------------------------

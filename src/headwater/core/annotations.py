@@ -27,7 +27,7 @@ class BaseAnnotation(Generic[T]):
         return type(self)(value)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.value == self.value  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.value == self.value
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, id(self.value)))

@@ -177,13 +177,13 @@ def flow_run_steps(
         try:
             parameters = {name: resolve(value, _ignore) for name, value in parameters.items()}
             resolve(waits, _ignore)
-        except UpstreamTaskError as exc:
-            upstream_error = exc
+        except UpstreamTaskError as upstream_exc:
+            upstream_error = upstream_exc
     if upstream_error is None and flow.should_validate_parameters and flow.validator.needed:
         try:
             parameters = flow.validator.validate(parameters)
-        except Exception as exc:
-            setup_error = exc
+        except Exception as validation_exc:
+            setup_error = validation_exc
     run.parameters = parameters
     ctx = FlowRunContext(flow, run, parameters, log_prints, logger, sink, flow.task_runner)
     flow_token = flow_run_var.set(ctx)
@@ -197,8 +197,8 @@ def flow_run_steps(
                     flow.flow_run_name, parameters, "flow_run_name", f"flow {flow.name!r}"
                 )
                 logger.extra["flow_run_name"] = run.name  # type: ignore[index]
-            except Exception as exc:
-                setup_error = exc
+            except Exception as naming_exc:
+                setup_error = naming_exc
         emit(FlowRunCreated(run.id, run.name, flow.name, run.flow_version, parameters, run.tags,
                             run.parent_flow_run_id, run.parent_task_run_id,
                             current_clock().now()))

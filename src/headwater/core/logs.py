@@ -99,7 +99,7 @@ class HeadwaterFormatter(logging.Formatter):
 class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever `sys.stderr` is at the time, so redirection and capture work."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

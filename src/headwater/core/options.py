@@ -14,12 +14,10 @@ from collections.abc import Callable, Iterable
 from numbers import Real
 from typing import Any
 
-from headwater.errors import (
-    InvalidNameError,
-    OptionError,
-    OptionTypeError,
-    ReservedArgumentError,
-)
+from headwater.errors import InvalidNameError as InvalidNameError
+from headwater.errors import OptionError as OptionError
+from headwater.errors import OptionTypeError as OptionTypeError
+from headwater.errors import ReservedArgumentError as ReservedArgumentError
 
 BANNED_NAME_CHARACTERS = ("/", "%", "&", ">", "<")
 RESERVED_ARGUMENTS = ("return_state", "wait_for")
@@ -157,7 +155,7 @@ def check_timeout(value: Any, *, owner: str = "") -> float | None:
     """None or 0 mean no timeout (as in Prefect); otherwise a positive number of seconds."""
     if value is None or (value == 0 and not isinstance(value, bool)):
         return None
-    if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, Real) or not float(value) > 0:
         raise OptionError(
             f"Option 'timeout_seconds'{_where(owner)} must be a number of seconds > 0, "
             f"got {value!r}. Use None for no timeout.",
@@ -192,7 +190,7 @@ def check_optional_bool(option: str, value: Any, *, owner: str = "") -> bool | N
 
 def check_callable(option: str, value: Any, *, owner: str = "") -> Callable[..., Any] | None:
     if value is None or callable(value):
-        return value
+        return value  # type: ignore[no-any-return]
     raise OptionTypeError(
         f"Option {option!r}{_where(owner)} must be callable, got {type(value).__name__} "
         f"{value!r}. Pass the function itself, without calling it.",
@@ -203,7 +201,7 @@ def check_callable(option: str, value: Any, *, owner: str = "") -> Callable[...,
 
 def check_run_name(option: str, value: Any, *, owner: str = "") -> str | Callable[..., Any] | None:
     if value is None or isinstance(value, str) or callable(value):
-        return value
+        return value  # type: ignore[no-any-return]
     raise OptionTypeError(
         f"Option {option!r}{_where(owner)} must be a string template such as "
         f"'run-{{x}}' or a callable returning a string; got {type(value).__name__} {value!r}.",

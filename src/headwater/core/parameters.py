@@ -146,7 +146,7 @@ class ParameterValidator:
             field = f"p{index}"
             self._aliases[name] = field
             fields[field] = (self._annotations[name], pydantic.Field(default=None, alias=name))
-        return pydantic.create_model(  # type: ignore[call-overload]
+        return pydantic.create_model(
             f"{getattr(self._fn, '__name__', 'flow')}_parameters",
             __config__=pydantic.ConfigDict(arbitrary_types_allowed=True),
             **fields,

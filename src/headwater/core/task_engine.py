@@ -197,8 +197,8 @@ def task_run_steps(
                 parameters = yield from _resolve_inputs(
                     run, parameters, wait_for, emit, upstreams
                 )
-            except UpstreamTaskError as exc:
-                state = set_state(NotReady(message=str(exc)))
+            except UpstreamTaskError as upstream_exc:
+                state = set_state(NotReady(message=str(upstream_exc)))
                 logger.error("Finished in state %s", state)
                 return run, state, None
             ctx.parameters = parameters

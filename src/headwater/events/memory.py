@@ -27,7 +27,7 @@ class MemorySink(EventSink):
     def __init__(self) -> None:
         self.records: list[Record] = []
         # Bound method lookup once: emit is the hot path.
-        self.emit = self.records.append  # type: ignore[method-assign]
+        self.emit = self.records.append  # type: ignore[method-assign, assignment]
 
     def emit(self, record: Record) -> None:  # replaced per instance in __init__
         self.records.append(record)

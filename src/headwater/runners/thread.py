@@ -62,7 +62,7 @@ class ThreadPoolTaskRunner(TaskRunner):
         return type(self)(max_workers=self.max_workers)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.max_workers == self.max_workers  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.max_workers == self.max_workers
 
     __hash__ = None  # type: ignore[assignment]
 
