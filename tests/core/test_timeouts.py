@@ -148,3 +148,22 @@ def test_timed_out_tasks_are_retried(events: MemorySink) -> None:
 
     assert slow_then_fast() == "done"
     assert len(attempts) == 2
+
+
+def test_a_busy_task_submitted_to_the_thread_pool_is_stopped_by_its_timeout(
+    events: MemorySink,
+) -> None:
+    @task(timeout_seconds=0.05)
+    def spin() -> int:
+        return _busy(5)
+
+    @flow
+    def submits() -> tuple[str, float]:
+        started = time.perf_counter()
+        future = spin.submit()
+        future.wait()
+        return future.state.name, time.perf_counter() - started
+
+    name, took = submits()
+    assert name == "TimedOut"
+    assert took < 1.0

@@ -232,3 +232,20 @@ def test_an_unpicklable_argument_fails_the_run_and_names_the_argument(name: str)
     failed, message = _in_flow(RUNNERS[name](), body)
     assert failed
     assert "argument 'value'" in message
+
+
+@task
+def prints(x: int) -> int:
+    print(f"printed {x}")
+    return x
+
+
+def test_log_prints_reaches_the_workers(runner: TaskRunner, events: MemorySink) -> None:
+    @flow(task_runner=runner, log_prints=True)
+    def printing_flow() -> list[int]:
+        return prints.map([1, 2]).result()
+
+    assert printing_flow() == [1, 2]
+    assert sorted(m for m in events.messages() if m.startswith("printed")) == [
+        "printed 1", "printed 2",
+    ]
