@@ -21,9 +21,12 @@ from headwater.errors import SerializationError
 from headwater.events.records import StateChanged, TaskRunCreated
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from headwater.core.context import FlowRunContext
     from headwater.core.tasks import Task
     from headwater.events.base import EventSink
+    from headwater.runners.base import TaskRunner
 
 
 def _swap_futures(value: Any) -> Any:
@@ -184,3 +187,42 @@ def record_unsendable(
         run.record_state(state)
         sink.emit(StateChanged(run.id, "task", state, run.run_count))
     return run.state
+
+
+def submit_remote(
+    runner: TaskRunner, task: Task[..., Any], parameters: dict[str, Any], wait_for: Any,
+    send: Callable[[Task[..., Any], TaskRun, bytes], Any],
+) -> TaskRunFuture[Any]:
+    """Submit a run that executes elsewhere: `send(task, run, payload)` ships the packed run
+    and returns a future-like object (`add_done_callback`, `result()`) of `execute`'s bytes."""
+    import concurrent.futures as cf
+
+    from headwater.core.context import flow_run_var
+    from headwater.core.task_engine import new_task_run
+    from headwater.events import current_sink
+
+    flow_ctx = flow_run_var.get()
+    run = new_task_run(task, parameters, flow_ctx)
+    sink = flow_ctx.sink if flow_ctx is not None else current_sink()
+
+    def launch() -> cf.Future[State]:
+        done: cf.Future[State] = cf.Future()
+        try:
+            payload = pack(task, run, parameters, wait_for, flow_ctx)
+        except SerializationError as exc:
+            done.set_result(record_unsendable(task, run, parameters, exc, sink))
+            return done
+        remote = send(task, run, payload)
+        remote.add_done_callback(lambda finished: _finish(finished, done, run, sink))
+        return done
+
+    return runner._submit_when_ready(run, parameters, wait_for, launch)
+
+
+def _finish(remote: Any, done: Any, run: TaskRun, sink: EventSink) -> None:
+    try:
+        payload = remote.result()
+    except BaseException as exc:  # the worker process or the cluster failed, not the task
+        done.set_exception(exc)
+        return
+    done.set_result(unpack(payload, run, sink))

@@ -10,23 +10,16 @@ log records come back with the result and go to the flow's event sink.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from headwater.core.context import flow_run_var
 from headwater.core.futures import TaskRunFuture
 from headwater.core.logs import ENGINE_LOGGER
 from headwater.core.options import OptionError
-from headwater.core.states import State
-from headwater.core.task_engine import new_task_run
-from headwater.errors import SerializationError
-from headwater.events import current_sink
 from headwater.runners import _remote
 from headwater.runners.base import TaskRunner
 
 if TYPE_CHECKING:
-    from headwater.core.runs import TaskRun
     from headwater.core.tasks import Task
 
 _INSTALL_HINT = "DaskTaskRunner needs dask.distributed: pip install 'headwater[dask]'"
@@ -175,31 +168,11 @@ class DaskTaskRunner(TaskRunner):
         self, task: Task[..., Any], parameters: dict[str, Any], wait_for: Any = None
     ) -> TaskRunFuture[Any]:
         self._check_started()
-        flow_ctx = flow_run_var.get()
-        run = new_task_run(task, parameters, flow_ctx)
-        sink = flow_ctx.sink if flow_ctx is not None else current_sink()
-
-        def launch() -> cf.Future[State]:
-            done: cf.Future[State] = cf.Future()
-            try:
-                payload = _remote.pack(task, run, parameters, wait_for, flow_ctx)
-            except SerializationError as exc:
-                done.set_result(_remote.record_unsendable(task, run, parameters, exc, sink))
-                return done
-            # The Dask key carries the task's name, so the dashboard shows what runs.
-            remote = self._client.submit(
+        client = self._client
+        # The Dask key carries the task's name, so the dashboard shows what runs.
+        return _remote.submit_remote(
+            self, task, parameters, wait_for,
+            lambda task, run, payload: client.submit(
                 _remote.execute, payload, key=f"{task.name}-{run.id.hex}", pure=False
-            )
-            remote.add_done_callback(lambda f: _finish(f, done, run, sink))
-            return done
-
-        return self._submit_when_ready(run, parameters, wait_for, launch)
-
-
-def _finish(remote: Any, done: cf.Future[State], run: TaskRun, sink: Any) -> None:
-    try:
-        payload = remote.result()
-    except BaseException as exc:
-        done.set_exception(exc)
-        return
-    done.set_result(_remote.unpack(payload, run, sink))
+            ),
+        )

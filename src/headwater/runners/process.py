@@ -12,18 +12,12 @@ import multiprocessing
 import os
 from typing import TYPE_CHECKING, Any
 
-from headwater.core.context import flow_run_var
 from headwater.core.futures import TaskRunFuture
 from headwater.core.options import OptionError
-from headwater.core.states import State
-from headwater.core.task_engine import new_task_run
-from headwater.errors import SerializationError
-from headwater.events import current_sink
 from headwater.runners import _remote
 from headwater.runners.base import TaskRunner
 
 if TYPE_CHECKING:
-    from headwater.core.runs import TaskRun
     from headwater.core.tasks import Task
 
 
@@ -74,28 +68,9 @@ class ProcessPoolTaskRunner(TaskRunner):
         self, task: Task[..., Any], parameters: dict[str, Any], wait_for: Any = None
     ) -> TaskRunFuture[Any]:
         self._check_started()
-        flow_ctx = flow_run_var.get()
-        run = new_task_run(task, parameters, flow_ctx)
-        sink = flow_ctx.sink if flow_ctx is not None else current_sink()
-
-        def launch() -> cf.Future[State]:
-            done: cf.Future[State] = cf.Future()
-            try:
-                payload = _remote.pack(task, run, parameters, wait_for, flow_ctx)
-            except SerializationError as exc:
-                done.set_result(_remote.record_unsendable(task, run, parameters, exc, sink))
-                return done
-            assert self._executor is not None
-            remote = self._executor.submit(_remote.execute, payload)
-            remote.add_done_callback(lambda f: _finish(f, done, run, sink))
-            return done
-
-        return self._submit_when_ready(run, parameters, wait_for, launch)
-
-
-def _finish(remote: cf.Future[bytes], done: cf.Future[State], run: TaskRun, sink: Any) -> None:
-    exc = remote.exception()
-    if exc is not None:
-        done.set_exception(exc)
-        return
-    done.set_result(_remote.unpack(remote.result(), run, sink))
+        assert self._executor is not None
+        executor = self._executor
+        return _remote.submit_remote(
+            self, task, parameters, wait_for,
+            lambda task, run, payload: executor.submit(_remote.execute, payload),
+        )
