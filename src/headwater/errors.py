@@ -22,9 +22,16 @@
     │   ├── FailedRun                          ... because it failed without an exception
     │   ├── CrashedRun                         ... because it crashed
     │   └── CancelledRun                       ... because it was cancelled
-    └── RunTimeoutError (+ TimeoutError)
-        ├── TaskRunTimeoutError                a task exceeded `timeout_seconds`
-        └── FlowRunTimeoutError                a flow exceeded `timeout_seconds`
+    ├── RunTimeoutError (+ TimeoutError)
+    │   ├── TaskRunTimeoutError                a task exceeded `timeout_seconds`
+    │   └── FlowRunTimeoutError                a flow exceeded `timeout_seconds`
+    ├── StoreError                             the run store cannot do what was asked
+    │   ├── StoreUnavailableError              ... it cannot be opened, reached or written
+    │   └── RunNotFoundError (+ LookupError)   ... no run has the given id
+    └── CommandError                           a `headwater` command got input it cannot use
+        ├── FlowFileNotFoundError              `run file.py:flow` names a missing file
+        ├── FlowNotFoundError                  ... or a flow the file does not define
+        └── ParameterParseError (+ ValueError) a `--param` or duration is malformed
 
 Exceptions that subclass a builtin too can be caught either way: code written for Prefect
 that catches `TypeError` or `TimeoutError` keeps working.
@@ -156,3 +163,47 @@ class TaskRunTimeoutError(RunTimeoutError):
 
 class FlowRunTimeoutError(RunTimeoutError):
     """A flow run exceeded its `timeout_seconds`."""
+
+
+class StoreError(HeadwaterError):
+    """The run store cannot do what was asked."""
+
+
+class StoreUnavailableError(StoreError):
+    """The run store cannot be opened, reached or written (bad URL, disk full, database down).
+
+    Attributes:
+        url: the store's URL, without its password.
+    """
+
+    def __init__(self, message: str, *, url: str = "") -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class RunNotFoundError(StoreError, LookupError):
+    """No run in the store has the id (or id prefix) that was given.
+
+    Attributes:
+        run_id: the id as given.
+    """
+
+    def __init__(self, message: str, *, run_id: str = "") -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class CommandError(HeadwaterError):
+    """A `headwater` command was given input it cannot use; the message says what to fix."""
+
+
+class FlowFileNotFoundError(CommandError):
+    """`headwater run path.py:flow` names a file that does not exist."""
+
+
+class FlowNotFoundError(CommandError):
+    """`headwater run path.py:flow` names a flow the file does not define."""
+
+
+class ParameterParseError(CommandError, ValueError):
+    """A `--param key=value` or a duration such as `30d` is malformed."""

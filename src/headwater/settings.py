@@ -6,6 +6,10 @@
 | `HEADWATER_LOGGING_LEVEL` | `INFO` | level of the run loggers and the console |
 | `HEADWATER_LOGGING_LOG_PRINTS` | `false` | default for `log_prints` when no flow sets it |
 | `HEADWATER_STORE` | (unset) | `memory` keeps every record in memory, for users' unit tests |
+| `HEADWATER_DATABASE_URL` | SQLite file in home | the run store; `postgresql+psycopg://...` |
+| `HEADWATER_STORE_BATCH_SECONDS` | `0.2` | how often the store writer wakes (at most 1) |
+| `HEADWATER_HEARTBEAT_SECONDS` | `5` | how often a running flow run's heartbeat is written |
+| `HEADWATER_CRASH_AFTER_SECONDS` | `30` | a run silent this long (no heartbeat) is marked Crashed |
 | `HEADWATER_FLOW_DEFAULT_RETRIES` | `0` | retries of a flow that does not set `retries` |
 | `HEADWATER_TASK_DEFAULT_RETRIES` | `0` | retries of a task that does not set `retries` |
 """
@@ -60,6 +64,26 @@ def get_int(name: str, default: int, *, minimum: int = 0) -> int:
     return number
 
 
+def get_float(
+    name: str, default: float, *, minimum: float = 0.0, maximum: float | None = None
+) -> float:
+    """Read a number of seconds (or any float) that must lie in [minimum, maximum]."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum or (maximum is not None and number > maximum):
+        upper = f" and <= {maximum:g}" if maximum is not None else ""
+        raise SettingError(
+            f"{name}={value!r} is not a number >= {minimum:g}{upper}. Set it to e.g. "
+            f"{default:g}, or unset it to use the default ({default:g})."
+        )
+    return number
+
+
 def home() -> Path:
     """The folder for headwater's files (`HEADWATER_HOME`, default `~/.headwater`)."""
     value = _raw("HEADWATER_HOME")
@@ -96,3 +120,26 @@ def flow_default_retries() -> int:
 
 def task_default_retries() -> int:
     return get_int("HEADWATER_TASK_DEFAULT_RETRIES", 0)
+
+
+def database_url() -> str:
+    """The run store's SQLAlchemy URL (`HEADWATER_DATABASE_URL`, default a SQLite file in home)."""
+    value = _raw("HEADWATER_DATABASE_URL")
+    if value:
+        return value
+    return f"sqlite:///{home() / 'headwater.db'}"
+
+
+def store_batch_seconds() -> float:
+    """Longest a record waits before the store sink's writer stores it (default 0.2 s, max 1)."""
+    return get_float("HEADWATER_STORE_BATCH_SECONDS", 0.2, minimum=0.001, maximum=1.0)
+
+
+def heartbeat_seconds() -> float:
+    """How often the store sink writes heartbeats for running flow runs (default 5 s)."""
+    return get_float("HEADWATER_HEARTBEAT_SECONDS", 5.0, minimum=0.01)
+
+
+def crash_after_seconds() -> float:
+    """A flow run with no heartbeat for this long is marked Crashed (default 30 s)."""
+    return get_float("HEADWATER_CRASH_AFTER_SECONDS", 30.0, minimum=0.01)

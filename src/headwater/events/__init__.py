@@ -1,8 +1,9 @@
 """Where run records go: the `EventSink` seam and the process-wide current sink.
 
-The engine asks `current_sink()` once per run. By default that is a sink chosen from
-`HEADWATER_STORE` (`memory` keeps records in memory); `use_sink(sink)` swaps it for a block of
-code and `set_sink(sink)` for the rest of the process.
+The engine asks `current_sink()` once per run. By default that is the store sink writing to
+the run store settings name (`HEADWATER_DATABASE_URL`, default the SQLite file
+`HEADWATER_HOME/headwater.db`); `HEADWATER_STORE=memory` keeps records in a `MemorySink`.
+`use_sink(sink)` swaps it for a block of code and `set_sink(sink)` for the rest of the process.
 """
 
 from __future__ import annotations
@@ -28,11 +29,25 @@ _lock = threading.Lock()
 def _default_sink() -> EventSink:
     from headwater import settings
 
-    if settings.store_kind() == "memory":
+    kind = settings.store_kind()
+    if kind == "memory":
         from headwater.events.memory import MemorySink
 
         return MemorySink()
-    return NullSink()
+    if kind not in (None, "sqlite", "postgres", "postgresql", "sql"):
+        from headwater.errors import SettingError
+
+        raise SettingError(
+            f"HEADWATER_STORE={kind!r} is not a run store. Use 'memory', or unset it and set "
+            f"HEADWATER_DATABASE_URL to choose the database (default: SQLite in HEADWATER_HOME)."
+        )
+    # Only the queue and the writer thread start here; the store (and SQLAlchemy) is opened
+    # by the writer thread, so the first run never waits for a database.
+    from headwater.events.store import StoreSink
+    from headwater.store import sql_store
+
+    url = settings.database_url()  # settled now, in the caller's environment, not later
+    return StoreSink(lambda: sql_store(url))
 
 
 def current_sink() -> EventSink:

@@ -1,0 +1,204 @@
+"""Run store benchmarks: how fast the store sink writes, and what recording costs per task.
+
+Part 1, writes per second: N task runs' worth of records (TaskRunCreated, three StateChanged,
+one LogEmitted: 5 records a task run) are emitted into a `StoreSink`, then flushed. Reported:
+records/s from the first emit to the end of the flush, the longest transaction, and the batch
+window (the longest any record waited between emit and commit).
+
+Part 2, per-task overhead: in a fresh process per configuration, one flow makes N direct task
+calls; the time includes the flush at the end of the flow. Configurations: HEADWATER_STORE=
+memory (records kept in a list), the default SQLite store, PostgreSQL. Each process also times
+N `ThreadPoolExecutor.submit(...).result()` round trips, the baseline every ratio refers to.
+
+    python benchmarks/bench_store.py                        # N = 10,000 and 100,000
+    python benchmarks/bench_store.py --n 10000 --repeat 3
+    python benchmarks/bench_store.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def inc(x: int) -> int:
+    return x + 1
+
+
+# -- part 1: records per second -------------------------------------------------------------------
+def records_for(n_tasks: int) -> list[Any]:
+    from headwater.core.states import Completed, Pending, Running
+    from headwater.events.records import FlowRunCreated, LogEmitted, StateChanged, TaskRunCreated
+
+    flow_id = uuid.uuid4()
+    records: list[Any] = [FlowRunCreated(flow_id, "bench", "bench", None, {}, frozenset(),
+                                         None, None, time.time())]
+    for i in range(n_tasks):
+        task_id = uuid.uuid4()
+        records += [
+            TaskRunCreated(task_id, f"inc-{i}", "inc", "bench.inc", flow_id, {"x": i},
+                           frozenset(), time.time()),
+            StateChanged(task_id, "task", Pending(), 0),
+            StateChanged(task_id, "task", Running(), 1),
+            StateChanged(task_id, "task", Completed(data=i + 1), 1),
+            LogEmitted(flow_id, task_id, "headwater.task_runs", 20, "Finished", time.time()),
+        ]
+    return records
+
+
+def write_rate(url: str, n_tasks: int) -> dict[str, float]:
+    from headwater.events.store import StoreSink
+    from headwater.store import sql_store
+
+    store = sql_store(url)
+    store.upgrade()
+    sink = StoreSink(store)
+    records = records_for(n_tasks)
+    emit = sink.emit
+    start = time.perf_counter()
+    for record in records:
+        emit(record)
+    sink.flush()
+    seconds = time.perf_counter() - start
+    stats = sink.stats
+    sink.close()
+    return {"records": len(records), "seconds": seconds, "per_second": len(records) / seconds,
+            "batches": stats.batches, "max_write": stats.max_write,
+            "max_window": stats.max_window, "batch_seconds": sink.batch_seconds}
+
+
+def pg_schema_url(dsn: str) -> tuple[str, Any]:
+    """A URL for a fresh schema in `dsn`, and a function that drops it."""
+    import psycopg
+
+    schema = f"hw_bench_{uuid.uuid4().hex[:8]}"
+    plain = dsn.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+
+    def drop() -> None:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+    sep = "&" if "?" in dsn else "?"
+    return f"{dsn}{sep}options=-csearch_path%3D{schema}", drop
+
+
+# -- part 2: per-task overhead ----------------------------------------------------------------
+def best_of(repeat: int, fn: Any) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def worker(n: int, repeat: int) -> dict[str, Any]:
+    from headwater import flow, task
+    from headwater.events import current_sink
+
+    inc_task = task(inc)
+
+    @flow
+    def direct_calls() -> None:
+        for i in range(n):
+            inc_task(i)
+
+    direct_calls()  # warm-up: the store is opened and migrated here, not in the measurement
+    if hasattr(current_sink(), "clear"):
+        current_sink().clear()  # type: ignore[attr-defined]
+
+    def measured() -> None:
+        direct_calls()
+        if hasattr(current_sink(), "clear"):
+            current_sink().clear()  # type: ignore[attr-defined]  # memory: don't grow
+
+    task_seconds = best_of(repeat, measured)
+    with ThreadPoolExecutor() as pool:
+        pool_seconds = best_of(repeat, lambda: [pool.submit(inc, i).result() for i in range(n)])
+    stats = getattr(current_sink(), "stats", None)
+    return {"task": task_seconds, "pool": pool_seconds,
+            "max_window": getattr(stats, "max_window", None)}
+
+
+def run_worker(env: dict[str, str], n: int, repeat: int, level: str) -> dict[str, Any]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    full.update(env)
+    full["HEADWATER_LOGGING_LEVEL"] = level
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", "--n", str(n), "--repeat", str(repeat)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=full, check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, action="append", help="task runs (repeatable)")
+    parser.add_argument("--repeat", type=int, default=3, help="measurements per case (best)")
+    parser.add_argument("--pg", default=os.environ.get("HEADWATER_TEST_PG_DSN", DEFAULT_PG),
+                        help="PostgreSQL URL ('' to skip PostgreSQL)")
+    parser.add_argument("--level", default="WARNING",
+                        help="HEADWATER_LOGGING_LEVEL of the per-task runs (INFO: the default "
+                             "user experience, console sent to /dev/null)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    sizes = args.n or [10_000, 100_000]
+    if args.worker:
+        print(json.dumps(worker(sizes[0], args.repeat)))
+        return
+
+    print(f"python {platform.python_version()} on {platform.platform()}, {os.cpu_count()} CPUs")
+    home = tempfile.mkdtemp(prefix="headwater-bench-")
+    targets: list[tuple[str, str, Any]] = [("SQLite", f"sqlite:///{home}/write-rate.db", None)]
+    if args.pg:
+        try:
+            url, drop = pg_schema_url(args.pg)
+            targets.append(("PostgreSQL", url, drop))
+        except Exception as exc:
+            print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}")
+
+    print("\nWrites: records emitted into a StoreSink, then flushed (5 records per task run)")
+    print(f"{'store':<11} {'records':>9} {'seconds':>8} {'records/s':>10} {'batches':>8} "
+          f"{'max txn s':>9} {'window s':>9}")
+    for label, url, _ in targets:
+        r = write_rate(url, max(sizes) // 2)
+        print(f"{label:<11} {r['records']:>9,} {r['seconds']:>8.2f} {r['per_second']:>10,.0f} "
+              f"{r['batches']:>8} {r['max_write']:>9.3f} {r['max_window']:>9.3f}")
+
+    configs = [("memory (HEADWATER_STORE=memory)", {"HEADWATER_STORE": "memory"}),
+               ("SQLite store (default)", {"HEADWATER_HOME": home})]
+    for label, url, _ in targets[1:]:
+        configs.append((f"{label} store", {"HEADWATER_DATABASE_URL": url}))
+    print(f"\nPer-task overhead: N direct task calls in one flow, {args.level} logging, "
+          f"incl. flush")
+    print(f"{'N':>8} {'sink':<32} {'µs/task':>8} {'pool µs':>8} {'× pool':>7} {'× memory':>9} "
+          f"{'window s':>9}")
+    for n in sizes:
+        memory_us = None
+        for label, env in configs:
+            r = run_worker(env, n, args.repeat, args.level)
+            us, pool_us = r["task"] / n * 1e6, r["pool"] / n * 1e6
+            memory_us = memory_us or us
+            window = "-" if r["max_window"] is None else f"{r['max_window']:.3f}"
+            print(f"{n:>8,} {label:<32} {us:>8.1f} {pool_us:>8.1f} {us / pool_us:>6.2f}× "
+                  f"{us / memory_us:>8.2f}× {window:>9}")
+    for _, _, drop in targets:
+        if drop is not None:
+            drop()
+
+
+if __name__ == "__main__":
+    main()

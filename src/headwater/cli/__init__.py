@@ -1,0 +1,1 @@
+"""The `headwater` command line: loaded by the `headwater` script, never by `import headwater`."""

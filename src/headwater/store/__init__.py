@@ -1,0 +1,87 @@
+"""Durable run history: the `RunStore` seam and the store chosen by settings.
+
+    from headwater.store import open_store
+    store = open_store()        # HEADWATER_DATABASE_URL, or HEADWATER_HOME/headwater.db
+    for run in store.read_flow_runs():
+        print(run.name, run.state_name)
+
+Importing this package loads no database library; `open_store()` does, for SQL stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from headwater.store.base import (
+    Batch,
+    DependencyView,
+    EventView,
+    FlowRunFilter,
+    FlowRunView,
+    LogView,
+    PruneResult,
+    RunStore,
+    StateView,
+    TaskRunView,
+)
+from headwater.store.memory import MemoryStore
+
+if TYPE_CHECKING:
+    from headwater.store.sql import SqlRunStore
+
+__all__ = [
+    "Batch",
+    "DependencyView",
+    "EventView",
+    "FlowRunFilter",
+    "FlowRunView",
+    "LogView",
+    "MemoryStore",
+    "PruneResult",
+    "RunStore",
+    "StateView",
+    "TaskRunView",
+    "open_store",
+    "sql_store",
+    "using_store",
+]
+
+
+def sql_store(url: str | None = None) -> SqlRunStore:
+    """The SQL store at `url`, or the one settings name (`HEADWATER_DATABASE_URL`, default
+    `sqlite:///HEADWATER_HOME/headwater.db`). Nothing is opened until the first call."""
+    from headwater import settings
+    from headwater.store.sql import store_for_url
+
+    url = url or settings.database_url()
+    kind = settings.store_kind()
+    if kind in ("postgres", "postgresql") and not url.startswith("postgres"):
+        from headwater.errors import SettingError
+
+        raise SettingError(
+            f"HEADWATER_STORE={kind!r} needs a PostgreSQL URL, but HEADWATER_DATABASE_URL is "
+            f"{url!r}. Set HEADWATER_DATABASE_URL=postgresql+psycopg://user@host:5432/db."
+        )
+    return store_for_url(url)
+
+
+def open_store(url: str | None = None) -> RunStore:
+    """The run store settings ask for: a `MemoryStore` with `HEADWATER_STORE=memory` (and no
+    `url`), otherwise `sql_store(url)`."""
+    from headwater import settings
+
+    if url is None and settings.store_kind() == "memory":
+        return MemoryStore()
+    return sql_store(url)
+
+
+@contextmanager
+def using_store(url: str | None = None) -> Iterator[RunStore]:
+    """`open_store(url)` for the length of a block; its connections are closed after it."""
+    store = open_store(url)
+    try:
+        yield store
+    finally:
+        store.close()

@@ -1,0 +1,333 @@
+"""The `RunStore` seam: durable run history, read and written through our own dataclasses.
+
+Writers hand the store one `Batch` at a time (the store sink's background thread builds them);
+readers (the CLI, the server, tests) get frozen views. Implementations: `MemoryStore`
+(`memory.py`), `SqliteRunStore` and `PostgresRunStore` (`sql.py`). Every one passes
+`tests/contracts/test_run_store_contract.py`.
+
+A batch carries rows as plain dicts keyed by column name (see `schema.py`), with JSON already
+encoded: the writer thread builds tens of thousands of them a second, and dicts go straight to
+`executemany` without another copy. Everything a caller reads back is a frozen dataclass.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+Row = dict[str, Any]
+FINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Everything one writer transaction stores.
+
+    Attributes:
+        flow_runs: new flow runs (`flow_runs` columns), with their states folded in: the
+            latest in the `state_*` columns, all of them in `history` (see `history_line`).
+        task_runs: new task runs (`task_runs` columns), the same way.
+        run_updates: changes to runs created by an earlier batch: `id`, `kind` ('flow'|'task')
+            and any of `name`, `state_type`, `state_name`, `state_message`, `state_timestamp`,
+            `start_time` (kept if already set), `end_time`, `run_count`, `result`, and
+            `history` (lines to append).
+        logs: log rows. dependencies: dependency rows. events: event rows.
+        heartbeats: flow runs still running in the writing process.
+        now: when the batch was built (seconds since the epoch); the heartbeat time.
+    """
+
+    flow_runs: list[Row] = field(default_factory=list)
+    task_runs: list[Row] = field(default_factory=list)
+    run_updates: list[Row] = field(default_factory=list)
+    logs: list[Row] = field(default_factory=list)
+    dependencies: list[Row] = field(default_factory=list)
+    events: list[Row] = field(default_factory=list)
+    heartbeats: tuple[str, ...] = ()
+    now: float = 0.0
+
+    def __len__(self) -> int:
+        return (
+            len(self.flow_runs) + len(self.task_runs) + len(self.run_updates) + len(self.logs)
+            + len(self.dependencies) + len(self.events)
+        )
+
+
+@dataclass(frozen=True)
+class FlowRunFilter:
+    """Which flow runs `read_flow_runs` returns, newest first.
+
+    Attributes:
+        flow_name: only runs of this flow.
+        state: only runs whose state type or name matches, case-insensitively ("failed").
+        parent_flow_run_id: only subflow runs of this parent.
+        ids: only these run ids, or ids starting with one of these prefixes.
+        created_before: only runs created before this time (seconds since the epoch).
+        limit: at most this many runs (None: all).
+    """
+
+    flow_name: str | None = None
+    state: str | None = None
+    parent_flow_run_id: UUID | None = None
+    ids: tuple[str, ...] = ()
+    created_before: float | None = None
+    limit: int | None = 20
+
+
+@dataclass(frozen=True)
+class _RunView:
+    id: UUID
+    name: str
+    parameters: dict[str, Any]
+    tags: tuple[str, ...]
+    created: float
+    state_type: str | None
+    state_name: str | None
+    state_message: str | None
+    state_timestamp: float | None
+    start_time: float | None
+    end_time: float | None
+    run_count: int
+    result: str | None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from the first Running state to the final state (None until both exist)."""
+        if self.start_time is None or self.end_time is None:
+            return None
+        return max(0.0, self.end_time - self.start_time)
+
+
+@dataclass(frozen=True)
+class FlowRunView(_RunView):
+    """One stored flow run. `result` is the final state's data as JSON text (or a repr)."""
+
+    flow_name: str = ""
+    flow_version: str | None = None
+    parent_flow_run_id: UUID | None = None
+    parent_task_run_id: UUID | None = None
+    heartbeat: float | None = None
+
+
+@dataclass(frozen=True)
+class TaskRunView(_RunView):
+    """One stored task run."""
+
+    task_name: str = ""
+    task_key: str = ""
+    flow_run_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class StateView:
+    """One entry of a run's state history."""
+
+    run_id: UUID
+    kind: str
+    type: str
+    name: str
+    message: str | None
+    timestamp: float
+    run_count: int
+    data: str | None
+
+
+@dataclass(frozen=True)
+class LogView:
+    """One stored log line; `id` grows with insertion, so `read_logs(after_id=...)` can follow."""
+
+    id: int
+    flow_run_id: UUID | None
+    task_run_id: UUID | None
+    logger: str
+    level: int
+    message: str
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class DependencyView:
+    """Task run `task_run_id` used (or waited for) run `upstream_run_id`."""
+
+    task_run_id: UUID
+    upstream_run_id: UUID
+    parameter: str | None
+
+
+@dataclass(frozen=True)
+class EventView:
+    """One stored event, e.g. an asset materialization."""
+
+    name: str
+    resource: dict[str, Any]
+    related: list[dict[str, Any]]
+    payload: dict[str, Any]
+    flow_run_id: UUID | None
+    task_run_id: UUID | None
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What `prune` deleted."""
+
+    flow_runs: int
+    task_runs: int
+
+
+class RunStore:
+    """Base class of every run store. All methods are thread-safe in every implementation."""
+
+    url: str = ""
+
+    def upgrade(self) -> None:
+        """Create or migrate the schema to the newest version. Called on first use too.
+
+        Raises:
+            StoreUnavailableError: the database cannot be reached or written.
+        """
+
+    def write_batch(self, batch: Batch) -> None:
+        """Store one batch in a single transaction: all of it, or (on error) none of it.
+
+        Args:
+            batch: rows to insert and updates to apply, in order.
+
+        Raises:
+            StoreUnavailableError: the database cannot be reached or written.
+        """
+        raise NotImplementedError
+
+    def read_flow_runs(self, filter: FlowRunFilter | None = None) -> list[FlowRunView]:
+        """Flow runs matching `filter`, newest first.
+
+        Args:
+            filter: what to select; None means the 20 newest runs.
+
+        Returns:
+            The matching runs.
+        """
+        raise NotImplementedError
+
+    def read_flow_run(self, run_id: UUID | str) -> FlowRunView:
+        """One flow run, by its full id or a unique prefix of it.
+
+        Raises:
+            RunNotFoundError: no flow run has that id, or the prefix matches several.
+        """
+        from headwater.errors import RunNotFoundError
+
+        text = str(run_id).strip().lower()
+        runs = self.read_flow_runs(FlowRunFilter(ids=(text,), limit=2))
+        if len(runs) == 1:
+            return runs[0]
+        if not runs:
+            raise RunNotFoundError(
+                f"No flow run has the id {text!r} in {self.url or 'the run store'}. "
+                f"List runs with `headwater runs ls`.",
+                run_id=text,
+            )
+        raise RunNotFoundError(
+            f"The id prefix {text!r} matches more than one flow run "
+            f"({runs[0].id}, {runs[1].id}, ...). Give more characters.",
+            run_id=text,
+        )
+
+    def read_task_runs(self, flow_run_id: UUID) -> list[TaskRunView]:
+        """The task runs of one flow run, in creation order."""
+        raise NotImplementedError
+
+    def read_states(self, run_id: UUID) -> list[StateView]:
+        """The state history of one flow or task run, oldest first."""
+        raise NotImplementedError
+
+    def read_logs(
+        self, flow_run_id: UUID, *, after_id: int = 0, limit: int | None = None
+    ) -> list[LogView]:
+        """Log lines of a flow run and its task runs, in insertion order.
+
+        Args:
+            flow_run_id: the flow run.
+            after_id: only lines with a larger `id` (to follow a running flow).
+            limit: at most this many lines.
+        """
+        raise NotImplementedError
+
+    def read_dependencies(self, flow_run_id: UUID) -> list[DependencyView]:
+        """The lineage of a flow run: which of its task runs used which upstream runs."""
+        raise NotImplementedError
+
+    def read_events(self, flow_run_id: UUID) -> list[EventView]:
+        """Events emitted inside one flow run (or its task runs), oldest first."""
+        raise NotImplementedError
+
+    def mark_crashed(self, *, heartbeat_before: float, now: float) -> list[UUID]:
+        """Mark Crashed every unfinished flow run whose last sign of life is older than a bound.
+
+        A run's last sign of life is its newest heartbeat, or its creation if it never sent
+        one. Its unfinished task runs are marked Crashed too.
+
+        Args:
+            heartbeat_before: runs silent since before this time crashed.
+            now: the timestamp of the Crashed states.
+
+        Returns:
+            The ids of the flow runs marked Crashed.
+        """
+        raise NotImplementedError
+
+    def prune(self, *, created_before: float) -> PruneResult:
+        """Delete flow runs created before a time, with their task runs, states, logs,
+        dependencies and events. Task runs outside any flow are pruned by their own age.
+        """
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Delete every record (the schema stays)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections. The store is not used afterwards."""
+
+
+def to_uuid(value: Any) -> UUID | None:
+    """A stored id as a UUID (None stays None)."""
+    if value is None or isinstance(value, UUID):
+        return value
+    return UUID(str(value))
+
+
+def decode_json(text: str | None, default: Any) -> Any:
+    """Stored JSON text as Python values; `default` for NULL or unreadable text."""
+    if text is None:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+def history_line(
+    type: str, name: str, message: str | None, timestamp: float, run_count: int, data: str | None
+) -> str:
+    """One state as a line of a run's `history` column: a JSON array and a newline."""
+    return json.dumps([type, name, message, timestamp, run_count, data]) + "\n"
+
+
+def parse_history(run_id: UUID, kind: str, history: str | None) -> list[StateView]:
+    """A run's `history` column as state views, oldest first (unreadable lines are skipped)."""
+    views = []
+    for line in (history or "").splitlines():
+        try:
+            type, name, message, timestamp, run_count, data = json.loads(line)
+        except ValueError:
+            continue
+        views.append(StateView(run_id, kind, type, name, message, timestamp, run_count, data))
+    return views
+
+
+def state_matches(pattern: str, state_type: str | None, state_name: str | None) -> bool:
+    """The `FlowRunFilter.state` rule: the type or the name, ignoring case."""
+    wanted = pattern.strip().lower()
+    return wanted in ((state_type or "").lower(), (state_name or "").lower())

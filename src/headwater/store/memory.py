@@ -1,0 +1,270 @@
+"""`MemoryStore`: the run store kept in this process's memory.
+
+A real implementation (it passes the contract suite), for users' unit tests and for tools that
+want a store without a file. `HEADWATER_STORE=memory` keeps records in a `MemorySink` instead;
+this class is what the CLI and server get when asked for a memory store.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+from uuid import UUID
+
+from headwater.store.base import (
+    FINAL_STATE_TYPES,
+    Batch,
+    DependencyView,
+    EventView,
+    FlowRunFilter,
+    FlowRunView,
+    LogView,
+    PruneResult,
+    Row,
+    RunStore,
+    StateView,
+    TaskRunView,
+    decode_json,
+    history_line,
+    parse_history,
+    state_matches,
+    to_uuid,
+)
+
+
+class MemoryStore(RunStore):
+    """Rows in dicts and lists, guarded by one lock."""
+
+    url = "memory://"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flow_runs: dict[str, Row] = {}
+        self._task_runs: dict[str, Row] = {}
+        self._logs: list[Row] = []
+        self._dependencies: list[Row] = []
+        self._events: list[Row] = []
+        self._last_log_id = 0
+
+    # -- writing ------------------------------------------------------------------------------
+    def write_batch(self, batch: Batch) -> None:
+        with self._lock:
+            for row in batch.flow_runs:
+                self._flow_runs[row["id"]] = dict(row)
+            for row in batch.task_runs:
+                self._task_runs[row["id"]] = dict(row)
+            for update in batch.run_updates:
+                table = self._flow_runs if update["kind"] == "flow" else self._task_runs
+                run = table.get(update["id"])
+                if run is None:
+                    continue
+                apply_update(run, update)
+            for row in batch.logs:
+                self._last_log_id += 1
+                self._logs.append({**row, "id": self._last_log_id})
+            self._dependencies.extend(batch.dependencies)
+            self._events.extend(batch.events)
+            for run_id in batch.heartbeats:
+                if run_id in self._flow_runs:
+                    self._flow_runs[run_id]["heartbeat"] = batch.now
+
+    # -- reading ------------------------------------------------------------------------------
+    def read_flow_runs(self, filter: FlowRunFilter | None = None) -> list[FlowRunView]:
+        f = filter or FlowRunFilter()
+        with self._lock:
+            rows = list(self._flow_runs.values())
+        if f.flow_name is not None:
+            rows = [r for r in rows if r["flow_name"] == f.flow_name]
+        if f.state is not None:
+            rows = [r for r in rows if state_matches(f.state, r["state_type"], r["state_name"])]
+        if f.parent_flow_run_id is not None:
+            parent = str(f.parent_flow_run_id)
+            rows = [r for r in rows if r.get("parent_flow_run_id") == parent]
+        if f.ids:
+            rows = [r for r in rows if any(r["id"].startswith(p.lower()) for p in f.ids)]
+        if f.created_before is not None:
+            rows = [r for r in rows if r["created"] < f.created_before]
+        rows.sort(key=lambda r: (r["created"], r["id"]), reverse=True)
+        if f.limit is not None:
+            rows = rows[: f.limit]
+        return [flow_run_view(r) for r in rows]
+
+    def read_task_runs(self, flow_run_id: UUID) -> list[TaskRunView]:
+        wanted = str(flow_run_id)
+        with self._lock:
+            rows = [r for r in self._task_runs.values() if r.get("flow_run_id") == wanted]
+        rows.sort(key=lambda r: (r["created"], r["id"]))
+        return [task_run_view(r) for r in rows]
+
+    def read_states(self, run_id: UUID) -> list[StateView]:
+        wanted = str(run_id)
+        with self._lock:
+            if wanted in self._flow_runs:
+                return parse_history(run_id, "flow", self._flow_runs[wanted]["history"])
+            if wanted in self._task_runs:
+                return parse_history(run_id, "task", self._task_runs[wanted]["history"])
+        return []
+
+    def read_logs(
+        self, flow_run_id: UUID, *, after_id: int = 0, limit: int | None = None
+    ) -> list[LogView]:
+        wanted = str(flow_run_id)
+        with self._lock:
+            tasks = {r["id"] for r in self._task_runs.values() if r.get("flow_run_id") == wanted}
+            rows = [
+                r for r in self._logs
+                if r["id"] > after_id
+                and (r.get("flow_run_id") == wanted or r.get("task_run_id") in tasks)
+            ]
+        return [log_view(r) for r in rows[:limit]]
+
+    def read_dependencies(self, flow_run_id: UUID) -> list[DependencyView]:
+        wanted = str(flow_run_id)
+        with self._lock:
+            tasks = {r["id"] for r in self._task_runs.values() if r.get("flow_run_id") == wanted}
+            rows = [r for r in self._dependencies if r["task_run_id"] in tasks]
+        return [dependency_view(r) for r in rows]
+
+    def read_events(self, flow_run_id: UUID) -> list[EventView]:
+        wanted = str(flow_run_id)
+        with self._lock:
+            tasks = {r["id"] for r in self._task_runs.values() if r.get("flow_run_id") == wanted}
+            rows = [
+                r for r in self._events
+                if r.get("flow_run_id") == wanted or r.get("task_run_id") in tasks
+            ]
+        return [event_view(r) for r in rows]
+
+    # -- maintenance --------------------------------------------------------------------------
+    def mark_crashed(self, *, heartbeat_before: float, now: float) -> list[UUID]:
+        crashed: list[UUID] = []
+        with self._lock:
+            for run in self._flow_runs.values():
+                alive = run.get("heartbeat") or run["created"]
+                if run["state_type"] in FINAL_STATE_TYPES or alive >= heartbeat_before:
+                    continue
+                crashed.append(UUID(run["id"]))
+                runs = [(run, "flow")] + [
+                    (task, "task") for task in self._task_runs.values()
+                    if task.get("flow_run_id") == run["id"]
+                    and task["state_type"] not in FINAL_STATE_TYPES
+                ]
+                for row, kind in runs:
+                    apply_update(row, crashed_update(row, kind, now))
+        return crashed
+
+    def prune(self, *, created_before: float) -> PruneResult:
+        with self._lock:
+            flows = {i for i, r in self._flow_runs.items() if r["created"] < created_before}
+            tasks = {
+                i for i, r in self._task_runs.items()
+                if r.get("flow_run_id") in flows
+                or (r.get("flow_run_id") is None and r["created"] < created_before)
+            }
+            for i in flows:
+                del self._flow_runs[i]
+            for i in tasks:
+                del self._task_runs[i]
+            self._logs = [
+                r for r in self._logs
+                if r.get("flow_run_id") not in flows and r.get("task_run_id") not in tasks
+            ]
+            self._dependencies = [r for r in self._dependencies if r["task_run_id"] not in tasks]
+            self._events = [
+                r for r in self._events
+                if r.get("flow_run_id") not in flows and r.get("task_run_id") not in tasks
+            ]
+        return PruneResult(flow_runs=len(flows), task_runs=len(tasks))
+
+    def reset(self) -> None:
+        with self._lock:
+            self.__init__()  # type: ignore[misc]
+
+
+# -- rows to views, shared with the SQL stores --------------------------------------------------
+def _run_fields(row: Any) -> dict[str, Any]:
+    return {
+        "id": UUID(str(row["id"])),
+        "name": row["name"],
+        "parameters": decode_json(row["parameters"], {}),
+        "tags": tuple(decode_json(row["tags"], [])),
+        "created": row["created"],
+        "state_type": row["state_type"],
+        "state_name": row["state_name"],
+        "state_message": row["state_message"],
+        "state_timestamp": row["state_timestamp"],
+        "start_time": row["start_time"],
+        "end_time": row["end_time"],
+        "run_count": row["run_count"] or 0,
+        "result": row["result"],
+    }
+
+
+def flow_run_view(row: Any) -> FlowRunView:
+    return FlowRunView(
+        **_run_fields(row),
+        flow_name=row["flow_name"],
+        flow_version=row["flow_version"],
+        parent_flow_run_id=to_uuid(row["parent_flow_run_id"]),
+        parent_task_run_id=to_uuid(row["parent_task_run_id"]),
+        heartbeat=row.get("heartbeat"),
+    )
+
+
+def task_run_view(row: Any) -> TaskRunView:
+    return TaskRunView(
+        **_run_fields(row),
+        task_name=row["task_name"],
+        task_key=row["task_key"],
+        flow_run_id=to_uuid(row["flow_run_id"]),
+    )
+
+
+def log_view(row: Any) -> LogView:
+    return LogView(
+        id=row["id"], flow_run_id=to_uuid(row["flow_run_id"]),
+        task_run_id=to_uuid(row["task_run_id"]), logger=row["logger"], level=row["level"],
+        message=row["message"], timestamp=row["timestamp"],
+    )
+
+
+def dependency_view(row: Any) -> DependencyView:
+    return DependencyView(
+        task_run_id=UUID(str(row["task_run_id"])),
+        upstream_run_id=UUID(str(row["upstream_run_id"])),
+        parameter=row["parameter"],
+    )
+
+
+def event_view(row: Any) -> EventView:
+    return EventView(
+        name=row["name"], resource=decode_json(row["resource"], {}),
+        related=decode_json(row["related"], []), payload=decode_json(row["payload"], {}),
+        flow_run_id=to_uuid(row["flow_run_id"]), task_run_id=to_uuid(row["task_run_id"]),
+        timestamp=row["timestamp"],
+    )
+
+
+CRASH_MESSAGE = (
+    "The process running this {kind} run stopped sending heartbeats; it was marked Crashed."
+)
+
+
+def crashed_update(row: Row, kind: str, now: float) -> Row:
+    """The run update that marks one run Crashed (row: at least `id` and `run_count`)."""
+    message = CRASH_MESSAGE.format(kind=kind)
+    return {
+        "id": row["id"], "kind": kind, "state_type": "CRASHED", "state_name": "Crashed",
+        "state_message": message, "state_timestamp": now, "end_time": now,
+        "history": history_line("CRASHED", "Crashed", message, now, row["run_count"] or 0, None),
+    }
+
+
+def apply_update(run: Row, update: Row) -> None:
+    """Apply one `Batch.run_updates` entry to a run row kept in memory."""
+    for key, value in update.items():
+        if key in ("id", "kind"):
+            continue
+        if key == "start_time" and run.get("start_time") is not None:
+            continue
+        run[key] = (run.get("history") or "") + value if key == "history" else value

@@ -1,0 +1,115 @@
+"""The run store's tables, in SQLAlchemy 2 Core: one definition for SQLite and PostgreSQL.
+
+Times are float seconds since the epoch (portable, cheap to compare); ids are UUID text;
+parameters, tags, results and event payloads are JSON text encoded by the writer thread.
+A run's state history is a column of its row (`history`: one JSON array per line, appended
+with `||`), not a table of its own: a task run that starts and ends within one batch window
+costs one INSERT, which is what keeps recording cheap at 100,000 task runs.
+There are no foreign keys: a batch may carry a task run before its flow run reaches another
+process's view, and `prune` deletes children explicitly. Alembic migrations in `migrations/`
+create these tables; `HEAD_REVISION` is the newest one, checked cheaply on every open.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+HEAD_REVISION = "0001"
+
+metadata = MetaData()
+
+
+def _run_columns() -> list[Column]:  # type: ignore[type-arg]
+    return [
+        Column("id", String(36), primary_key=True),
+        Column("name", String(255), nullable=False),
+        Column("parameters", Text, nullable=False),
+        Column("tags", Text, nullable=False),
+        Column("created", Float, nullable=False),
+        Column("state_type", String(20)),
+        Column("state_name", String(64)),
+        Column("state_message", Text),
+        Column("state_timestamp", Float),
+        Column("start_time", Float),
+        Column("end_time", Float),
+        Column("run_count", Integer, nullable=False),
+        Column("result", Text),
+        Column("history", Text, nullable=False),
+    ]
+
+
+flow_runs = Table(
+    "flow_runs",
+    metadata,
+    *_run_columns(),
+    Column("flow_name", String(255), nullable=False),
+    Column("flow_version", String(255)),
+    Column("parent_flow_run_id", String(36)),
+    Column("parent_task_run_id", String(36)),
+    Column("heartbeat", Float),
+    Index("ix_flow_runs_created", "created"),
+    Index("ix_flow_runs_flow_name", "flow_name"),
+    Index("ix_flow_runs_state_type", "state_type"),
+    Index("ix_flow_runs_parent", "parent_flow_run_id"),
+)
+
+task_runs = Table(
+    "task_runs",
+    metadata,
+    *_run_columns(),
+    Column("task_name", String(255), nullable=False),
+    Column("task_key", String(255), nullable=False),
+    Column("flow_run_id", String(36)),
+    Index("ix_task_runs_flow_run_id", "flow_run_id"),
+    Index("ix_task_runs_created", "created"),
+)
+
+logs = Table(
+    "logs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("flow_run_id", String(36)),
+    Column("task_run_id", String(36)),
+    Column("logger", String(255), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Index("ix_logs_flow_run_id", "flow_run_id"),
+    Index("ix_logs_task_run_id", "task_run_id"),
+)
+
+dependencies = Table(
+    "dependencies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("task_run_id", String(36), nullable=False),
+    Column("upstream_run_id", String(36), nullable=False),
+    Column("parameter", String(255)),
+    Index("ix_dependencies_task_run_id", "task_run_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("related", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("flow_run_id", String(36)),
+    Column("task_run_id", String(36)),
+    Column("timestamp", Float, nullable=False),
+    Index("ix_events_flow_run_id", "flow_run_id"),
+)
+
+# Children first: the order `reset` and `prune` delete in.
+ALL_TABLES = (events, dependencies, logs, task_runs, flow_runs)

@@ -1,0 +1,453 @@
+"""The SQL run store base, on SQLAlchemy 2 Core; its dialects are in `sqlite.py` and
+`postgres.py`.
+
+The base owns the statements; a dialect subclass says how to open an engine, how to take the
+migration lock, how to lock rows it is about to mark Crashed, and what to do after a write.
+
+SQLAlchemy (and psycopg) are imported here and only here: this module is loaded by the store
+sink's writer thread, the CLI and the server, never by `import headwater`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from headwater.errors import StoreUnavailableError
+from headwater.store import schema
+from headwater.store.base import (
+    FINAL_STATE_TYPES,
+    Batch,
+    DependencyView,
+    EventView,
+    FlowRunFilter,
+    FlowRunView,
+    LogView,
+    PruneResult,
+    Row,
+    RunStore,
+    StateView,
+    TaskRunView,
+    parse_history,
+)
+from headwater.store.memory import (
+    crashed_update,
+    dependency_view,
+    event_view,
+    flow_run_view,
+    log_view,
+    task_run_view,
+)
+from headwater.store.schema import dependencies, events, flow_runs, logs, task_runs
+
+_CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SqlRunStore(RunStore):
+    """A run store in a SQL database. Opens its engine, and migrates, on first use.
+
+    Args:
+        url: a SQLAlchemy URL.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+        self._write_engine: Engine | None = None
+        self._open_lock = threading.Lock()
+        self._update_statements: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._insert_sql: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    # -- dialect hooks ------------------------------------------------------------------------
+    def _create_engines(self) -> tuple[Engine, Engine]:
+        """(engine for reads, engine for write transactions)."""
+        raise NotImplementedError
+
+    def _lock_for_migration(self, conn: Connection) -> None:
+        """Serialize migrations between processes (inside the migration transaction)."""
+
+    def _lock_rows(self, query: Select[Any]) -> Select[Any]:
+        """Lock rows about to be updated so concurrent callers skip them."""
+        return query
+
+    def _after_write(self, conn: Connection, batch: Batch) -> None:
+        """Called inside the batch's transaction, after its rows are written."""
+
+    # -- connections --------------------------------------------------------------------------
+    @property
+    def display_url(self) -> str:
+        """The URL without its password."""
+        from sqlalchemy.engine import make_url
+
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except Exception:
+            return self.url
+
+    def _engines(self) -> tuple[Engine, Engine]:
+        if self._engine is None or self._write_engine is None:
+            with self._open_lock:
+                if self._engine is None or self._write_engine is None:
+                    try:
+                        read, write = self._create_engines()
+                        self._write_engine = write
+                        self._ensure_schema(read)
+                    except SQLAlchemyError as exc:
+                        self._write_engine = None
+                        raise self._unavailable(exc, "open") from exc
+                    self._engine = read
+        return self._engine, self._write_engine
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        engine, _ = self._engines()
+        try:
+            with engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise self._unavailable(exc, "read") from exc
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One write transaction; retried by callers of `_write` on a transient lock error."""
+        _, engine = self._engines()
+        with engine.begin() as conn:
+            yield conn
+
+    def _write(self, work: Any, what: str) -> Any:
+        """Run `work(conn)` in one write transaction, retrying briefly on lock contention."""
+        delay = 0.05
+        for attempt in range(8):
+            try:
+                with self._writing() as conn:
+                    return work(conn)
+            except OperationalError as exc:
+                transient = "locked" in str(exc).lower() or "busy" in str(exc).lower()
+                if not transient or attempt == 7:
+                    raise self._unavailable(exc, what) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+            except SQLAlchemyError as exc:
+                raise self._unavailable(exc, what) from exc
+        raise AssertionError("unreachable")
+
+    def _unavailable(self, exc: BaseException, what: str) -> StoreUnavailableError:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return StoreUnavailableError(
+            f"Could not {what} the run store at {self.display_url!r}: {reason}. Check that the "
+            f"database is reachable and writable (HEADWATER_DATABASE_URL / HEADWATER_HOME), "
+            f"or set HEADWATER_STORE=memory to keep runs in memory.",
+            url=self.display_url,
+        )
+
+    # -- schema -------------------------------------------------------------------------------
+    def _ensure_schema(self, engine: Engine) -> None:
+        with engine.connect() as conn:
+            try:  # the common case, one cheap query: the schema is already at head
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except SQLAlchemyError:  # no table yet: a new database
+                conn.rollback()
+                current = None
+        if current != schema.HEAD_REVISION:
+            self._migrate()
+
+    def _migrate(self) -> None:
+        assert self._write_engine is not None
+        with self._write_engine.begin() as conn:
+            self._lock_for_migration(conn)
+            if _revision(conn) == schema.HEAD_REVISION:  # another process got there first
+                return
+            from alembic import command
+            from alembic.config import Config
+
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def upgrade(self) -> None:
+        self._engines()
+        try:
+            self._migrate()
+        except SQLAlchemyError as exc:
+            raise self._unavailable(exc, "migrate") from exc
+
+    def schema_revision(self) -> str | None:
+        """The schema version the database is at (None before the first migration)."""
+        with self._reading() as conn:
+            return _revision(conn)
+
+    # -- writing ------------------------------------------------------------------------------
+    def write_batch(self, batch: Batch) -> None:
+        self._write(lambda conn: self._write_batch(conn, batch), "write to")
+
+    def _write_batch(self, conn: Connection, batch: Batch) -> None:
+        for table, rows in ((flow_runs, batch.flow_runs), (task_runs, batch.task_runs)):
+            if rows:
+                self._insert_many(conn, table, rows)
+        if batch.run_updates:
+            self._apply_updates(conn, batch.run_updates)
+        for table, rows in (
+            (logs, batch.logs), (dependencies, batch.dependencies), (events, batch.events),
+        ):
+            if rows:
+                self._insert_many(conn, table, rows)
+        for ids in _chunks(batch.heartbeats):
+            conn.execute(
+                update(flow_runs).where(flow_runs.c.id.in_(ids)).values(heartbeat=batch.now)
+            )
+        self._after_write(conn, batch)
+
+    def _insert_many(self, conn: Connection, table: Any, rows: list[Row]) -> None:
+        """INSERT rows with the driver's executemany: SQLAlchemy's per-row processing would
+        cost more than the insert itself. Every row of one list has the same keys, in order
+        (the batch builder makes them that way); the SQL text is still built by SQLAlchemy."""
+        keys = tuple(rows[0])
+        sql = self._insert_sql.get((table.name, keys))
+        if sql is None:
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            quote = conn.dialect.identifier_preparer.quote
+            sql = (
+                f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
+                f"VALUES ({', '.join(mark for _ in keys)})"
+            )
+            self._insert_sql[(table.name, keys)] = sql
+        getter = itemgetter(*keys)
+        if len(keys) == 1:
+            conn.exec_driver_sql(sql, [(getter(row),) for row in rows])
+        else:
+            conn.exec_driver_sql(sql, [getter(row) for row in rows])
+
+    def _apply_updates(self, conn: Connection, updates: list[Row]) -> None:
+        # executemany needs one statement per shape of update: group rows by their keys.
+        groups: dict[tuple[str, tuple[str, ...]], list[Row]] = {}
+        for row in updates:
+            keys = tuple(sorted(k for k in row if k not in ("id", "kind")))
+            params = {f"b_{k}": v for k, v in row.items() if k != "kind"}
+            groups.setdefault((row["kind"], keys), []).append(params)
+        for (kind, keys), rows in groups.items():
+            conn.execute(self._update_statement(kind, keys), rows)
+
+    def _update_statement(self, kind: str, keys: tuple[str, ...]) -> Any:
+        statement = self._update_statements.get((kind, keys))
+        if statement is None:
+            table = flow_runs if kind == "flow" else task_runs
+            values: dict[str, Any] = {}
+            for key in keys:
+                value: Any = bindparam(f"b_{key}")
+                if key == "start_time":  # the first Running state wins
+                    value = func.coalesce(table.c.start_time, value)
+                elif key == "history":  # appended, never replaced
+                    value = table.c.history + value
+                values[key] = value
+            statement = update(table).where(table.c.id == bindparam("b_id")).values(values)
+            self._update_statements[(kind, keys)] = statement
+        return statement
+
+    # -- reading ------------------------------------------------------------------------------
+    def read_flow_runs(self, filter: FlowRunFilter | None = None) -> list[FlowRunView]:
+        f = filter or FlowRunFilter()
+        query = select(flow_runs)
+        if f.flow_name is not None:
+            query = query.where(flow_runs.c.flow_name == f.flow_name)
+        if f.state is not None:
+            wanted = f.state.strip().lower()
+            query = query.where(
+                or_(func.lower(flow_runs.c.state_type) == wanted,
+                    func.lower(flow_runs.c.state_name) == wanted)
+            )
+        if f.parent_flow_run_id is not None:
+            query = query.where(flow_runs.c.parent_flow_run_id == str(f.parent_flow_run_id))
+        if f.ids:
+            query = query.where(or_(*(flow_runs.c.id.like(f"{p.lower()}%") for p in f.ids)))
+        if f.created_before is not None:
+            query = query.where(flow_runs.c.created < f.created_before)
+        query = query.order_by(flow_runs.c.created.desc(), flow_runs.c.id.desc())
+        if f.limit is not None:
+            query = query.limit(f.limit)
+        with self._reading() as conn:
+            return [flow_run_view(row) for row in conn.execute(query).mappings()]
+
+    def read_task_runs(self, flow_run_id: UUID) -> list[TaskRunView]:
+        query = (
+            select(task_runs).where(task_runs.c.flow_run_id == str(flow_run_id))
+            .order_by(task_runs.c.created, task_runs.c.id)
+        )
+        with self._reading() as conn:
+            return [task_run_view(row) for row in conn.execute(query).mappings()]
+
+    def read_states(self, run_id: UUID) -> list[StateView]:
+        with self._reading() as conn:
+            for kind, table in (("flow", flow_runs), ("task", task_runs)):
+                query = select(table.c.history).where(table.c.id == str(run_id))
+                history = conn.execute(query).scalar()
+                if history is not None:
+                    return parse_history(run_id, kind, history)
+        return []
+
+    def _tasks_of(self, flow_run_id: UUID) -> Select[Any]:
+        return select(task_runs.c.id).where(task_runs.c.flow_run_id == str(flow_run_id))
+
+    def read_logs(
+        self, flow_run_id: UUID, *, after_id: int = 0, limit: int | None = None
+    ) -> list[LogView]:
+        query = (
+            select(logs)
+            .where(or_(logs.c.flow_run_id == str(flow_run_id),
+                       logs.c.task_run_id.in_(self._tasks_of(flow_run_id))))
+            .where(logs.c.id > after_id)
+            .order_by(logs.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self._reading() as conn:
+            return [log_view(row) for row in conn.execute(query).mappings()]
+
+    def read_dependencies(self, flow_run_id: UUID) -> list[DependencyView]:
+        query = (
+            select(dependencies)
+            .where(dependencies.c.task_run_id.in_(self._tasks_of(flow_run_id)))
+            .order_by(dependencies.c.id)
+        )
+        with self._reading() as conn:
+            return [dependency_view(row) for row in conn.execute(query).mappings()]
+
+    def read_events(self, flow_run_id: UUID) -> list[EventView]:
+        query = (
+            select(events)
+            .where(or_(events.c.flow_run_id == str(flow_run_id),
+                       events.c.task_run_id.in_(self._tasks_of(flow_run_id))))
+            .order_by(events.c.id)
+        )
+        with self._reading() as conn:
+            return [event_view(row) for row in conn.execute(query).mappings()]
+
+    # -- maintenance --------------------------------------------------------------------------
+    def mark_crashed(self, *, heartbeat_before: float, now: float) -> list[UUID]:
+        return self._write(  # type: ignore[no-any-return]
+            lambda conn: self._mark_crashed(conn, heartbeat_before, now), "mark crashed runs in"
+        )
+
+    def _mark_crashed(self, conn: Connection, heartbeat_before: float, now: float) -> list[UUID]:
+        unfinished = or_(flow_runs.c.state_type.is_(None),
+                         flow_runs.c.state_type.not_in(FINAL_STATE_TYPES))
+        alive = func.coalesce(flow_runs.c.heartbeat, flow_runs.c.created)
+        query = self._lock_rows(
+            select(flow_runs.c.id, flow_runs.c.run_count)
+            .where(unfinished, alive < heartbeat_before)
+        )
+        flows = [dict(row) for row in conn.execute(query).mappings()]
+        if not flows:
+            return []
+        runs: list[tuple[Row, str]] = [(row, "flow") for row in flows]
+        for ids in _chunks([row["id"] for row in flows]):
+            task_query = select(task_runs.c.id, task_runs.c.run_count).where(
+                task_runs.c.flow_run_id.in_(ids),
+                or_(task_runs.c.state_type.is_(None),
+                    task_runs.c.state_type.not_in(FINAL_STATE_TYPES)),
+            )
+            runs.extend((dict(row), "task") for row in conn.execute(task_query).mappings())
+        self._apply_updates(conn, [crashed_update(row, kind, now) for row, kind in runs])
+        return [UUID(row["id"]) for row in flows]
+
+    def prune(self, *, created_before: float) -> PruneResult:
+        return self._write(  # type: ignore[no-any-return]
+            lambda conn: self._prune(conn, created_before), "prune"
+        )
+
+    def _prune(self, conn: Connection, created_before: float) -> PruneResult:
+        flows = select(flow_runs.c.id).where(flow_runs.c.created < created_before)
+        tasks = select(task_runs.c.id).where(
+            or_(task_runs.c.flow_run_id.in_(flows),
+                and_(task_runs.c.flow_run_id.is_(None), task_runs.c.created < created_before))
+        )
+        conn.execute(delete(events).where(
+            or_(events.c.flow_run_id.in_(flows), events.c.task_run_id.in_(tasks))))
+        conn.execute(delete(dependencies).where(dependencies.c.task_run_id.in_(tasks)))
+        conn.execute(delete(logs).where(
+            or_(logs.c.flow_run_id.in_(flows), logs.c.task_run_id.in_(tasks))))
+        task_count = conn.execute(delete(task_runs).where(task_runs.c.id.in_(tasks))).rowcount
+        flow_count = conn.execute(
+            delete(flow_runs).where(flow_runs.c.created < created_before)
+        ).rowcount
+        return PruneResult(flow_runs=flow_count, task_runs=task_count)
+
+    def reset(self) -> None:
+        def work(conn: Connection) -> None:
+            for table in schema.ALL_TABLES:
+                conn.execute(delete(table))
+
+        self._write(work, "reset")
+
+    def close(self) -> None:
+        with self._open_lock:
+            for engine in (self._engine, self._write_engine):
+                if engine is not None:
+                    engine.dispose()
+            self._engine = self._write_engine = None
+
+
+def _revision(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def normalize_url(url: str) -> str:
+    """`postgres://` and `postgresql://` mean psycopg 3; other URLs are left alone."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def store_for_url(url: str) -> SqlRunStore:
+    """The SQL store for a SQLAlchemy URL.
+
+    Raises:
+        StoreUnavailableError: the URL names a database headwater does not support.
+    """
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        from headwater.store.sqlite import SqliteRunStore
+
+        return SqliteRunStore(url)
+    if url.startswith("postgresql"):
+        from headwater.store.postgres import PostgresRunStore
+
+        return PostgresRunStore(url)
+    raise StoreUnavailableError(
+        f"HEADWATER_DATABASE_URL={url!r} is not a database headwater can use. Use "
+        f"'sqlite:///path/to/headwater.db' or 'postgresql+psycopg://user@host:5432/db'.",
+        url=url,
+    )
+
+

@@ -1,0 +1,179 @@
+"""The store sink: a queue on the hot path, a writer thread, batches, flushes and failures."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from headwater import flow, task
+from headwater.events import use_sink
+from headwater.events.records import LogEmitted
+from headwater.events.store import StoreSink
+from headwater.runtime import flow_run
+from headwater.store import FlowRunFilter, sql_store
+from headwater.store.sql import SqlRunStore
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[SqlRunStore]:
+    made = sql_store(sqlite_url)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def sink(store: SqlRunStore) -> Iterator[StoreSink]:
+    made = StoreSink(store, batch_seconds=0.05, heartbeat_seconds=0.05)
+    yield made
+    made.close()
+
+
+@task
+def double(x: int) -> int:
+    return 2 * x
+
+
+@flow
+def pipeline(n: int = 3) -> int:
+    return sum(double(i) for i in range(n))
+
+
+def test_a_flow_run_is_in_the_store_as_soon_as_the_call_returns(
+    sink: StoreSink, store: SqlRunStore
+) -> None:
+    with use_sink(sink):
+        assert pipeline(4) == 12
+        # No flush here: the engine flushes when a top-level flow run ends.
+        [run] = store.read_flow_runs()
+
+    assert (run.flow_name, run.state_name, run.parameters) == ("pipeline", "Completed", {"n": 4})
+    tasks = store.read_task_runs(run.id)
+    assert [t.state_name for t in tasks] == ["Completed"] * 4
+    assert [t.result for t in tasks] == ["0", "2", "4", "6"]
+    assert any("Finished in state" in line.message for line in store.read_logs(run.id))
+
+
+def test_emit_only_queues_and_the_writer_stores_the_record_within_the_batch_window(
+    sink: StoreSink, store: SqlRunStore
+) -> None:
+    with use_sink(sink):
+        pipeline(1)  # the store is open and the schema in place
+    record = LogEmitted(None, None, "probe", 20, "hello", time.time())
+
+    started = time.perf_counter()
+    sink.emit(record)
+    emit_seconds = time.perf_counter() - started
+    deadline = time.monotonic() + 2
+    while sink.stats.records < 1 + _records_before(sink) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    assert emit_seconds < 0.01
+    assert sink.stats.max_window <= 1.0
+
+
+def _records_before(sink: StoreSink) -> int:
+    return sink.stats.records - 1 if sink.stats.records else 0
+
+
+def test_flush_waits_for_every_record_emitted_before_it(
+    sink: StoreSink, store: SqlRunStore
+) -> None:
+    with use_sink(sink):
+        pipeline(1)
+        [run] = store.read_flow_runs()
+    for i in range(500):
+        sink.emit(LogEmitted(run.id, None, "probe", 20, f"line {i}", time.time()))
+
+    sink.flush()
+
+    assert [line.message for line in store.read_logs(run.id)][-500:] == [
+        f"line {i}" for i in range(500)
+    ]
+
+
+def test_records_from_many_threads_are_all_stored(sink: StoreSink, store: SqlRunStore) -> None:
+    with use_sink(sink):
+        pipeline(1)
+        [run] = store.read_flow_runs()
+
+    def emit_some(k: int) -> None:
+        for i in range(1000):
+            sink.emit(LogEmitted(run.id, None, "probe", 20, f"{k}-{i}", time.time()))
+
+    threads = [threading.Thread(target=emit_some, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sink.flush()
+
+    assert len([x for x in store.read_logs(run.id) if x.logger == "probe"]) == 4000
+
+
+def test_a_running_flow_run_gets_heartbeats_from_the_writer(
+    sink: StoreSink, store: SqlRunStore
+) -> None:
+    seen: list[float | None] = []
+
+    @flow
+    def slow() -> None:
+        time.sleep(0.3)
+        seen.append(store.read_flow_run(flow_run.id).heartbeat)
+
+    with use_sink(sink):
+        slow()
+
+    assert seen[0] is not None and seen[0] > time.time() - 5
+
+
+def test_a_store_that_cannot_be_written_logs_one_error_and_never_fails_the_flow(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the database folder should be")
+    broken = StoreSink(sql_store(f"sqlite:///{blocker / 'headwater.db'}"), batch_seconds=0.05)
+
+    with caplog.at_level(logging.ERROR, logger="headwater.store"), use_sink(broken):
+        assert pipeline(2) == 2
+        assert pipeline(3) == 6
+    broken.close()
+
+    errors = [r for r in caplog.records if r.name == "headwater.store"]
+    assert len(errors) == 1
+    assert "could not write run history" in errors[0].getMessage()
+    assert "not-a-folder" in errors[0].getMessage()
+    assert broken.stats.dropped > 0
+
+
+def test_close_stores_what_is_queued_and_stops_the_writer(store: SqlRunStore) -> None:
+    sink = StoreSink(store, batch_seconds=1.0)
+    with use_sink(sink):
+        pipeline(1)
+        [run] = store.read_flow_runs(FlowRunFilter())
+    sink.emit(LogEmitted(run.id, None, "probe", 20, "last words", time.time()))
+
+    sink.close()
+
+    assert store.read_logs(run.id)[-1].message == "last words"
+    assert not sink._thread.is_alive()
+
+
+def test_a_database_that_is_down_logs_one_error_and_never_fails_the_flow(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    down = StoreSink(sql_store("postgresql+psycopg://postgres@127.0.0.1:1/test"),
+                     batch_seconds=0.05)
+
+    with caplog.at_level(logging.ERROR, logger="headwater.store"), use_sink(down):
+        assert pipeline(2) == 2
+        assert pipeline(3) == 6
+    down.close()
+
+    errors = [r.getMessage() for r in caplog.records if r.name == "headwater.store"]
+    assert len(errors) == 1
+    assert "127.0.0.1:1" in errors[0] and "HEADWATER_DATABASE_URL" in errors[0]
