@@ -20,7 +20,7 @@ import platform
 import statistics
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 PROBE = """
 import json, sys, time
@@ -37,6 +37,7 @@ class Target:
     label: str
     statement: str
     python: str = sys.executable
+    env: dict[str, str] = field(default_factory=dict)  # e.g. PREFECT_HOME, for run_all.py
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Result:
 
 def measure_once(target: Target) -> tuple[float, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HEADWATER_", "PREFECT_"))}
+    env.update(target.env)
     out = subprocess.run(
         [target.python, "-c", PROBE.format(statement=target.statement)],
         capture_output=True,

@@ -30,6 +30,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -114,14 +115,26 @@ def run_config(
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
     full_env.update(env)
     pin_args = [] if pin is None else ["--pin", str(pin)]
-    proc = subprocess.run(
-        [sys.executable, __file__, "--worker", "--n", str(n), "--repeat", str(repeat), *pin_args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL if quiet else None,
-        text=True,
-        env=full_env,
-        check=True,
-    )
+    # The run store is on by default now: keep the benchmark's runs out of ~/.headwater.
+    with tempfile.TemporaryDirectory(prefix="headwater-bench-") as home:
+        full_env.setdefault("HEADWATER_HOME", home)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                "--n",
+                str(n),
+                "--repeat",
+                str(repeat),
+                *pin_args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL if quiet else None,
+            text=True,
+            env=full_env,
+            check=True,
+        )
     lines = proc.stdout.strip().splitlines()
     for line in lines[:-1]:
         print(f"  note: {line}")

@@ -1,6 +1,6 @@
 """@flow and @task: decorator forms, wrapped-function metadata, options, with_options, errors.
 
-Reference: ../shared/prefect_semantics.md §1 (decorators, option tables, with_options, hooks).
+Reference: Prefect 3 behaviour for decorators, option tables, with_options and hooks.
 """
 
 from __future__ import annotations

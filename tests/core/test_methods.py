@@ -1,6 +1,6 @@
 """Flows and tasks on instance methods, classmethods and staticmethods.
 
-Reference: ../shared/prefect_semantics.md §2. Both decorator orders are covered
+Reference: Prefect 3 behaviour for methods. Both decorator orders are covered
 (`@flow @classmethod` and `@classmethod @flow`, the same for staticmethod and for tasks), sync and
 async. Prefect binds by mutating the shared function, so a binding can leak from one instance to
 the next; headwater must not (§2, "a compatible engine may behave more sensibly here").

@@ -62,8 +62,17 @@ class CachePlan:
 def should_persist(task: Task[..., Any], flow_ctx: FlowRunContext | None) -> bool:
     if task.persist_result is not None:
         return task.persist_result
-    if flow_ctx is not None and getattr(flow_ctx.flow, "persist_result", None) is not None:
-        return bool(flow_ctx.flow.persist_result)
+    if flow_ctx is not None:
+        if getattr(flow_ctx.flow, "persist_result", None) is not None:
+            return bool(flow_ctx.flow.persist_result)
+        # Read the setting once per flow run, not once per task run.
+        if flow_ctx.persist_by_default is None:
+            flow_ctx.persist_by_default = _persist_by_default()
+        return flow_ctx.persist_by_default
+    return _persist_by_default()
+
+
+def _persist_by_default() -> bool:
     from headwater import settings
 
     return settings.get_bool("HEADWATER_RESULTS_PERSIST_BY_DEFAULT", False)

@@ -38,6 +38,7 @@ class FlowRunContext:
         "logger",
         "parameters",
         "pending",
+        "persist_by_default",
         "sink",
         "task_runner",
     )
@@ -61,6 +62,7 @@ class FlowRunContext:
         self.task_runner = task_runner  # the flow's configured runner (a template, never entered)
         self.pending = PendingRuns()
         self.lineage: Any = None  # asset lineage bookkeeping, created when assets are used
+        self.persist_by_default: bool | None = None  # the setting, read on first need
         self._runner: Any = None
         self._lock = threading.Lock()
 

@@ -98,6 +98,8 @@ class TaskRunFutureList(list):  # type: ignore[type-arg]
             TimeoutError: not all runs finished within `timeout` seconds.
         """
         _check_timeout(timeout)
+        if all(future.done() for future in self):  # nothing to wait for: skip the waiters
+            return [future.result(raise_on_failure=raise_on_failure) for future in self]
         try:
             for future in as_completed(self, timeout=timeout):
                 if raise_on_failure:
