@@ -200,7 +200,6 @@ class Task(Decorated, Generic[P, R]):
             MappingLengthMismatch: iterables of different lengths.
             MappingMissingIterable: no iterable argument.
         """
-        from headwater.core.futures import TaskRunFutureList
         from headwater.core.mapping import expand
 
         ctx = flow_run_var.get()
@@ -216,11 +215,9 @@ class Task(Decorated, Generic[P, R]):
             wait_for = [*(_as_list(wait_for)), *upstream]
         calls = expand(parameters, self._signature.var_keyword)
         runner = ctx.open_task_runner()
-        futures = TaskRunFutureList()
-        for call in calls:
-            future = runner.submit(self, self._signature.complete(call), wait_for)
+        futures = runner.map(self, [self._signature.complete(c) for c in calls], wait_for)
+        for future in futures:
             ctx.pending.add(future._future)
-            futures.append(future)
         if return_state:
             futures.wait()
             return [future.state for future in futures]

@@ -192,9 +192,14 @@ def record_unsendable(
 def submit_remote(
     runner: TaskRunner, task: Task[..., Any], parameters: dict[str, Any], wait_for: Any,
     send: Callable[[Task[..., Any], TaskRun, bytes], Any],
+    watch: Callable[[Any, Any, TaskRun, EventSink], None] | None = None,
 ) -> TaskRunFuture[Any]:
     """Submit a run that executes elsewhere: `send(task, run, payload)` ships the packed run
-    and returns a future-like object (`add_done_callback`, `result()`) of `execute`'s bytes."""
+    and returns a future-like object (`add_done_callback`, `result()`) of `execute`'s bytes.
+
+    `watch(remote, done, run, sink)` arranges for `done` to be completed from `remote`; the
+    default fetches each result on its own, as soon as it is ready.
+    """
     import concurrent.futures as cf
 
     from headwater.core.context import flow_run_var
@@ -213,13 +218,18 @@ def submit_remote(
             done.set_result(record_unsendable(task, run, parameters, exc, sink))
             return done
         remote = send(task, run, payload)
-        remote.add_done_callback(lambda finished: _finish(finished, done, run, sink))
+        (watch or watch_each)(remote, done, run, sink)
         return done
 
     return runner._submit_when_ready(run, parameters, wait_for, launch)
 
 
-def _finish(remote: Any, done: Any, run: TaskRun, sink: EventSink) -> None:
+def watch_each(remote: Any, done: Any, run: TaskRun, sink: EventSink) -> None:
+    remote.add_done_callback(lambda finished: finish(finished, done, run, sink))
+
+
+def finish(remote: Any, done: Any, run: TaskRun, sink: EventSink) -> None:
+    """Complete `done` from a finished remote future: replay its records into `sink`."""
     try:
         payload = remote.result()
     except BaseException as exc:  # the worker process or the cluster failed, not the task

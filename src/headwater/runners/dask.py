@@ -10,17 +10,27 @@ log records come back with the result and go to the flow's event sink.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import importlib
+import queue
+import threading
 from typing import TYPE_CHECKING, Any
 
-from headwater.core.futures import TaskRunFuture
+from headwater.core.context import flow_run_var
+from headwater.core.futures import TaskRunFuture, TaskRunFutureList
 from headwater.core.logs import ENGINE_LOGGER
 from headwater.core.options import OptionError
+from headwater.core.states import State
+from headwater.core.task_engine import new_task_run
+from headwater.errors import SerializationError
+from headwater.events import current_sink
 from headwater.runners import _remote
-from headwater.runners.base import TaskRunner
+from headwater.runners.base import TaskRunner, upstream_futures
 
 if TYPE_CHECKING:
+    from headwater.core.runs import TaskRun
     from headwater.core.tasks import Task
+    from headwater.events.base import EventSink
 
 _INSTALL_HINT = "DaskTaskRunner needs dask.distributed: pip install 'headwater[dask]'"
 
@@ -98,6 +108,7 @@ class DaskTaskRunner(TaskRunner):
         self.client_kwargs = dict(client_kwargs or {})
         self.client_kwargs.setdefault("set_as_default", False)
         self._client: Any = None
+        self._results: _Results | None = None
         self._owned_cluster: Any = None
 
     def duplicate(self) -> DaskTaskRunner:
@@ -139,6 +150,7 @@ class DaskTaskRunner(TaskRunner):
         if self.address is not None:
             log.info("Connecting to an existing Dask cluster at %s", self.address)
             self._client = distributed.Client(self.address, **self.client_kwargs)
+            self._results = _Results(self._client)
             return
         cluster = self._cluster
         if cluster is None:
@@ -152,11 +164,15 @@ class DaskTaskRunner(TaskRunner):
         if self.adapt_kwargs:
             cluster.adapt(**self.adapt_kwargs)
         self._client = distributed.Client(cluster, **self.client_kwargs)
+        self._results = _Results(self._client)
         link = getattr(self._client, "dashboard_link", None)
         if link:
             log.info("The Dask dashboard is available at %s", link)
 
     def _shutdown(self, cancel: bool) -> None:
+        results, self._results = self._results, None
+        if results is not None:
+            results.close()
         client, self._client = self._client, None
         cluster, self._owned_cluster = self._owned_cluster, None
         if client is not None:
@@ -169,10 +185,111 @@ class DaskTaskRunner(TaskRunner):
     ) -> TaskRunFuture[Any]:
         self._check_started()
         client = self._client
+        assert self._results is not None
         # The Dask key carries the task's name, so the dashboard shows what runs.
         return _remote.submit_remote(
             self, task, parameters, wait_for,
             lambda task, run, payload: client.submit(
-                _remote.execute, payload, key=f"{task.name}-{run.id.hex}", pure=False
+                _remote.execute, payload, key=_key(task, run), pure=False
             ),
+            watch=self._results.watch,
         )
+
+    def map(
+        self, task: Task[..., Any], calls: list[dict[str, Any]], wait_for: Any = None
+    ) -> TaskRunFutureList:
+        """One `client.map` for the whole map when no argument waits on an upstream future
+        (one scheduler update instead of one per run); otherwise run by run."""
+        self._check_started()
+        if wait_for or any(upstream_futures(call, None) for call in calls):
+            return super().map(task, calls, wait_for)
+        assert self._results is not None
+        flow_ctx = flow_run_var.get()
+        sink = flow_ctx.sink if flow_ctx is not None else current_sink()
+        futures = TaskRunFutureList()
+        shipped: list[tuple[bytes, str, cf.Future[State], TaskRun]] = []
+        for params in calls:
+            run = new_task_run(task, params, flow_ctx)
+            done: cf.Future[State] = cf.Future()
+            try:
+                payload = _remote.pack(task, run, params, None, flow_ctx)
+            except SerializationError as exc:
+                done.set_result(_remote.record_unsendable(task, run, params, exc, sink))
+            else:
+                shipped.append((payload, _key(task, run), done, run))
+            futures.append(TaskRunFuture(run, done))
+        if shipped:
+            remotes = self._client.map(
+                _remote.execute, [s[0] for s in shipped], key=[s[1] for s in shipped],
+                pure=False,
+            )
+            for remote, (_, _, done, run) in zip(remotes, shipped, strict=True):
+                self._results.watch(remote, done, run, sink)
+        return futures
+
+
+def _key(task: Task[..., Any], run: TaskRun) -> str:
+    return f"{task.name}-{run.id.hex}"
+
+
+class _Results:
+    """Fetches finished runs' results from the cluster in batches, in one thread.
+
+    Fetching each result on its own costs a round trip per task run; gathering whatever has
+    finished since the last fetch costs one per batch.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._queue: queue.SimpleQueue[tuple[Any, Any, TaskRun, EventSink] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._serve, name="headwater-dask-results",
+                                        daemon=True)
+        self._thread.start()
+
+    def watch(self, remote: Any, done: Any, run: TaskRun, sink: EventSink) -> None:
+        remote.add_done_callback(lambda finished: self._queue.put((finished, done, run, sink)))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _serve(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < 1000:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            self._settle(batch)
+            if stop:
+                return
+
+    def _settle(self, batch: list[tuple[Any, Any, TaskRun, EventSink]]) -> None:
+        finished = [item for item in batch if item[0].status == "finished"]
+        for remote, done, run, sink in batch:
+            if remote.status != "finished":  # the worker or the cluster failed, not the task
+                _remote.finish(remote, done, run, sink)
+        if not finished:
+            return
+        try:
+            payloads = self._client.gather([item[0] for item in finished])
+        except BaseException:
+            for remote, done, run, sink in finished:
+                _remote.finish(remote, done, run, sink)
+            return
+        for (_, done, run, sink), payload in zip(finished, payloads, strict=True):
+            try:
+                done.set_result(_remote.unpack(payload, run, sink))
+            except BaseException as exc:
+                done.set_exception(exc)
