@@ -605,3 +605,25 @@ def test_a_task_calling_another_task_works_outside_a_flow(events: MemorySink) ->
 
     assert outer_task(2) == 7
     assert [created.flow_run_id for created in events.task_runs()] == [None, None]
+
+
+def test_an_engine_failure_outside_the_task_marks_the_run_crashed(
+    events: MemorySink, tmp_path: Any, monkeypatch: Any
+) -> None:
+    # A result storage that breaks in an unexpected way breaks the engine, not the task: the
+    # run is recorded Crashed (not left Pending) and the error reaches the caller.
+    from headwater.cache_policies import INPUTS
+    from headwater.results import ResultStorage
+
+    class Broken(ResultStorage):
+        def read_bytes(self, key: str) -> bytes | None:
+            raise RuntimeError("storage backend exploded")
+
+    @task(cache_policy=INPUTS, result_storage=Broken())
+    def work(x: int) -> int:
+        return x
+
+    with pytest.raises(RuntimeError, match="exploded"):
+        work(1)
+    [run] = events.task_runs()
+    assert events.state_names(run.task_run_id) == ["Pending", "Running", "Crashed"]

@@ -290,13 +290,12 @@ def test_serializable_isolation_does_the_work_once_across_threads(home: Path) ->
     assert calls == [1]
 
 
-def test_serializable_without_a_lock_manager_is_a_clear_error(home: Path) -> None:
-    @task(cache_policy=INPUTS.configure(isolation_level="SERIALIZABLE"))
-    def work(x: int) -> int:
-        return x
-
+def test_serializable_without_a_lock_manager_is_an_error_at_decoration(home: Path) -> None:
     with pytest.raises(OptionError, match="lock manager"):
-        work(1)
+
+        @task(cache_policy=INPUTS.configure(isolation_level="SERIALIZABLE"))
+        def work(x: int) -> int:
+            return x
 
 
 def test_file_locks_time_out_when_held_elsewhere(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from headwater.core.logs import (
     setup_logging,
 )
 from headwater.core.resolution import collect_futures, needs_resolution, resolve
-from headwater.core.runs import FlowRun
+from headwater.core.runs import NOT_STARTED, FlowRun
 from headwater.core.signals import sigterm_as_exception
 from headwater.core.states import (
     AwaitingRetry,
@@ -270,6 +270,13 @@ def flow_run_steps(
         logger.info("Finished in state %s", state)
         yield from run_hooks(flow, run, state, logger)
         return run, state
+    except Exception as engine_exc:
+        # The engine itself broke (the flow's own exception became a state above): record the
+        # run as Crashed rather than leave it Running.
+        if run.state is not NOT_STARTED and not run.state.is_final():
+            crashed = set_state(exception_to_crashed_state(engine_exc))
+            logger.error("Crash detected! %s", crashed.message)
+        raise
     finally:
         stack.close()
         ctx.close_task_runner(cancel=run.state.is_crashed() or not run.state.is_final())

@@ -74,8 +74,8 @@ class Flow(Decorated, Generic[P, R]):
         checked = opt.check_optional_bool("validate_parameters", validate_parameters, owner=owner)
         self.should_validate_parameters = True if checked is None else checked
         self.persist_result = opt.check_optional_bool("persist_result", persist_result, owner=owner)
-        self.result_storage = result_storage
-        self.result_serializer = result_serializer
+        self.result_storage = opt.check_result_storage(result_storage, owner=owner)
+        self.result_serializer = opt.check_result_serializer(result_serializer, owner=owner)
         if self.persist_result is None and (result_storage or result_serializer):
             self.persist_result = True
         self.cache_result_in_memory = bool(cache_result_in_memory)

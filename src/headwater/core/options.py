@@ -286,3 +286,31 @@ def hook_name(hook: Callable[..., Any]) -> str:
     if func is not None and hasattr(func, "__name__"):
         return str(func.__name__)
     return type(hook).__name__
+
+
+def check_result_storage(value: Any, *, owner: str = "") -> Any:
+    """None, a folder path, a URL string, or a ResultStorage-like object (has read_bytes)."""
+    import os
+
+    if value is None or isinstance(value, (str, os.PathLike)) or hasattr(value, "read_bytes"):
+        return value
+    raise OptionTypeError(
+        f"Option 'result_storage'{_where(owner)} must be a folder path, an fsspec URL such as "
+        f"'memory://results' or 's3://bucket/prefix', or a ResultStorage; got {value!r}.",
+        option="result_storage",
+        value=value,
+    )
+
+
+def check_result_serializer(value: Any, *, owner: str = "") -> Any:
+    """None, "pickle", "json", or a Serializer-like object (has dumps and loads)."""
+    if value is None or (hasattr(value, "dumps") and hasattr(value, "loads")):
+        return value
+    if isinstance(value, str) and value.lower() in ("pickle", "json"):
+        return value
+    raise OptionError(
+        f"Option 'result_serializer'{_where(owner)} must be 'pickle' (any Python object) or "
+        f"'json' (plain data), or a Serializer; got {value!r}.",
+        option="result_serializer",
+        value=value,
+    )

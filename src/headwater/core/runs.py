@@ -13,7 +13,7 @@ from uuid import UUID
 
 from headwater.core.states import Pending, State
 
-_NOT_STARTED = Pending()  # shared: a run's state before the engine records its first one
+NOT_STARTED = Pending()  # shared: a run's state before the engine records its first one
 
 
 class _Run:
@@ -36,7 +36,7 @@ class _Run:
         self.name = name
         self.parameters = parameters
         self.tags = tags
-        self.state: State = _NOT_STARTED
+        self.state: State = NOT_STARTED
         self.run_count = 0
         self.start_time: float | None = None
         self.end_time: float | None = None

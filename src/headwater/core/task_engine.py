@@ -33,7 +33,7 @@ from headwater.core.resolution import (
     needs_resolution,
     resolve,
 )
-from headwater.core.runs import TaskRun
+from headwater.core.runs import NOT_STARTED, TaskRun
 from headwater.core.states import (
     AwaitingRetry,
     Cached,
@@ -298,6 +298,16 @@ def task_run_steps(
         if hooks_for(task, state):
             yield from run_hooks(task, run, state, logger)
         return run, state, handed_back
+    except Exception as engine_exc:
+        # Not the task's own failure (that became a state above): the engine, a cache store
+        # or a hook runner broke. Record the run as Crashed rather than leave it Pending.
+        if run.state is not NOT_STARTED and not run.state.is_final():
+            crashed = exception_to_crashed_state(engine_exc)
+            crashed.state_details.task_run_id = run.id
+            run.record_state(crashed)
+            emit(StateChanged(run.id, "task", crashed, run.run_count))
+            logger.error("Crash detected! %s", crashed.message)
+        raise
     finally:
         if stack is not None:
             stack.close()

@@ -117,8 +117,8 @@ class Task(Decorated, Generic[P, R]):
             logging.getLogger("headwater.tasks").warning(
                 "Ignoring `cache_policy` on task %r because persist_result is False.", self.name
             )
-        self.result_storage = result_storage
-        self.result_serializer = result_serializer
+        self.result_storage = opt.check_result_storage(result_storage, owner=owner)
+        self.result_serializer = opt.check_result_serializer(result_serializer, owner=owner)
         self.result_storage_key = opt.check_optional_str(
             "result_storage_key", result_storage_key, owner=owner
         )
@@ -252,6 +252,17 @@ def _check_cache_policy(value: Any, owner: str) -> Any:
         return value
     from headwater.core.cache_policies import CachePolicy
 
+    if isinstance(value, CachePolicy) and value.isolation_level == "SERIALIZABLE" and (
+        value.lock_manager is None
+    ):
+        raise opt.OptionError(
+            f"Option 'cache_policy' on {owner} asks for SERIALIZABLE isolation but has no lock "
+            "manager. Use policy.configure(isolation_level='SERIALIZABLE', "
+            "lock_manager=FileSystemLockManager(lock_files_directory=...)) (from "
+            "headwater.results), or MemoryLockManager() within one process.",
+            option="cache_policy",
+            value=value,
+        )
     if not isinstance(value, CachePolicy):
         raise opt.OptionTypeError(
             f"Option 'cache_policy' on {owner} must be a cache policy such as INPUTS or "
