@@ -27,7 +27,8 @@
     │   └── FlowRunTimeoutError                a flow exceeded `timeout_seconds`
     ├── StoreError                             the run store cannot do what was asked
     │   ├── StoreUnavailableError              ... it cannot be opened, reached or written
-    │   └── RunNotFoundError (+ LookupError)   ... no run has the given id
+    │   ├── RunNotFoundError (+ LookupError)   ... no run has the given id
+    │   └── AssetNotFoundError (+ LookupError) ... no asset has the given key
     └── CommandError                           a `headwater` command got input it cannot use
         ├── FlowFileNotFoundError              `run file.py:flow` names a missing file
         ├── FlowNotFoundError                  ... or a flow the file does not define
@@ -191,6 +192,20 @@ class RunNotFoundError(StoreError, LookupError):
     def __init__(self, message: str, *, run_id: str = "") -> None:
         super().__init__(message)
         self.run_id = run_id
+
+
+class AssetNotFoundError(StoreError, LookupError):
+    """No asset in the store has the key that was given.
+
+    Attributes:
+        key: the key as given.
+        suggestions: stored keys close to it, best first (may be empty).
+    """
+
+    def __init__(self, message: str, *, key: str = "", suggestions: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.key = key
+        self.suggestions = suggestions
 
 
 class CommandError(HeadwaterError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -241,7 +241,123 @@ def test_prune_deletes_old_runs_with_everything_that_belongs_to_them(store: RunS
 
 def test_reset_deletes_every_run(store: RunStore) -> None:
     write(store, *finished_flow(uuid4()))
+    write(store, *materialized("s3://b/a", ["s3://b/up"], flow_run_id=uuid4()))
 
     store.reset()
 
     assert store.read_flow_runs() == []
+    assert store.read_assets() == []
+    assert store.asset_lineage("s3://b/a").upstream == ()
+
+
+# -- assets ---------------------------------------------------------------------------------------
+SUCCEEDED = "headwater.asset.materialization.succeeded"
+FAILED = "headwater.asset.materialization.failed"
+REFERENCED = "headwater.asset.referenced"
+
+
+def materialized(
+    key: str, upstream: Sequence[str] = (), *, failed: bool = False, at: float = 10.0,
+    flow_run_id: UUID | None = None, task_run_id: UUID | None = None, by: str | None = None,
+    metadata: dict[str, Any] | None = None, properties: dict[str, Any] | None = None,
+) -> list[Event]:
+    """The events the engine emits when one task run materializes `key` from `upstream`."""
+    related: list[dict[str, Any]] = [
+        {"headwater.resource.id": up, "headwater.resource.role": "asset"} for up in upstream
+    ]
+    if by is not None:
+        related.append({"headwater.resource.id": by,
+                        "headwater.resource.role": "asset-materialized-by"})
+    resource = {"headwater.resource.id": key,
+                **{f"headwater.asset.{k}": v for k, v in (properties or {}).items()}}
+    referenced = [
+        Event(REFERENCED, {"headwater.resource.id": up}, (), {}, flow_run_id, task_run_id, at)
+        for up in upstream
+    ]
+    return [*referenced, Event(FAILED if failed else SUCCEEDED, resource, tuple(related),
+                               metadata or {}, flow_run_id, task_run_id, at)]
+
+
+def test_assets_are_listed_by_key_with_their_latest_materialization_and_count(
+    store: RunStore,
+) -> None:
+    write(store, *materialized("file://raw.csv", at=10.0, properties={"name": "Raw"}))
+    write(store, *materialized("file://report.csv", ["file://raw.csv", "pg://db/cities"], at=20.0))
+    write(store, *materialized("file://report.csv", ["file://raw.csv"], failed=True, at=30.0))
+
+    assets = {a.key: a for a in store.read_assets()}
+
+    assert list(assets) == ["file://raw.csv", "file://report.csv", "pg://db/cities"]
+    raw, report, cities = assets.values()
+    assert (raw.latest_status, raw.latest_time, raw.materializations) == ("succeeded", 10.0, 1)
+    assert raw.properties == {"name": "Raw"} and raw.last_seen == 30.0
+    assert (report.latest_status, report.latest_time, report.materializations) == (
+        "failed", 30.0, 2)
+    assert (cities.latest_status, cities.latest_time, cities.materializations) == (None, None, 0)
+    assert cities.properties == {}
+    assert [a.key for a in store.read_assets(["pg://db/cities", "nope://x"])] == [
+        "pg://db/cities"]
+
+
+def test_materializations_of_an_asset_read_back_newest_first_with_their_runs(
+    store: RunStore,
+) -> None:
+    run_id, task_id = uuid4(), uuid4()
+    write(store, *finished_flow(run_id), task_created(task_id, run_id),
+          *materialized("s3://b/out", ["s3://b/in", "s3://b/dim"], at=5.0, flow_run_id=run_id,
+                        task_run_id=task_id, by="dbt", metadata={"rows": 3}))
+    write(store, *materialized("s3://b/out", ["s3://b/in"], failed=True, at=6.0))
+
+    failed, succeeded = store.read_asset_materializations("s3://b/out")
+
+    assert (failed.status, failed.timestamp, failed.upstream) == ("failed", 6.0, ("s3://b/in",))
+    assert succeeded.status == "succeeded" and succeeded.key == "s3://b/out"
+    assert succeeded.upstream == ("s3://b/dim", "s3://b/in")
+    assert (succeeded.metadata, succeeded.materialized_by) == ({"rows": 3}, "dbt")
+    assert (succeeded.flow_run_id, succeeded.task_run_id) == (run_id, task_id)
+    assert len(store.read_asset_materializations("s3://b/out", limit=1)) == 1
+    assert store.read_asset_materializations("s3://b/in") == []  # only ever referenced
+    assert store.read_asset_materializations("s3://b/unknown") == []
+
+
+def test_lineage_follows_succeeded_materializations_both_ways_to_the_asked_depth(
+    store: RunStore,
+) -> None:
+    # Given raw -> clean -> report, dim -> report, and a failed run that tried clean <- junk
+    write(store, *materialized("f://clean", ["f://raw"], at=1.0),
+          *materialized("f://report", ["f://clean", "f://dim"], at=2.0),
+          *materialized("f://clean", ["f://junk"], failed=True, at=3.0))
+
+    direct = store.asset_lineage("f://clean")
+    whole = store.asset_lineage("f://report", depth=None)
+
+    assert (direct.key, direct.depth) == ("f://clean", 1)
+    assert (direct.upstream, direct.downstream) == (("f://raw",), ("f://report",))
+    assert direct.edges == (("f://clean", "f://report"), ("f://raw", "f://clean"))
+    assert whole.upstream == ("f://clean", "f://dim", "f://raw") and whole.downstream == ()
+    assert store.asset_lineage("f://raw", depth=2).downstream == ("f://clean", "f://report")
+    assert store.asset_lineage("f://raw", depth=1).downstream == ("f://clean",)
+    assert store.asset_lineage("f://unknown").edges == ()
+    with pytest.raises(ValueError, match="depth=0 follows no links"):
+        store.asset_lineage("f://raw", depth=0)
+
+
+def test_lineage_with_a_cycle_ends(store: RunStore) -> None:
+    write(store, *materialized("f://a", ["f://b"]), *materialized("f://b", ["f://a"]))
+
+    lineage = store.asset_lineage("f://a", depth=None)
+
+    assert lineage.upstream == ("f://b",) and lineage.downstream == ("f://b",)
+
+
+def test_asset_history_is_pruned_with_the_runs_it_belongs_to(store: RunStore) -> None:
+    old, new = uuid4(), uuid4()
+    write(store, *finished_flow(old, created=1_000.0),
+          *materialized("f://a", ["f://up"], flow_run_id=old, at=1_000.0))
+    write(store, *finished_flow(new, created=9_000.0),
+          *materialized("f://b", ["f://up"], flow_run_id=new, at=9_000.0))
+
+    store.prune(created_before=5_000.0)
+
+    assert [a.key for a in store.read_assets()] == ["f://b", "f://up"]
+    assert store.asset_lineage("f://up").downstream == ("f://b",)

@@ -3,6 +3,8 @@
     headwater runs ls [--flow NAME] [--state STATE] [--limit N] [--json]
     headwater runs inspect ID
     headwater runs logs ID [--follow]
+    headwater assets ls [--json]
+    headwater assets show KEY [--json]
     headwater run path/to/file.py:flow_name [--param key=value ...]
     headwater db upgrade | reset | prune --older-than 30d
 
@@ -20,6 +22,7 @@ import click
 from headwater.errors import HeadwaterError
 
 _SUBCOMMANDS = {
+    "assets": ("headwater.cli.assets", "assets"),
     "db": ("headwater.cli.db", "db"),
     "run": ("headwater.cli.run", "run"),
     "runs": ("headwater.cli.runs", "runs"),

@@ -11,8 +11,21 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from headwater.store.base import FlowRunView, LogView, StateView, TaskRunView
-from headwater.store.history import RunDetails, run_summary
+from headwater.store.base import (
+    AssetMaterializationView,
+    AssetView,
+    FlowRunView,
+    LogView,
+    StateView,
+    TaskRunView,
+)
+from headwater.store.history import (
+    AssetDetails,
+    RunDetails,
+    asset_summary,
+    materialization_summary,
+    run_summary,
+)
 
 STATE_STYLES = {
     "COMPLETED": "green", "FAILED": "red", "CRASHED": "magenta", "CANCELLED": "yellow",
@@ -135,6 +148,94 @@ def print_details(details: RunDetails, as_json: bool) -> None:
     out.print(_tasks_table(details.task_runs))
     if details.subflows:
         out.print(runs_table(details.subflows, title="Subflow runs"))
+
+
+ASSET_STATUS_STYLES = {"succeeded": "green", "failed": "red"}
+
+
+def asset_status(status: str | None) -> Text:
+    if status is None:
+        return Text("referenced only", style="dim")
+    return Text(status.capitalize(), style=ASSET_STATUS_STYLES.get(status, ""))
+
+
+def print_assets(assets: list[AssetView], as_json: bool) -> None:
+    if as_json:
+        print_json([asset_summary(asset) for asset in assets])
+        return
+    if not assets:
+        console().print("No assets recorded yet. Run a flow with a @materialize task, e.g. "
+                        "`python examples/assets_pipeline.py`.")
+        return
+    table = Table(title="Assets", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Key", overflow="fold", min_width=12)
+    table.add_column("Name", overflow="fold")
+    for column in ("Latest", "Materialized", "Count"):
+        table.add_column(column, no_wrap=True)
+    for asset in assets:
+        table.add_row(asset.key, str(asset.properties.get("name") or ""),
+                      asset_status(asset.latest_status), when(asset.latest_time, short=True),
+                      str(asset.materializations))
+    console().print(table)
+
+
+def _run_label(flow_runs: dict[Any, FlowRunView], item: AssetMaterializationView) -> str:
+    run = flow_runs.get(item.flow_run_id)
+    if run is not None:
+        return f"{run.flow_name}/{run.name} {run.id}"
+    return str(item.flow_run_id) if item.flow_run_id else "-"
+
+
+def _history_table(details: AssetDetails) -> Table:
+    flow_runs = {run.id: run for run in details.flow_runs}
+    table = Table(title=f"Materializations, newest first ({len(details.history)} shown)",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("Time", "Status", "Flow run", "Task run", "Upstream", "Metadata"):
+        table.add_column(column, overflow="fold")
+    for item in details.history:
+        task = details.task_runs.get(item.task_run_id) if item.task_run_id else None
+        table.add_row(
+            when(item.timestamp), asset_status(item.status), _run_label(flow_runs, item),
+            task.name if task is not None else str(item.task_run_id or "-"),
+            "\n".join(item.upstream) or "-",
+            json.dumps(item.metadata, default=str) if item.metadata else "",
+        )
+    return table
+
+
+def print_asset_details(details: AssetDetails, as_json: bool) -> None:
+    asset, lineage, latest = details.asset, details.lineage, details.latest
+    if as_json:
+        print_json({
+            **asset_summary(asset),
+            "latest": materialization_summary(latest, details.task_runs) if latest else None,
+            "history": [materialization_summary(m, details.task_runs) for m in details.history],
+            "upstream": list(lineage.upstream), "downstream": list(lineage.downstream),
+            "edges": [list(edge) for edge in lineage.edges],
+            "flow_runs": [run_summary(run) for run in details.flow_runs],
+        })
+        return
+    out = console()
+    out.print(Text.assemble(("Asset ", "bold"), (asset.key, "bold cyan")))
+    for field in ("name", "description", "url", "owners"):
+        if asset.properties.get(field):
+            out.print(f"{field.capitalize()}: {asset.properties[field]}")
+    if latest is None:
+        out.print(Text.assemble("Latest: ", asset_status(None),
+                                f" (last seen {when(asset.last_seen)})"))
+    else:
+        flow_runs = {run.id: run for run in details.flow_runs}
+        by = f" by {latest.materialized_by}" if latest.materialized_by else ""
+        out.print(Text.assemble("Latest: ", asset_status(latest.status),
+                                f" at {when(latest.timestamp)}{by}, flow run "
+                                f"{_run_label(flow_runs, latest)}"))
+    out.print(f"Materializations: {asset.materializations}")
+    out.print(f"Upstream:   {', '.join(lineage.upstream) or '(none)'}")
+    out.print(f"Downstream: {', '.join(lineage.downstream) or '(none)'}")
+    if details.history:
+        out.print(_history_table(details))
+    if details.flow_runs:
+        out.print(runs_table(details.flow_runs, title="Flow runs that materialized it"))
 
 
 def print_log(line: LogView, as_json: bool) -> None:

@@ -24,6 +24,7 @@ from headwater.events.records import (
     StateChanged,
     TaskRunCreated,
 )
+from headwater.store.assets import EVENT_KINDS, asset_rows
 from headwater.store.base import Batch, Row
 
 _quote = json.encoder.encode_basestring  # a str as a JSON string literal (C speed)
@@ -119,6 +120,8 @@ class BatchBuilder:
         self.logs: list[Row] = []
         self.dependencies: list[Row] = []
         self.events: list[Row] = []
+        self.asset_events: list[Row] = []
+        self.asset_edges: list[Row] = []
         self.count = 0
         self._ids: dict[int, str] = {}
         self._handlers: dict[type, Any] = {
@@ -148,7 +151,8 @@ class BatchBuilder:
         return Batch(
             flow_runs=self.flow_runs, task_runs=self.task_runs,
             run_updates=list(self.updates.values()), logs=self.logs,
-            dependencies=self.dependencies, events=self.events, heartbeats=heartbeats, now=now,
+            dependencies=self.dependencies, events=self.events, asset_events=self.asset_events,
+            asset_edges=self.asset_edges, heartbeats=heartbeats, now=now,
         )
 
     # -- one handler per record type ---------------------------------------------------------
@@ -267,12 +271,21 @@ class BatchBuilder:
         })
 
     def _event(self, r: Event) -> None:
-        self.events.append({
+        row = {
             "name": r.name[:255], "resource": encode_json(r.resource),
             "related": encode_json(list(r.related)), "payload": encode_json(r.payload),
             "flow_run_id": _id(r.flow_run_id), "task_run_id": _id(r.task_run_id),
             "timestamp": _time(r.timestamp),
-        })
+        }
+        self.events.append(row)
+        if r.name in EVENT_KINDS:  # also kept by asset key, for asset history and lineage
+            asset, edges = asset_rows(
+                r.name, r.resource, r.related, row["payload"], row["flow_run_id"],
+                row["task_run_id"], row["timestamp"],
+            )
+            if asset is not None:
+                self.asset_events.append(asset)
+                self.asset_edges.extend(edges)
 
 
 def _new_run(

@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from headwater.store.base import (
+    AssetLineageView,
+    AssetMaterializationView,
+    AssetView,
     Batch,
     DependencyView,
     EventView,
@@ -32,6 +35,9 @@ if TYPE_CHECKING:
     from headwater.store.sql import SqlRunStore
 
 __all__ = [
+    "AssetLineageView",
+    "AssetMaterializationView",
+    "AssetView",
     "Batch",
     "DependencyView",
     "EventView",

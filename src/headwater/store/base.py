@@ -13,6 +13,7 @@ encoded: the writer thread builds tens of thousands of them a second, and dicts 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -34,6 +35,9 @@ class Batch:
             `start_time` (kept if already set), `end_time`, `run_count`, `result`, and
             `history` (lines to append).
         logs: log rows. dependencies: dependency rows. events: event rows.
+        asset_events: one row per asset event, also kept in `events` (see `store/assets.py`).
+        asset_edges: one (upstream key, downstream key) row per related asset of a succeeded
+            materialization: what `asset_lineage` walks.
         heartbeats: flow runs still running in the writing process.
         now: when the batch was built (seconds since the epoch); the heartbeat time.
     """
@@ -44,6 +48,8 @@ class Batch:
     logs: list[Row] = field(default_factory=list)
     dependencies: list[Row] = field(default_factory=list)
     events: list[Row] = field(default_factory=list)
+    asset_events: list[Row] = field(default_factory=list)
+    asset_edges: list[Row] = field(default_factory=list)
     heartbeats: tuple[str, ...] = ()
     now: float = 0.0
 
@@ -169,6 +175,76 @@ class EventView:
 
 
 @dataclass(frozen=True)
+class AssetView:
+    """One asset the store has seen: materialized by a task run, or only referenced as an
+    upstream of one.
+
+    Attributes:
+        key: the asset's key, e.g. `s3://bucket/data.csv`.
+        properties: the newest name, description, url and owners given for it (keys without
+            the `headwater.asset.` prefix); empty when none were given.
+        latest_status: "succeeded" or "failed" for the newest materialization; None when the
+            asset was only ever referenced.
+        latest_time: when the newest materialization happened (None: never materialized).
+        materializations: how many materializations (succeeded or failed) are stored.
+        last_seen: the newest event of any kind about the asset, referenced included.
+    """
+
+    key: str
+    properties: dict[str, Any]
+    latest_status: str | None
+    latest_time: float | None
+    materializations: int
+    last_seen: float
+
+
+@dataclass(frozen=True)
+class AssetMaterializationView:
+    """One materialization of an asset by a task run.
+
+    Attributes:
+        key: the asset materialized.
+        status: "succeeded" or "failed".
+        timestamp: when the task run finished (seconds since the epoch).
+        metadata: what the task attached with `add_asset_metadata`.
+        materialized_by: the tool named with `@materialize(by=...)`, if any.
+        flow_run_id: the flow run the task ran in (None for a task run outside any flow).
+        task_run_id: the task run that materialized it.
+        upstream: keys of the assets it was built from, sorted.
+    """
+
+    key: str
+    status: str
+    timestamp: float
+    metadata: dict[str, Any]
+    materialized_by: str | None
+    flow_run_id: UUID | None
+    task_run_id: UUID | None
+    upstream: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AssetLineageView:
+    """The assets around one asset, from the related-asset links of succeeded
+    materializations (a failed materialization adds no link).
+
+    Attributes:
+        key: the asset asked about.
+        depth: how many links were followed each way (None: all of them).
+        upstream: keys `key` was built from, directly or within `depth` links, sorted.
+        downstream: keys built from `key`, directly or within `depth` links, sorted.
+        edges: every (upstream key, downstream key) link found on the way, sorted: enough
+            to draw the graph.
+    """
+
+    key: str
+    depth: int | None
+    upstream: tuple[str, ...]
+    downstream: tuple[str, ...]
+    edges: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class PruneResult:
     """What `prune` deleted."""
 
@@ -262,6 +338,48 @@ class RunStore:
         """Events emitted inside one flow run (or its task runs), oldest first."""
         raise NotImplementedError
 
+    def read_assets(self, keys: Sequence[str] | None = None) -> list[AssetView]:
+        """Every asset the store has seen (materialized or referenced), sorted by key.
+
+        Args:
+            keys: only these exact keys; None means all assets.
+
+        Returns:
+            One view per asset; a key with no stored events is left out.
+        """
+        raise NotImplementedError
+
+    def read_asset_materializations(
+        self, key: str, *, limit: int | None = 20
+    ) -> list[AssetMaterializationView]:
+        """The materializations of one asset, succeeded and failed, newest first.
+
+        Args:
+            key: the asset's exact key.
+            limit: at most this many (None: all).
+
+        Returns:
+            The materializations; empty for an unknown key or one only ever referenced.
+        """
+        raise NotImplementedError
+
+    def asset_lineage(self, key: str, *, depth: int | None = 1) -> AssetLineageView:
+        """The assets upstream and downstream of one asset, following the related-asset
+        links of succeeded materializations.
+
+        Args:
+            key: the asset's exact key.
+            depth: how many links to follow each way: 1 for direct neighbours, None for the
+                whole connected history (cycles are followed once).
+
+        Returns:
+            The lineage; empty tuples for an unknown key.
+
+        Raises:
+            ValueError: `depth` is less than 1.
+        """
+        raise NotImplementedError
+
     def mark_crashed(self, *, heartbeat_before: float, now: float) -> list[UUID]:
         """Mark Crashed every unfinished flow run whose last sign of life is older than a bound.
 
@@ -279,7 +397,8 @@ class RunStore:
 
     def prune(self, *, created_before: float) -> PruneResult:
         """Delete flow runs created before a time, with their task runs, states, logs,
-        dependencies and events. Task runs outside any flow are pruned by their own age.
+        dependencies and events (asset events and lineage links included). Task runs outside
+        any flow are pruned by their own age.
         """
         raise NotImplementedError
 

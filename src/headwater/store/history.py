@@ -6,6 +6,7 @@ prints or knows about click.
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -13,9 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from headwater.errors import ParameterParseError
+from headwater.errors import AssetNotFoundError, ParameterParseError
 from headwater.store.base import (
     FINAL_STATE_TYPES,
+    AssetLineageView,
+    AssetMaterializationView,
+    AssetView,
     DependencyView,
     FlowRunFilter,
     FlowRunView,
@@ -155,3 +159,114 @@ def run_summary(run: FlowRunView | TaskRunView) -> dict[str, Any]:
         summary["task_name"] = run.task_name
         summary["flow_run_id"] = str(run.flow_run_id) if run.flow_run_id else None
     return summary
+
+
+# -- assets ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AssetDetails:
+    """Everything `headwater assets show` shows about one asset.
+
+    Attributes:
+        asset: the asset, with its newest materialization's status and time.
+        history: its newest materializations, newest first.
+        lineage: the assets directly upstream and downstream of it.
+        flow_runs: the flow runs that made the materializations in `history`, newest first.
+        task_runs: the task runs that made them, by id (those inside a stored flow run).
+    """
+
+    asset: AssetView
+    history: list[AssetMaterializationView]
+    lineage: AssetLineageView
+    flow_runs: list[FlowRunView]
+    task_runs: dict[UUID, TaskRunView]
+
+    @property
+    def latest(self) -> AssetMaterializationView | None:
+        """The newest materialization (None if the asset was only ever referenced)."""
+        return self.history[0] if self.history else None
+
+
+def list_assets(store: RunStore) -> list[AssetView]:
+    """Every asset recorded in the store, materialized or only referenced, sorted by key."""
+    return store.read_assets()
+
+
+def close_keys(key: str, keys: list[str], n: int = 3) -> tuple[str, ...]:
+    """Stored keys that look like `key`: those containing it first, then similar spellings."""
+    wanted = key.strip().lower()
+    containing = [k for k in keys if wanted and wanted in k.lower()]
+    similar = difflib.get_close_matches(key, keys, n=n, cutoff=0.6)
+    return tuple(dict.fromkeys([*containing, *similar]))[:n]
+
+
+def asset_details(
+    store: RunStore, key: str, *, limit: int | None = 20, depth: int | None = 1
+) -> AssetDetails:
+    """One asset: its latest materialization and history, its upstream and downstream assets,
+    and the runs that materialized it.
+
+    Args:
+        store: the run store.
+        key: the asset's exact key, e.g. `s3://bucket/data.csv`.
+        limit: at most this many materializations in the history.
+        depth: how many lineage links to follow each way.
+
+    Raises:
+        AssetNotFoundError: no asset has that key; the message suggests close keys.
+    """
+    key = key.strip()
+    found = store.read_assets([key])
+    if not found:
+        known = [asset.key for asset in store.read_assets()]
+        suggestions = close_keys(key, known)
+        if suggestions:
+            hint = "Did you mean " + " or ".join(repr(k) for k in suggestions) + "?"
+        elif known:
+            hint = f"{len(known)} asset(s) are recorded; list them with `headwater assets ls`."
+        else:
+            hint = ("No assets are recorded yet: run a flow with a @materialize task, e.g. "
+                    "`python examples/assets_pipeline.py`.")
+        raise AssetNotFoundError(
+            f"No asset has the key {key!r} in {store.url or 'the run store'}. {hint}",
+            key=key, suggestions=suggestions,
+        )
+    history = store.read_asset_materializations(key, limit=limit)
+    flow_ids = list(dict.fromkeys(m.flow_run_id for m in history if m.flow_run_id is not None))
+    flow_runs = store.read_flow_runs(
+        FlowRunFilter(ids=tuple(str(i) for i in flow_ids), limit=None)
+    ) if flow_ids else []
+    order = {run_id: position for position, run_id in enumerate(flow_ids)}
+    flow_runs.sort(key=lambda run: order.get(run.id, len(order)))
+    wanted = {m.task_run_id for m in history}
+    task_runs = {
+        task.id: task
+        for run in flow_runs for task in store.read_task_runs(run.id) if task.id in wanted
+    }
+    return AssetDetails(
+        asset=found[0], history=history, lineage=store.asset_lineage(key, depth=depth),
+        flow_runs=flow_runs, task_runs=task_runs,
+    )
+
+
+def asset_summary(asset: AssetView) -> dict[str, Any]:
+    """An asset as plain JSON-ready values (for `--json`)."""
+    return {
+        "key": asset.key, "properties": asset.properties,
+        "latest_status": asset.latest_status, "latest_time": asset.latest_time,
+        "materializations": asset.materializations, "last_seen": asset.last_seen,
+    }
+
+
+def materialization_summary(
+    item: AssetMaterializationView, task_runs: dict[UUID, TaskRunView] | None = None
+) -> dict[str, Any]:
+    """A materialization as plain JSON-ready values (for `--json`)."""
+    task = (task_runs or {}).get(item.task_run_id) if item.task_run_id else None
+    return {
+        "status": item.status, "timestamp": item.timestamp, "metadata": item.metadata,
+        "materialized_by": item.materialized_by,
+        "flow_run_id": str(item.flow_run_id) if item.flow_run_id else None,
+        "task_run_id": str(item.task_run_id) if item.task_run_id else None,
+        "task_run_name": task.name if task is not None else None,
+        "upstream": list(item.upstream),
+    }

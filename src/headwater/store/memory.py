@@ -8,11 +8,21 @@ this class is what the CLI and server get when asked for a memory store.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from headwater.store.assets import (
+    MATERIALIZED,
+    materialization_view,
+    properties_of,
+    walk_lineage,
+)
 from headwater.store.base import (
     FINAL_STATE_TYPES,
+    AssetLineageView,
+    AssetMaterializationView,
+    AssetView,
     Batch,
     DependencyView,
     EventView,
@@ -44,6 +54,8 @@ class MemoryStore(RunStore):
         self._logs: list[Row] = []
         self._dependencies: list[Row] = []
         self._events: list[Row] = []
+        self._asset_events: list[Row] = []  # in insertion order, like the SQL id
+        self._asset_edges: list[Row] = []
         self._last_log_id = 0
 
     # -- writing ------------------------------------------------------------------------------
@@ -64,6 +76,8 @@ class MemoryStore(RunStore):
                 self._logs.append({**row, "id": self._last_log_id})
             self._dependencies.extend(batch.dependencies)
             self._events.extend(batch.events)
+            self._asset_events.extend(batch.asset_events)
+            self._asset_edges.extend(batch.asset_edges)
             for run_id in batch.heartbeats:
                 if run_id in self._flow_runs:
                     self._flow_runs[run_id]["heartbeat"] = batch.now
@@ -135,6 +149,50 @@ class MemoryStore(RunStore):
             ]
         return [event_view(r) for r in rows]
 
+    # -- assets -------------------------------------------------------------------------------
+    def read_assets(self, keys: Sequence[str] | None = None) -> list[AssetView]:
+        wanted = None if keys is None else set(keys)
+        with self._lock:
+            rows = [r for r in self._asset_events if wanted is None or r["asset_key"] in wanted]
+        by_key: dict[str, list[Row]] = {}
+        for row in rows:
+            by_key.setdefault(row["asset_key"], []).append(row)
+        views = []
+        for key in sorted(by_key):
+            # Stable sort: rows of equal time keep insertion order, so the last one is newest.
+            events = sorted(by_key[key], key=lambda r: r["timestamp"])
+            made = [r for r in events if r["kind"] in MATERIALIZED]
+            described = [r for r in events if r["properties"] != "{}"]
+            views.append(AssetView(
+                key=key,
+                properties=properties_of(described[-1]["properties"]) if described else {},
+                latest_status=made[-1]["kind"] if made else None,
+                latest_time=made[-1]["timestamp"] if made else None,
+                materializations=len(made),
+                last_seen=events[-1]["timestamp"],
+            ))
+        return views
+
+    def read_asset_materializations(
+        self, key: str, *, limit: int | None = 20
+    ) -> list[AssetMaterializationView]:
+        with self._lock:
+            rows = [
+                r for r in self._asset_events
+                if r["asset_key"] == key and r["kind"] in MATERIALIZED
+            ]
+        rows = sorted(reversed(rows), key=lambda r: r["timestamp"], reverse=True)
+        return [materialization_view(r) for r in rows[:limit]]
+
+    def asset_lineage(self, key: str, *, depth: int | None = 1) -> AssetLineageView:
+        with self._lock:
+            edges = {(r["upstream_key"], r["downstream_key"]) for r in self._asset_edges}
+        return walk_lineage(
+            key, depth,
+            lambda keys: {e for e in edges if e[1] in keys},
+            lambda keys: {e for e in edges if e[0] in keys},
+        )
+
     # -- maintenance --------------------------------------------------------------------------
     def mark_crashed(self, *, heartbeat_before: float, now: float) -> list[UUID]:
         crashed: list[UUID] = []
@@ -170,10 +228,15 @@ class MemoryStore(RunStore):
                 if r.get("flow_run_id") not in flows and r.get("task_run_id") not in tasks
             ]
             self._dependencies = [r for r in self._dependencies if r["task_run_id"] not in tasks]
-            self._events = [
-                r for r in self._events
-                if r.get("flow_run_id") not in flows and r.get("task_run_id") not in tasks
-            ]
+            def kept(rows: list[Row]) -> list[Row]:
+                return [
+                    r for r in rows
+                    if r.get("flow_run_id") not in flows and r.get("task_run_id") not in tasks
+                ]
+
+            self._events = kept(self._events)
+            self._asset_events = kept(self._asset_events)
+            self._asset_edges = kept(self._asset_edges)
         return PruneResult(flow_runs=len(flows), task_runs=len(tasks))
 
     def reset(self) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
 )
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 metadata = MetaData()
 
@@ -111,5 +111,41 @@ events = Table(
     Index("ix_events_flow_run_id", "flow_run_id"),
 )
 
+# One row per asset event, by asset key (the event itself is in `events` too): see
+# `store/assets.py`. Added by revision 0002.
+asset_events = Table(
+    "asset_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("asset_key", String(512), nullable=False),
+    Column("kind", String(20), nullable=False),  # succeeded | failed | referenced
+    Column("timestamp", Float, nullable=False),
+    Column("flow_run_id", String(36)),
+    Column("task_run_id", String(36)),
+    Column("materialized_by", String(255)),
+    Column("upstream", Text, nullable=False),  # JSON list of keys
+    Column("metadata", Text, nullable=False),
+    Column("properties", Text, nullable=False),
+    Index("ix_asset_events_key_timestamp", "asset_key", "timestamp"),
+    Index("ix_asset_events_flow_run_id", "flow_run_id"),
+    Index("ix_asset_events_task_run_id", "task_run_id"),
+)
+
+# upstream_key -> downstream_key, one row per upstream asset of a succeeded materialization.
+asset_edges = Table(
+    "asset_edges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("upstream_key", String(512), nullable=False),
+    Column("downstream_key", String(512), nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Column("flow_run_id", String(36)),
+    Column("task_run_id", String(36)),
+    Index("ix_asset_edges_upstream", "upstream_key", "downstream_key"),
+    Index("ix_asset_edges_downstream", "downstream_key", "upstream_key"),
+    Index("ix_asset_edges_flow_run_id", "flow_run_id"),
+    Index("ix_asset_edges_task_run_id", "task_run_id"),
+)
+
 # Children first: the order `reset` and `prune` delete in.
-ALL_TABLES = (events, dependencies, logs, task_runs, flow_runs)
+ALL_TABLES = (asset_edges, asset_events, events, dependencies, logs, task_runs, flow_runs)

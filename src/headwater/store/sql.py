@@ -25,6 +25,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     delete,
     func,
     inspect,
@@ -37,8 +38,17 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from headwater.errors import StoreUnavailableError
 from headwater.store import schema
+from headwater.store.assets import (
+    MATERIALIZED,
+    materialization_view,
+    properties_of,
+    walk_lineage,
+)
 from headwater.store.base import (
     FINAL_STATE_TYPES,
+    AssetLineageView,
+    AssetMaterializationView,
+    AssetView,
     Batch,
     DependencyView,
     EventView,
@@ -60,7 +70,15 @@ from headwater.store.memory import (
     log_view,
     task_run_view,
 )
-from headwater.store.schema import dependencies, events, flow_runs, logs, task_runs
+from headwater.store.schema import (
+    asset_edges,
+    asset_events,
+    dependencies,
+    events,
+    flow_runs,
+    logs,
+    task_runs,
+)
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -217,6 +235,7 @@ class SqlRunStore(RunStore):
             self._apply_updates(conn, batch.run_updates)
         for table, rows in (
             (logs, batch.logs), (dependencies, batch.dependencies), (events, batch.events),
+            (asset_events, batch.asset_events), (asset_edges, batch.asset_edges),
         ):
             if rows:
                 self._insert_many(conn, table, rows)
@@ -350,6 +369,86 @@ class SqlRunStore(RunStore):
         with self._reading() as conn:
             return [event_view(row) for row in conn.execute(query).mappings()]
 
+    # -- assets -------------------------------------------------------------------------------
+    def read_assets(self, keys: Sequence[str] | None = None) -> list[AssetView]:
+        if keys is None:
+            return self._read_assets(None)
+        wanted = sorted(set(keys))
+        views = [view for chunk in _chunks(wanted) for view in self._read_assets(chunk)]
+        return sorted(views, key=lambda view: view.key)
+
+    def _read_assets(self, keys: Sequence[str] | None) -> list[AssetView]:
+        # Three grouped reads over the (asset_key, timestamp) index: counts and last event,
+        # the newest materialization, the newest properties. Window functions need SQLite
+        # 3.25 (2018) or any supported PostgreSQL.
+        a = asset_events
+        made = a.c.kind.in_(MATERIALIZED)
+        of_keys = [] if keys is None else [a.c.asset_key.in_(keys)]
+
+        def newest(*where: Any) -> Any:
+            rank = func.row_number().over(
+                partition_by=a.c.asset_key, order_by=(a.c.timestamp.desc(), a.c.id.desc())
+            )
+            ranked = select(a, rank.label("rank")).where(*where, *of_keys).subquery()
+            return select(ranked).where(ranked.c.rank == 1)
+
+        totals = (
+            select(a.c.asset_key, func.max(a.c.timestamp).label("last_seen"),
+                   func.sum(case((made, 1), else_=0)).label("made"))
+            .where(*of_keys).group_by(a.c.asset_key).order_by(a.c.asset_key)
+        )
+        with self._reading() as conn:
+            rows = list(conn.execute(totals).mappings())
+            latest = {r["asset_key"]: r for r in conn.execute(newest(made)).mappings()}
+            described = {
+                r["asset_key"]: r["properties"]
+                for r in conn.execute(newest(a.c.properties != "{}")).mappings()
+            }
+        views = []
+        for row in rows:
+            key = row["asset_key"]
+            last = latest.get(key)
+            views.append(AssetView(
+                key=key,
+                properties=properties_of(described.get(key)),
+                latest_status=last["kind"] if last is not None else None,
+                latest_time=last["timestamp"] if last is not None else None,
+                materializations=int(row["made"] or 0),
+                last_seen=row["last_seen"],
+            ))
+        return views
+
+    def read_asset_materializations(
+        self, key: str, *, limit: int | None = 20
+    ) -> list[AssetMaterializationView]:
+        query = (
+            select(asset_events)
+            .where(asset_events.c.asset_key == key, asset_events.c.kind.in_(MATERIALIZED))
+            .order_by(asset_events.c.timestamp.desc(), asset_events.c.id.desc())
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self._reading() as conn:
+            return [materialization_view(row) for row in conn.execute(query).mappings()]
+
+    def asset_lineage(self, key: str, *, depth: int | None = 1) -> AssetLineageView:
+        e = asset_edges
+
+        def lookup(column: Any, keys: set[str]) -> set[tuple[str, str]]:
+            found: set[tuple[str, str]] = set()
+            with self._reading() as conn:
+                for chunk in _chunks(sorted(keys)):
+                    query = select(e.c.upstream_key, e.c.downstream_key).where(
+                        column.in_(chunk)).distinct()
+                    found.update((up, down) for up, down in conn.execute(query))
+            return found
+
+        return walk_lineage(
+            key, depth,
+            lambda keys: lookup(e.c.downstream_key, keys),
+            lambda keys: lookup(e.c.upstream_key, keys),
+        )
+
     # -- maintenance --------------------------------------------------------------------------
     def mark_crashed(self, *, heartbeat_before: float, now: float) -> list[UUID]:
         return self._write(  # type: ignore[no-any-return]
@@ -389,8 +488,9 @@ class SqlRunStore(RunStore):
             or_(task_runs.c.flow_run_id.in_(flows),
                 and_(task_runs.c.flow_run_id.is_(None), task_runs.c.created < created_before))
         )
-        conn.execute(delete(events).where(
-            or_(events.c.flow_run_id.in_(flows), events.c.task_run_id.in_(tasks))))
+        for table in (events, asset_events, asset_edges):
+            conn.execute(delete(table).where(
+                or_(table.c.flow_run_id.in_(flows), table.c.task_run_id.in_(tasks))))
         conn.execute(delete(dependencies).where(dependencies.c.task_run_id.in_(tasks)))
         conn.execute(delete(logs).where(
             or_(logs.c.flow_run_id.in_(flows), logs.c.task_run_id.in_(tasks))))
