@@ -75,17 +75,19 @@ def click_echo(text: str) -> None:
 
 
 def runs_table(runs: list[FlowRunView], title: str = "Flow runs") -> Table:
-    # Simple borders and folding cells: the full id always fits (it is what users copy),
-    # and names wrap rather than turn into "…" on an 80-column terminal.
+    # Simple borders; ids are shown by their first 18 characters (time, then a per-process
+    # counter: unique in practice, and every command accepts a unique prefix), so the table
+    # fits an 80-column terminal. `--json` gives full ids.
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("ID", no_wrap=True)
-    for column in ("Flow", "Name"):
-        table.add_column(column, overflow="fold", min_width=6)
-    for column in ("State", "Started", "Duration"):
+    table.add_column("Flow", overflow="fold", min_width=6)
+    table.add_column("Name", no_wrap=True)  # slugs are short; never split them
+    for column in ("State", "Started", "Took"):
         table.add_column(column, no_wrap=True)
     for run in runs:
         table.add_row(
-            str(run.id), run.flow_name, run.name, state_text(run.state_type, run.state_name),
+            str(run.id)[:18], run.flow_name, run.name,
+            state_text(run.state_type, run.state_name),
             when(run.start_time or run.created, short=True), duration(run.duration),
         )
     return table
