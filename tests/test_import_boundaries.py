@@ -1,4 +1,5 @@
-"""Import boundaries and the import budget (STYLE.md §2, ARCHITECTURE.md "Rules").
+"""Import boundaries and the import budget: what `import headwater` may load, and which layers
+`core/` may never import.
 
 Each import check runs in a fresh interpreter: this test process has imported far too much
 already to tell anything about a cold import.
