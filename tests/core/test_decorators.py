@@ -914,7 +914,7 @@ def test_task_hook_registration_decorators_append_and_return_the_hook(kind: str)
 
 
 @pytest.mark.xfail(
-    strict=True, reason="on_commit/on_rollback belong to transactions, which come with caching"
+    strict=True, reason="transactions (on_commit/on_rollback hooks) are not supported yet"
 )
 def test_tasks_offer_transaction_hook_registration_for_commit_and_rollback() -> None:
     # Prefect §1.2: tasks have .on_completion, .on_failure, .on_running, .on_commit, .on_rollback.
