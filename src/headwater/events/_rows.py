@@ -271,17 +271,17 @@ class BatchBuilder:
         })
 
     def _event(self, r: Event) -> None:
-        row = {
+        payload = encode_json(r.payload)
+        flow_run_id, task_run_id = _id(r.flow_run_id), _id(r.task_run_id)
+        timestamp = _time(r.timestamp)
+        self.events.append({
             "name": r.name[:255], "resource": encode_json(r.resource),
-            "related": encode_json(list(r.related)), "payload": encode_json(r.payload),
-            "flow_run_id": _id(r.flow_run_id), "task_run_id": _id(r.task_run_id),
-            "timestamp": _time(r.timestamp),
-        }
-        self.events.append(row)
+            "related": encode_json(list(r.related)), "payload": payload,
+            "flow_run_id": flow_run_id, "task_run_id": task_run_id, "timestamp": timestamp,
+        })
         if r.name in EVENT_KINDS:  # also kept by asset key, for asset history and lineage
             asset, edges = asset_rows(
-                r.name, r.resource, r.related, row["payload"], row["flow_run_id"],
-                row["task_run_id"], row["timestamp"],
+                r.name, r.resource, r.related, payload, flow_run_id, task_run_id, timestamp,
             )
             if asset is not None:
                 self.asset_events.append(asset)
