@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import threading
+import time
 from collections import namedtuple
 from typing import Any
 from uuid import UUID
@@ -1160,3 +1161,28 @@ def test_submitted_async_tasks_run_concurrently_on_their_loop() -> None:
 
 def test_a_submitted_future_is_a_task_run_future() -> None:
     assert run_in_flow(lambda: isinstance(double.submit(1), TaskRunFuture))
+
+
+def test_waiting_for_a_run_inside_a_pool_worker_warns_about_deadlock_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import headwater.core.futures as futures_module
+
+    monkeypatch.setattr(futures_module, "_warned_nested_wait", False)
+
+    @task
+    def child() -> int:
+        time.sleep(0.02)  # still running when the parent starts waiting for it
+        return 1
+
+    @task
+    def parent() -> int:
+        return sum(child.submit().result() for _ in range(3))
+
+    @flow
+    def nested() -> int:
+        return parent.submit().result()
+
+    assert nested() == 3
+    warnings = [r for r in caplog.records if "waiting for another task run" in r.getMessage()]
+    assert len(warnings) == 1

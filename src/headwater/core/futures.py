@@ -59,6 +59,8 @@ class TaskRunFuture(Generic[R]):
     def wait(self, timeout: float | None = None) -> None:
         """Block until the run is final, or `timeout` seconds pass. Never raises."""
         _check_timeout(timeout)
+        if not self._future.done():
+            _note_wait_in_worker()
         cf.wait([self._future], timeout=timeout)
 
     def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> R:
@@ -69,6 +71,8 @@ class TaskRunFuture(Generic[R]):
             Exception: the task's own exception, if it failed and `raise_on_failure`.
         """
         _check_timeout(timeout)
+        if not self._future.done():
+            _note_wait_in_worker()
         done, _ = cf.wait([self._future], timeout=timeout)
         if not done:
             raise TimeoutError(
@@ -82,6 +86,31 @@ class TaskRunFuture(Generic[R]):
 
     def __repr__(self) -> str:
         return f"TaskRunFuture(task_run={self.task_run.name!r}, state={self.state!s})"
+
+
+WORKER_THREAD_PREFIX = "headwater-task"
+_warned_nested_wait = False
+
+
+def _note_wait_in_worker() -> None:
+    """Warn (once per process) when a task run blocks a pool worker waiting for another run.
+
+    A task that submits work and then waits for it holds its worker thread; if every worker
+    does that, nothing is left to run the work they wait for, and the pool deadlocks.
+    """
+    global _warned_nested_wait
+    if _warned_nested_wait or not threading.current_thread().name.startswith(
+        WORKER_THREAD_PREFIX
+    ):
+        return
+    _warned_nested_wait = True
+    import logging
+
+    logging.getLogger("headwater.runners").warning(
+        "A task run is waiting for another task run from inside a worker thread. Each such "
+        "wait holds a worker; if all of them wait, the pool deadlocks. Return the future to "
+        "the flow and wait there, or raise ThreadPoolTaskRunner(max_workers=...)."
+    )
 
 
 class TaskRunFutureList(list):  # type: ignore[type-arg]

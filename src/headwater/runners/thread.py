@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.core.context import flow_run_var
 from headwater.core.engine import drive_async, drive_sync
-from headwater.core.futures import TaskRunFuture
+from headwater.core.futures import WORKER_THREAD_PREFIX, TaskRunFuture
 from headwater.core.options import OptionError
 from headwater.core.runs import TaskRun
 from headwater.core.states import State
@@ -72,7 +72,7 @@ class ThreadPoolTaskRunner(TaskRunner):
     def _start(self) -> None:
         self._executor = cf.ThreadPoolExecutor(
             max_workers=self.max_workers or default_max_workers(),
-            thread_name_prefix="headwater-task",
+            thread_name_prefix=WORKER_THREAD_PREFIX,
         )
 
     def _shutdown(self, cancel: bool) -> None:
