@@ -9,6 +9,8 @@ Part 2, per-task overhead: in a fresh process per configuration, one flow makes 
 calls; the time includes the flush at the end of the flow. Configurations: HEADWATER_STORE=
 memory (records kept in a list), the default SQLite store, PostgreSQL. Each process also times
 N `ThreadPoolExecutor.submit(...).result()` round trips, the baseline every ratio refers to.
+Each store runs with both writers: the writer process (the default) and the writer thread
+(`HEADWATER_STORE_WRITER=thread`).
 
     python benchmarks/bench_store.py                        # N = 10,000 and 100,000
     python benchmarks/bench_store.py --n 10000 --repeat 3
@@ -18,6 +20,7 @@ N `ThreadPoolExecutor.submit(...).result()` round trips, the baseline every rati
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -57,13 +60,14 @@ def records_for(n_tasks: int) -> list[Any]:
     return records
 
 
-def write_rate(url: str, n_tasks: int) -> dict[str, float]:
+def write_rate(url: str, n_tasks: int, writer: str) -> dict[str, float]:
     from headwater.events.store import StoreSink
     from headwater.store import sql_store
 
     store = sql_store(url)
     store.upgrade()
-    sink = StoreSink(store)
+    store.close()
+    sink = StoreSink(url, writer=writer)
     records = records_for(n_tasks)
     emit = sink.emit
     start = time.perf_counter()
@@ -171,20 +175,25 @@ def main(argv: list[str] | None = None) -> None:
             print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}")
 
     print("\nWrites: records emitted into a StoreSink, then flushed (5 records per task run)")
-    print(f"{'store':<11} {'records':>9} {'seconds':>8} {'records/s':>10} {'batches':>8} "
+    print(f"{'store':<20} {'records':>9} {'seconds':>8} {'records/s':>10} {'batches':>8} "
           f"{'max txn s':>9} {'window s':>9}")
-    for label, url, _ in targets:
-        r = write_rate(url, max(sizes) // 2)
-        print(f"{label:<11} {r['records']:>9,} {r['seconds']:>8.2f} {r['per_second']:>10,.0f} "
+    for (label, url, _), writer in itertools.product(targets, ("process", "thread")):
+        r = write_rate(url, max(sizes) // 2, writer)
+        print(f"{label + ', ' + writer:<20} {r['records']:>9,} {r['seconds']:>8.2f} "
+              f"{r['per_second']:>10,.0f} "
               f"{r['batches']:>8} {r['max_write']:>9.3f} {r['max_window']:>9.3f}")
 
     configs = [("memory (HEADWATER_STORE=memory)", {"HEADWATER_STORE": "memory"}),
-               ("SQLite store (default)", {"HEADWATER_HOME": home})]
+               ("SQLite, writer process (default)", {"HEADWATER_HOME": home}),
+               ("SQLite, writer thread", {"HEADWATER_HOME": home,
+                                          "HEADWATER_STORE_WRITER": "thread"})]
     for label, url, _ in targets[1:]:
-        configs.append((f"{label} store", {"HEADWATER_DATABASE_URL": url}))
+        configs.append((f"{label}, writer process", {"HEADWATER_DATABASE_URL": url}))
+        configs.append((f"{label}, writer thread", {"HEADWATER_DATABASE_URL": url,
+                                                     "HEADWATER_STORE_WRITER": "thread"}))
     print(f"\nPer-task overhead: N direct task calls in one flow, {args.level} logging, "
           f"incl. flush")
-    print(f"{'N':>8} {'sink':<32} {'µs/task':>8} {'pool µs':>8} {'× pool':>7} {'× memory':>9} "
+    print(f"{'N':>8} {'sink':<34} {'µs/task':>8} {'pool µs':>8} {'× pool':>7} {'× memory':>9} "
           f"{'window s':>9}")
     for n in sizes:
         memory_us = None
@@ -193,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
             us, pool_us = r["task"] / n * 1e6, r["pool"] / n * 1e6
             memory_us = memory_us or us
             window = "-" if r["max_window"] is None else f"{r['max_window']:.3f}"
-            print(f"{n:>8,} {label:<32} {us:>8.1f} {pool_us:>8.1f} {us / pool_us:>6.2f}× "
+            print(f"{n:>8,} {label:<34} {us:>8.1f} {pool_us:>8.1f} {us / pool_us:>6.2f}× "
                   f"{us / memory_us:>8.2f}× {window:>9}")
     for _, _, drop in targets:
         if drop is not None:

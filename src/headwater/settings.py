@@ -7,7 +7,8 @@
 | `HEADWATER_LOGGING_LOG_PRINTS` | `false` | default for `log_prints` when no flow sets it |
 | `HEADWATER_STORE` | (unset) | `memory` keeps every record in memory, for users' unit tests |
 | `HEADWATER_DATABASE_URL` | SQLite file in home | the run store; `postgresql+psycopg://...` |
-| `HEADWATER_STORE_BATCH_SECONDS` | `0.2` | how often the store writer wakes (at most 1) |
+| `HEADWATER_STORE_BATCH_SECONDS` | `0.2` | how often the store writer commits (at most 1) |
+| `HEADWATER_STORE_WRITER` | `process` | `process`: a writer process commits; `thread`: this one |
 | `HEADWATER_HEARTBEAT_SECONDS` | `5` | how often a running flow run's heartbeat is written |
 | `HEADWATER_CRASH_AFTER_SECONDS` | `30` | a run silent this long (no heartbeat) is marked Crashed |
 | `HEADWATER_FLOW_DEFAULT_RETRIES` | `0` | retries of a flow that does not set `retries` |
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 from headwater.errors import SettingError
@@ -143,3 +145,17 @@ def heartbeat_seconds() -> float:
 def crash_after_seconds() -> float:
     """A flow run with no heartbeat for this long is marked Crashed (default 30 s)."""
     return get_float("HEADWATER_CRASH_AFTER_SECONDS", 30.0, minimum=0.01)
+
+
+def store_writer() -> str:
+    """Where the store sink folds and commits records (`HEADWATER_STORE_WRITER`): `process`
+    (the default on POSIX: a writer process, so the flow's process spends no time on SQL) or
+    `thread` (a thread of the flow's own process; the default on Windows)."""
+    default = "thread" if sys.platform == "win32" else "process"
+    value = (_raw("HEADWATER_STORE_WRITER") or default).lower()
+    if value not in ("process", "thread"):
+        raise SettingError(
+            f"HEADWATER_STORE_WRITER={value!r} is not a writer. Use 'process' (the default) "
+            f"or 'thread'."
+        )
+    return value

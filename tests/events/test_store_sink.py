@@ -1,4 +1,5 @@
-"""The store sink: a queue on the hot path, a writer thread, batches, flushes and failures."""
+"""The store sink: a queue on the hot path, a writer (a process of its own, or a thread),
+batches, flushes and failures. Every test runs with both writers."""
 
 from __future__ import annotations
 
@@ -26,9 +27,19 @@ def store(sqlite_url: str) -> Iterator[SqlRunStore]:
     made.close()
 
 
+@pytest.fixture(params=["process", "thread"])
+def writer(request: pytest.FixtureRequest) -> str:
+    return request.param  # type: ignore[no-any-return]
+
+
+def make_sink(store: SqlRunStore, writer: str, **settings: float) -> StoreSink:
+    """A sink writing to `store`: by URL from a writer process, or to the object itself."""
+    return StoreSink(store.url if writer == "process" else store, writer=writer, **settings)
+
+
 @pytest.fixture
-def sink(store: SqlRunStore) -> Iterator[StoreSink]:
-    made = StoreSink(store, batch_seconds=0.05, heartbeat_seconds=0.05)
+def sink(store: SqlRunStore, writer: str) -> Iterator[StoreSink]:
+    made = make_sink(store, writer, batch_seconds=0.05, heartbeat_seconds=0.05)
     yield made
     made.close()
 
@@ -120,10 +131,17 @@ def test_a_running_flow_run_gets_heartbeats_from_the_writer(
 ) -> None:
     seen: list[float | None] = []
 
+    def heartbeat() -> float | None:
+        runs = [run for run in store.read_flow_runs() if run.id == flow_run.id]
+        return runs[0].heartbeat if runs else None
+
     @flow
     def slow() -> None:
-        time.sleep(0.3)
-        seen.append(store.read_flow_run(flow_run.id).heartbeat)
+        # Heartbeats every 0.05 s; a writer process first has to start (well under 10 s).
+        deadline = time.monotonic() + 10
+        while heartbeat() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        seen.append(heartbeat())
 
     with use_sink(sink):
         slow()
@@ -132,11 +150,12 @@ def test_a_running_flow_run_gets_heartbeats_from_the_writer(
 
 
 def test_a_store_that_cannot_be_written_logs_one_error_and_never_fails_the_flow(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, writer: str
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the database folder should be")
-    broken = StoreSink(sql_store(f"sqlite:///{blocker / 'headwater.db'}"), batch_seconds=0.05)
+    broken = make_sink(sql_store(f"sqlite:///{blocker / 'headwater.db'}"), writer,
+                       batch_seconds=0.05)
 
     with caplog.at_level(logging.ERROR, logger="headwater.store"), use_sink(broken):
         assert pipeline(2) == 2
@@ -150,8 +169,10 @@ def test_a_store_that_cannot_be_written_logs_one_error_and_never_fails_the_flow(
     assert broken.stats.dropped > 0
 
 
-def test_close_stores_what_is_queued_and_stops_the_writer(store: SqlRunStore) -> None:
-    sink = StoreSink(store, batch_seconds=1.0)
+def test_close_stores_what_is_queued_and_stops_the_writer(
+    store: SqlRunStore, writer: str
+) -> None:
+    sink = make_sink(store, writer, batch_seconds=1.0)
     with use_sink(sink):
         pipeline(1)
         [run] = store.read_flow_runs(FlowRunFilter())
@@ -161,12 +182,14 @@ def test_close_stores_what_is_queued_and_stops_the_writer(store: SqlRunStore) ->
 
     assert store.read_logs(run.id)[-1].message == "last words"
     assert not sink._thread.is_alive()
+    if writer == "process":
+        assert sink._process.proc.returncode == 0
 
 
 def test_a_database_that_is_down_logs_one_error_and_never_fails_the_flow(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, writer: str
 ) -> None:
-    down = StoreSink(sql_store("postgresql+psycopg://postgres@127.0.0.1:1/test"),
+    down = make_sink(sql_store("postgresql+psycopg://postgres@127.0.0.1:1/test"), writer,
                      batch_seconds=0.05)
 
     with caplog.at_level(logging.ERROR, logger="headwater.store"), use_sink(down):

@@ -41,13 +41,12 @@ def _default_sink() -> EventSink:
             f"HEADWATER_STORE={kind!r} is not a run store. Use 'memory', or unset it and set "
             f"HEADWATER_DATABASE_URL to choose the database (default: SQLite in HEADWATER_HOME)."
         )
-    # Only the queue and the writer thread start here; the store (and SQLAlchemy) is opened
-    # by the writer thread, so the first run never waits for a database.
+    # Only the queue and the pump thread start here; the store (and SQLAlchemy) is opened by
+    # the writer (a process of its own, by default), so the first run never waits for it.
     from headwater.events.store import StoreSink
-    from headwater.store import sql_store
 
-    url = settings.database_url()  # settled now, in the caller's environment, not later
-    return StoreSink(lambda: sql_store(url))
+    settings.store_writer()  # a bad HEADWATER_STORE_WRITER is reported here, in the caller
+    return StoreSink(settings.database_url())
 
 
 def current_sink() -> EventSink:

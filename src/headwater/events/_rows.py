@@ -1,36 +1,34 @@
-"""Records to store rows: what the store sink's writer thread does with each batch.
+"""Wire tuples to store rows: what the writer (a thread, or the writer process) does per batch.
 
-Runs here, never on the hot path. Parameters, results and payloads are encoded as JSON where
-they can be, and as a readable placeholder where they cannot (a future, an open file, an object
-whose `repr` raises): storing history never fails because of a user's value.
+Runs in the writer, never on the hot path. Its input is the compact form of `_wire.py`, so the
+same code folds records in this process and in the writer process.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable
-from datetime import date, datetime, time
-from pathlib import PurePath
 from typing import Any
-from uuid import UUID
 
-from headwater.events.records import (
-    DependencyAdded,
-    Event,
-    FlowRunCreated,
-    LogEmitted,
-    RunRenamed,
-    StateChanged,
-    TaskRunCreated,
+from headwater.events import _wire
+from headwater.events._json import encode_json, placeholder
+from headwater.events._wire import (
+    DEPENDENCY,
+    EVENT,
+    FINAL_TYPES,
+    FLOW,
+    LOG,
+    RENAME,
+    STATE,
+    TASK,
 )
 from headwater.store.assets import EVENT_KINDS, asset_rows
 from headwater.store.base import Batch, Row
 
+__all__ = ["BatchBuilder", "encode_json", "placeholder"]
+
 _quote = json.encoder.encode_basestring  # a str as a JSON string literal (C speed)
 _dumps = json.JSONEncoder(ensure_ascii=False).encode  # for values known to be JSON-safe
-MAX_TEXT = 64 * 1024  # longest JSON text stored for one value; longer ones are cut, and say so
-_FINAL = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
 # State names that need no JSON escaping: the history line is then formatted directly.
 _PLAIN_NAMES = frozenset(
     {"Pending", "Running", "Completed", "Failed", "Crashed", "Cancelled", "Scheduled",
@@ -39,67 +37,11 @@ _PLAIN_NAMES = frozenset(
 )
 
 
-def placeholder(value: Any) -> str:
-    """A readable stand-in for a value JSON cannot hold."""
-    run_id = getattr(value, "task_run_id", None)
-    kind = type(value).__name__
-    if run_id is not None and "Future" in kind:
-        return f"<{kind} of task run {run_id}>"
+def _loads(text: str) -> Any:
     try:
-        text = repr(value)
-    except Exception:
-        return f"<unrepresentable {kind}>"
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, (UUID, PurePath)):
-        return str(value)
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset)):
-        try:
-            return sorted(value)
-        except TypeError:
-            return list(value)
-    if isinstance(value, BaseException):
-        return f"{type(value).__name__}: {value}"
-    return placeholder(value)
-
-
-_encode = json.JSONEncoder(default=_default, ensure_ascii=False).encode
-
-
-def encode_json(value: Any) -> str:
-    """`value` as JSON text; never raises. Unserializable parts become placeholders."""
-    kind = type(value)
-    if kind is int:  # the commonest results, cheaply
-        return str(value)
-    if value is None:
-        return "null"
-    if kind is bool:
-        return "true" if value else "false"
-    if kind is str and len(value) < MAX_TEXT:
-        return _quote(value)
-    try:
-        text = _encode(value)
-    except Exception:  # e.g. non-string dict keys, cycles, a __repr__ that raises
-        text = json.dumps(placeholder(value), ensure_ascii=False)
-    if len(text) > MAX_TEXT:
-        text = json.dumps(f"<{len(text):,} characters of JSON, cut> {text[:1000]}")
-    return text
-
-
-def _id(value: UUID | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _cut(value: str | None, limit: int = 255) -> str | None:
-    return None if value is None else str(value)[:limit]
-
-
-def _time(value: float) -> float:
-    return value if math.isfinite(value) else 0.0
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 class BatchBuilder:
@@ -124,28 +66,28 @@ class BatchBuilder:
         self.asset_edges: list[Row] = []
         self.count = 0
         self._ids: dict[int, str] = {}
-        self._handlers: dict[type, Any] = {
-            StateChanged: self._state, LogEmitted: self._log, TaskRunCreated: self._task_run,
-            FlowRunCreated: self._flow_run, DependencyAdded: self._dependency,
-            RunRenamed: self._renamed, Event: self._event,
+        self._handlers: dict[int, Any] = {
+            STATE: self._state, LOG: self._log, TASK: self._task_run, FLOW: self._flow_run,
+            DEPENDENCY: self._dependency, RENAME: self._renamed, EVENT: self._event,
         }
 
-    def add_all(self, records: Iterable[Any]) -> None:
+    def add_wire(self, items: Iterable[tuple[Any, ...]]) -> None:
+        """Fold in wire tuples (`_wire.py`); unknown kinds are skipped."""
         handlers = self._handlers
         count = 0
-        for record in records:
-            handler = handlers.get(record.__class__)
+        for item in items:
+            handler = handlers.get(item[0])
             if handler is not None:
-                handler(record)
+                handler(item)
                 count += 1
         self.count += count
 
+    def add_all(self, records: Iterable[Any]) -> None:
+        """Fold in record objects; objects that are not records are ignored."""
+        self.add_wire(item for item in map(_wire.encode, records) if item is not None)
+
     def add(self, record: Any) -> None:
-        """Fold in one record; unknown objects are ignored."""
-        handler = self._handlers.get(type(record))
-        if handler is not None:
-            handler(record)
-            self.count += 1
+        self.add_all((record,))
 
     def build(self, *, heartbeats: tuple[str, ...] = (), now: float = 0.0) -> Batch:
         return Batch(
@@ -155,53 +97,53 @@ class BatchBuilder:
             asset_edges=self.asset_edges, heartbeats=heartbeats, now=now,
         )
 
-    # -- one handler per record type ---------------------------------------------------------
-    def _flow_run(self, r: FlowRunCreated) -> None:
-        row = _new_run(self._id(r.flow_run_id), r.name, r.parameters, r.tags, r.timestamp)
+    def _id(self, value: int) -> str:
+        text = self._ids.get(value)
+        if text is None:
+            h = f"{value:032x}"
+            text = self._ids[value] = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        return text
+
+    # -- one handler per kind ----------------------------------------------------------------
+    def _flow_run(self, t: tuple[Any, ...]) -> None:
+        _, run_id, name, flow_name, version, parameters, tags, parent_flow, parent_task, ts = t
+        row = _new_run(self._id(run_id), name, parameters, tags, ts)
         row.update(
-            flow_name=r.flow_name[:255], flow_version=_cut(r.flow_version),
-            parent_flow_run_id=_id(r.parent_flow_run_id),
-            parent_task_run_id=_id(r.parent_task_run_id), heartbeat=None,
+            flow_name=flow_name[:255], flow_version=None if version is None else version[:255],
+            parent_flow_run_id=None if parent_flow is None else self._id(parent_flow),
+            parent_task_run_id=None if parent_task is None else self._id(parent_task),
+            heartbeat=None,
         )
         self.new_runs[row["id"]] = row
         self.flow_runs.append(row)
 
-    def _task_run(self, r: TaskRunCreated) -> None:
-        # The hottest record with StateChanged: one dict literal, no helper calls.
-        run_id = self._id(r.task_run_id)
-        parameters, tags, created = r.parameters, r.tags, r.timestamp
+    def _task_run(self, t: tuple[Any, ...]) -> None:
+        # The hottest kind with STATE: one dict literal, no helper calls.
+        _, run_id, name, task_name, task_key, flow_run_id, parameters, tags, ts = t
+        run_id = self._id(run_id)
         row = {
-            "id": run_id, "name": r.name[:255],
-            "parameters": encode_json(parameters) if parameters else "{}",
-            "tags": encode_json(sorted(tags)) if tags else "[]",
-            "created": created if created - created == 0 else 0.0,
+            "id": run_id, "name": name[:255], "parameters": parameters,
+            "tags": _dumps(list(tags)) if tags else "[]", "created": ts,
             "state_type": None, "state_name": None, "state_message": None,
             "state_timestamp": None, "start_time": None, "end_time": None, "run_count": 0,
-            "result": None, "history": "", "task_name": r.task_name[:255],
-            "task_key": r.task_key[:255],
-            "flow_run_id": None if r.flow_run_id is None else self._id(r.flow_run_id),
+            "result": None, "history": "", "task_name": task_name[:255],
+            "task_key": task_key[:255],
+            "flow_run_id": None if flow_run_id is None else self._id(flow_run_id),
         }
         self.new_runs[run_id] = row
         self.task_runs.append(row)
 
-    def _state(self, r: StateChanged) -> None:
-        state = r.state
-        run_id = self._id(r.run_id)
-        kind = state.type._value_
-        final = kind in _FINAL
-        data = encode_json(state.data) if final and state.has_data else None
-        ts = state.timestamp_s
-        if ts - ts != 0:  # NaN or infinite: not JSON
-            ts = 0.0
-        name = state.name[:64]
-        message = state.message
-        run_count = r.run_count
+    def _state(self, t: tuple[Any, ...]) -> None:
+        _, run_id, is_flow, kind, name, message, ts, run_count, data = t
+        run_id = self._id(run_id)
+        final = kind in FINAL_TYPES
+        name = name[:64]
         if message is None and name in _PLAIN_NAMES:  # the common case, formatted directly
             quoted = "null" if data is None else _quote(data)
             line = f'["{kind}","{name}",null,{ts!r},{run_count},{quoted}]\n'
         else:
             line = _dumps([kind, name, message, ts, run_count, data]) + "\n"
-        if r.kind == "flow":
+        if is_flow:
             if final:
                 self.running_flows.discard(run_id)
             elif kind == "RUNNING":
@@ -230,17 +172,11 @@ class BatchBuilder:
         if final:
             change["end_time"] = ts
             change["result"] = data
-        self._change(r.kind, run_id, change)
+        self._change("flow" if is_flow else "task", run_id, change)
 
-    def _id(self, value: UUID) -> str:
-        key = value.int  # hashing the int is C; UUID.__hash__ is Python
-        text = self._ids.get(key)
-        if text is None:
-            text = self._ids[key] = str(value)
-        return text
-
-    def _renamed(self, r: RunRenamed) -> None:
-        self._change(r.kind, self._id(r.run_id), {"name": r.name[:255]})
+    def _renamed(self, t: tuple[Any, ...]) -> None:
+        _, run_id, is_flow, name = t
+        self._change("flow" if is_flow else "task", self._id(run_id), {"name": name[:255]})
 
     def _change(self, kind: str, run_id: str, change: Row) -> None:
         row = self.new_runs.get(run_id)
@@ -255,33 +191,34 @@ class BatchBuilder:
             change["history"] = row.get("history", "") + change["history"]
         row.update(change)
 
-    def _log(self, r: LogEmitted) -> None:
-        flow_run_id, task_run_id, ts = r.flow_run_id, r.task_run_id, r.timestamp
+    def _log(self, t: tuple[Any, ...]) -> None:
+        _, flow_run_id, task_run_id, logger, level, message, ts = t
         self.logs.append({
             "flow_run_id": None if flow_run_id is None else self._id(flow_run_id),
             "task_run_id": None if task_run_id is None else self._id(task_run_id),
-            "logger": r.logger[:255], "level": r.level, "message": str(r.message),
-            "timestamp": ts if ts - ts == 0 else 0.0,
+            "logger": logger[:255], "level": level, "message": message, "timestamp": ts,
         })
 
-    def _dependency(self, r: DependencyAdded) -> None:
+    def _dependency(self, t: tuple[Any, ...]) -> None:
+        _, task_run_id, upstream_run_id, parameter = t
         self.dependencies.append({
-            "task_run_id": str(r.task_run_id), "upstream_run_id": str(r.upstream_run_id),
-            "parameter": _cut(r.parameter),
+            "task_run_id": self._id(task_run_id), "upstream_run_id": self._id(upstream_run_id),
+            "parameter": None if parameter is None else parameter[:255],
         })
 
-    def _event(self, r: Event) -> None:
-        payload = encode_json(r.payload)
-        flow_run_id, task_run_id = _id(r.flow_run_id), _id(r.task_run_id)
-        timestamp = _time(r.timestamp)
+    def _event(self, t: tuple[Any, ...]) -> None:
+        _, name, resource, related, payload, flow_run_id, task_run_id, ts = t
+        flow_id = None if flow_run_id is None else self._id(flow_run_id)
+        task_id = None if task_run_id is None else self._id(task_run_id)
         self.events.append({
-            "name": r.name[:255], "resource": encode_json(r.resource),
-            "related": encode_json(list(r.related)), "payload": payload,
-            "flow_run_id": flow_run_id, "task_run_id": task_run_id, "timestamp": timestamp,
+            "name": name[:255], "resource": resource, "related": related, "payload": payload,
+            "flow_run_id": flow_id, "task_run_id": task_id, "timestamp": ts,
         })
-        if r.name in EVENT_KINDS:  # also kept by asset key, for asset history and lineage
+        if name in EVENT_KINDS:  # also kept by asset key, for asset history and lineage
+            related_items = _loads(related)
             asset, edges = asset_rows(
-                r.name, r.resource, r.related, payload, flow_run_id, task_run_id, timestamp,
+                name, _loads(resource), related_items if isinstance(related_items, list) else (),
+                payload, flow_id, task_id, ts,
             )
             if asset is not None:
                 self.asset_events.append(asset)
@@ -289,12 +226,11 @@ class BatchBuilder:
 
 
 def _new_run(
-    run_id: str, name: str, parameters: dict[str, Any], tags: frozenset[str], created: float
+    run_id: str, name: str, parameters: str, tags: tuple[str, ...], created: float
 ) -> Row:
     return {
-        "id": run_id, "name": name[:255],
-        "parameters": encode_json(parameters) if parameters else "{}",
-        "tags": encode_json(sorted(tags)) if tags else "[]", "created": _time(created),
+        "id": run_id, "name": name[:255], "parameters": parameters,
+        "tags": _dumps(list(tags)) if tags else "[]", "created": created,
         "state_type": None, "state_name": None, "state_message": None, "state_timestamp": None,
         "start_time": None, "end_time": None, "run_count": 0, "result": None, "history": "",
     }

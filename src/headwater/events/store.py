@@ -1,16 +1,22 @@
-"""The store sink: records go to a queue on the hot path and into the run store from a thread.
+"""The store sink: records go to a queue on the hot path, and into the run store from elsewhere.
 
-`emit` is `deque.append`: O(1), lock-free, never blocks and never raises. A background writer
-thread wakes every `batch_seconds` (default 0.2 s, `HEADWATER_STORE_BATCH_SECONDS`, at most
-1 s), drains the queue into `Batch`es of at most `max_batch` records and writes each in one
-transaction. So after `kill -9` at most the records of the last window (batch_seconds plus the
-time one write takes) are missing. `flush()` (called when a top-level flow run ends) and
-`close()` (registered with `atexit`) wait until every record emitted before them is stored.
+`emit` is `deque.append`: O(1), lock-free, never blocks and never raises. A pump thread turns
+queued records into compact wire tuples (`_wire.py`) and hands them to a writer, which folds
+them into rows and commits one transaction per batch window (`batch_seconds`, default 0.2 s,
+`HEADWATER_STORE_BATCH_SECONDS`, at most 1 s):
 
-The writer also heartbeats flow runs it has seen Running and not final, every
-`heartbeat_seconds`, and on first opening the store marks Crashed the runs of dead processes.
-A store that cannot be written is reported once, on the `headwater.store` logger; after that
-the records are dropped and the writer retries now and then. The user's flow never fails.
+- `writer="process"` (the default for a URL, `HEADWATER_STORE_WRITER`): a writer process
+  started for this sink (`_writer_process.py`). The pump sends every `PUMP_SECONDS` (0.05 s);
+  folding and SQL run on another CPU, and what reached the pipe is committed even if this
+  process is killed with `kill -9`. If the writer process cannot start or dies, the frames it
+  had not committed are written from this process, which then writes as `writer="thread"`.
+- `writer="thread"`: the pump thread writes itself (always so for a `RunStore` object).
+
+`flush()` (called when a top-level flow run ends) and `close()` (registered with `atexit`) wait
+until every record emitted before them is committed. The writer heartbeats flow runs it has
+seen Running and not final, and marks Crashed the runs of dead processes when it first opens
+the store. A store that cannot be written is reported once, on the `headwater.store` logger;
+the records are dropped and writing is retried now and then. The user's flow never fails.
 """
 
 from __future__ import annotations
@@ -23,18 +29,19 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from headwater.events import _wire
 from headwater.events.base import EventSink
 from headwater.store.base import RunStore
 
 logger = logging.getLogger("headwater.store")
-RETRY_AFTER_FAILURE_SECONDS = 5.0
+PUMP_SECONDS = 0.05  # with a writer process: how long a record may wait before it is sent
+Items = list[tuple[Any, ...]]
 
 
 class _FlushMarker:
-    """Put in the queue by `flush`; set by the writer once everything before it is stored."""
+    """Put in the queue by `flush`; set once everything before it is committed."""
 
     __slots__ = ("done",)
 
@@ -42,32 +49,15 @@ class _FlushMarker:
         self.done = threading.Event()
 
 
-@dataclass
-class WriterStats:
-    """What the writer has done so far (read them in tests and benchmarks).
-
-    Attributes:
-        records: records stored. batches: transactions committed. dropped: records lost to
-        write failures. max_window: the longest a record waited between being made and being
-        committed (seconds): commit time minus the timestamp of each batch's first record.
-        max_write: the longest one transaction took (seconds). failures: failed writes.
-    """
-
-    records: int = 0
-    batches: int = 0
-    dropped: int = 0
-    failures: int = 0
-    max_window: float = 0.0
-    max_write: float = 0.0
-
-
 class StoreSink(EventSink):
-    """An `EventSink` that writes every record to a `RunStore` from a background thread.
+    """An `EventSink` that writes every record to a run store, off the run's thread.
 
     Args:
-        store: the store, or a function that makes it (called in the writer thread, so opening
-            a database never delays a run).
-        batch_seconds: how long records may wait before they are written (default: setting).
+        store: a database URL (written by a writer process, or by a thread with
+            `writer="thread"`), a `RunStore`, or a function that makes one (both written by a
+            thread; a function is called in that thread, so opening never delays a run).
+        writer: "process" or "thread"; default `HEADWATER_STORE_WRITER` for a URL.
+        batch_seconds: how long records may wait before they are committed (default: setting).
         heartbeat_seconds: how often running flow runs get a heartbeat (default: setting).
         crash_after_seconds: on opening, runs silent this long are marked Crashed.
         max_batch: most records in one transaction.
@@ -76,8 +66,9 @@ class StoreSink(EventSink):
 
     def __init__(
         self,
-        store: RunStore | Callable[[], RunStore],
+        store: str | RunStore | Callable[[], RunStore],
         *,
+        writer: str | None = None,
         batch_seconds: float | None = None,
         heartbeat_seconds: float | None = None,
         crash_after_seconds: float | None = None,
@@ -86,17 +77,31 @@ class StoreSink(EventSink):
     ) -> None:
         from headwater import settings
 
-        self._store_or_factory = store
-        self.store: RunStore | None = store if isinstance(store, RunStore) else None
+        self.url = store if isinstance(store, str) else None
+        if self.url is not None:
+            url = self.url
+
+            def open_url() -> RunStore:
+                from headwater.store import sql_store
+
+                return sql_store(url)
+
+            self._store_or_factory: RunStore | Callable[[], RunStore] = open_url
+        else:
+            self._store_or_factory = store  # type: ignore[assignment]
+        mode = writer or (settings.store_writer() if self.url is not None else "thread")
+        if mode not in ("process", "thread") or (mode == "process" and self.url is None):
+            raise ValueError(
+                f"StoreSink(writer={writer!r}) is not possible here: use writer='thread', or "
+                f"writer='process' with a database URL (a writer process cannot be handed a "
+                f"store object)."
+            )
+        self.mode = mode
         self.batch_seconds = batch_seconds or settings.store_batch_seconds()
         self.heartbeat_seconds = heartbeat_seconds or settings.heartbeat_seconds()
         self.crash_after_seconds = crash_after_seconds or settings.crash_after_seconds()
         self.max_batch = max_batch
         self.exit_timeout = exit_timeout
-        self.stats = WriterStats()
-        self._running_flows: set[str] = set()
-        self._reported = False
-        self._failed_at: float | None = None
         self._closed = False
         self._start()
         atexit.register(self._at_exit)
@@ -104,10 +109,21 @@ class StoreSink(EventSink):
             os.register_at_fork(after_in_child=self._after_fork_in_child)
 
     def _start(self) -> None:
+        from headwater.events._writer import WriterStats
+
         self._queue: deque[Any] = deque()
         self.emit = self._queue.append  # type: ignore[method-assign,assignment]
         self._wake = threading.Event()
         self._stopping = False
+        self._local: Any = None  # the in-process BatchWriter, made when first needed
+        self._remote_stats = WriterStats()
+        self._process: Any = None  # the WriterProcess
+        self._process_failed = False
+        self._process_lost = False
+        self._frame = 0
+        self._unacked: deque[tuple[int, Items]] = deque()
+        self._waiting: dict[int, list[_FlushMarker]] = {}
+        self._waiting_lock = threading.Lock()
         self._thread = threading.Thread(
             target=self._run, name="headwater-store-writer", daemon=True
         )
@@ -115,6 +131,16 @@ class StoreSink(EventSink):
 
     def emit(self, record: Any) -> None:  # replaced per instance by deque.append
         self._queue.append(record)
+
+    @property
+    def stats(self) -> Any:
+        """The writer's `WriterStats` (records stored, batches, dropped, windows...)."""
+        return self._remote_stats if self.mode == "process" else self._local_writer().stats
+
+    @property
+    def writer_pid(self) -> int | None:
+        """The writer process's pid, once it runs (None when writing from a thread)."""
+        return None if self._process is None else int(self._process.pid)
 
     # -- flushing and closing -----------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> None:
@@ -139,140 +165,184 @@ class StoreSink(EventSink):
         self._stopping = True
         self._wake.set()
         self._thread.join(timeout=5.0)
-        if self.store is not None and not self._thread.is_alive():
-            with contextlib.suppress(Exception):
-                self.store.close()
+        if self._process is not None:
+            self._process.close()
+        if self._local is not None and not self._thread.is_alive():
+            self._local.close()
 
     def _at_exit(self) -> None:
         with contextlib.suppress(Exception):  # never turn a clean exit into a traceback
             self.close()
 
     def _after_fork_in_child(self) -> None:
-        # The writer thread does not survive fork, and the parent's connections must not be
-        # reused: the child starts with an empty queue, a fresh writer and a fresh store.
+        # Threads do not survive fork, and the parent's connections and writer process must
+        # not be shared: the child starts with an empty queue and writers of its own.
         if self._closed:
             return
-        if not isinstance(self._store_or_factory, RunStore):
-            self.store = None
-        self._running_flows = set()
+        if self._process is not None:
+            self._process.abandon()
         self._start()
 
-    # -- the writer thread --------------------------------------------------------------------
+    # -- the pump thread ----------------------------------------------------------------------
     def _run(self) -> None:
         last_heartbeat = time.monotonic()
         while True:
-            self._wake.wait(self.batch_seconds)
+            interval = self.batch_seconds
+            if self.mode == "process":
+                interval = min(interval, PUMP_SECONDS)
+            self._wake.wait(interval)
             self._wake.clear()
-            drain_started = time.monotonic()
-            heartbeat_due = drain_started - last_heartbeat >= self.heartbeat_seconds
-            if heartbeat_due:
-                last_heartbeat = drain_started
+            now = time.monotonic()
+            heartbeat = self.mode == "thread" and now - last_heartbeat >= self.heartbeat_seconds
+            if heartbeat:
+                last_heartbeat = now
             try:
-                self._drain(heartbeat_due)
-            except Exception as exc:  # the writer must outlive any bug: flush() waits on it
-                self._failed(exc, 0)
+                self._drain(heartbeat)
+            except Exception as exc:  # the pump must outlive any bug: flush() waits on it
+                self._local_writer().failed(exc, 0)
             if self._stopping and not self._queue:
                 return
 
-    def _drain(self, heartbeat_due: bool) -> None:
-        from headwater.events._rows import BatchBuilder
-
+    def _drain(self, heartbeat: bool) -> None:
+        if self._process_lost and self.mode == "process":
+            self._fall_back()  # now, not at the next record: a flush may be waiting on it
         queue = self._queue
+        popleft = queue.popleft
+        encoders = _wire.ENCODERS
+        # Hand the GIL back now and then: a run thread that released it for I/O (a console
+        # line) would otherwise wait for the interpreter's 5 ms switch. Folding here (thread
+        # writer) holds it much longer per record than only encoding (process writer).
+        every = 255 if self.mode == "thread" else 4095
         while True:
-            builder = BatchBuilder(self._running_flows)
+            items: Items = []
             markers: list[_FlushMarker] = []
-            popleft = queue.popleft
-            oldest: float | None = None
-            for _ in range(self.max_batch):
+            append = items.append
+            for count in range(self.max_batch):
                 try:
-                    item = popleft()
+                    record = popleft()
                 except IndexError:
                     break
-                if oldest is None:
-                    oldest = _created_at(item)
-                if item.__class__ is _FlushMarker:
-                    markers.append(item)
+                encoder = encoders.get(record.__class__)
+                if encoder is not None:
+                    try:
+                        append(encoder(record))
+                    except Exception as exc:  # one odd record must not stop the others
+                        self._local_writer().failed(exc, 1)
+                elif record.__class__ is _FlushMarker:
+                    markers.append(record)
                     break  # store what came before the marker, then release its waiter
-                try:
-                    builder.add(item)
-                except Exception as exc:  # a record we cannot fold in must not stop the writer
-                    self._failed(exc, 1)
-                if not builder.count & 255:
-                    # Hand the GIL back now and then: a run thread that released it for I/O
-                    # (a console line) would otherwise wait for the interpreter's 5 ms switch.
+                if not count & every:
                     time.sleep(0)
-            heartbeats = tuple(self._running_flows) if heartbeat_due else ()
-            heartbeat_due = False
-            try:
-                if builder.count or heartbeats:
-                    self._write(builder, heartbeats, oldest)
-            finally:  # whatever happened, nobody may wait on a marker forever
-                for marker in markers:
-                    marker.done.set()
+            if items or markers or heartbeat:
+                try:
+                    self._deliver(items, markers, heartbeat)
+                except Exception as exc:  # a bug here must not leave a flush waiting forever
+                    self._local_writer().failed(exc, len(items))
+                    for marker in markers:
+                        marker.done.set()
+            heartbeat = False
             if not queue:
                 return
 
-    def _write(self, builder: Any, heartbeats: tuple[str, ...], oldest: float | None) -> None:
-        now = time.monotonic()
-        if self._failed_at is not None and now - self._failed_at < RETRY_AFTER_FAILURE_SECONDS:
-            self.stats.dropped += builder.count
+    def _deliver(self, items: Items, markers: list[_FlushMarker], heartbeat: bool) -> None:
+        if self.mode == "process" and self._send(items, markers):
             return
         try:
-            store = self._open()
-            started = time.monotonic()
-            store.write_batch(builder.build(heartbeats=heartbeats, now=time.time()))
-        except Exception as exc:
-            self._failed(exc, builder.count)
-            return
-        done = time.monotonic()
-        if self._failed_at is not None:
-            logger.warning(
-                "headwater is writing run history again; %d records were lost while the run "
-                "store could not be written.", self.stats.dropped,
+            self._local_writer().write(items, heartbeat=heartbeat)
+        finally:  # whatever happened, nobody may wait on a marker forever
+            for marker in markers:
+                marker.done.set()
+
+    def _local_writer(self) -> Any:
+        if self._local is None:
+            from headwater.events._writer import BatchWriter
+
+            self._local = BatchWriter(
+                self._store_or_factory, crash_after_seconds=self.crash_after_seconds,
+                report=logger.log,
             )
-            self._failed_at = None
-        stats = self.stats
-        stats.records += builder.count
-        stats.batches += 1
-        stats.max_write = max(stats.max_write, done - started)
-        if oldest is not None:  # the queue is FIFO: the batch's first record waited longest
-            stats.max_window = max(stats.max_window, time.time() - oldest)
+        return self._local
 
-    def _open(self) -> RunStore:
-        store = self.store
-        if store is None:
-            factory = self._store_or_factory
-            assert callable(factory)
-            store = factory()
-            now = time.time()
-            try:
-                store.mark_crashed(heartbeat_before=now - self.crash_after_seconds, now=now)
-            except BaseException:
-                store.close()
-                raise
-            self.store = store
-        return store
+    # -- the writer process -------------------------------------------------------------------
+    def _send(self, items: Items, markers: list[_FlushMarker]) -> bool:
+        """Send a frame to the writer process; False if it cannot be (write them here)."""
+        if self._process is None and not self._process_failed:
+            self._start_process()
+        if self._process is None:
+            return False
+        self._frame += 1
+        number = self._frame
+        self._unacked.append((number, items))
+        if markers:
+            with self._waiting_lock:
+                self._waiting[number] = markers
+        try:
+            self._process.send(number, items)
+        except Exception:  # gone (OSError), or broken: write what it did not commit here
+            self._process_lost = True
+            self._fall_back()
+        return True
 
-    def _failed(self, exc: BaseException, count: int) -> None:
-        self.stats.failures += 1
-        self.stats.dropped += count
-        self._failed_at = time.monotonic()
-        if self._reported:
-            return
-        self._reported = True
-        url = getattr(exc, "url", "") or getattr(self.store, "display_url", "")
+    def _start_process(self) -> None:
+        from headwater.events._writer_process import WriterProcess
+
+        assert self.url is not None
+        try:
+            self._process = WriterProcess(
+                self.url, batch_seconds=self.batch_seconds,
+                heartbeat_seconds=self.heartbeat_seconds,
+                crash_after_seconds=self.crash_after_seconds,
+                on_ack=self._acked, on_log=logger.log, on_exit=self._process_exited,
+            )
+        except Exception as exc:  # OSError, mostly: no such interpreter, no processes left
+            self._process_failed = True
+            self.mode = "thread"
+            logger.warning(
+                "headwater could not start its run store writer process (%s); run history is "
+                "written from this process instead. Set HEADWATER_STORE_WRITER=thread to "
+                "skip the attempt.", exc,
+            )
+
+    def _acked(self, number: int, stats: tuple[Any, ...]) -> None:
+        """In the reply thread: frames up to `number` are committed."""
+        self._remote_stats.update_from(stats)
+        unacked = self._unacked
+        while unacked and unacked[0][0] <= number:
+            unacked.popleft()
+        with self._waiting_lock:
+            done = [n for n in self._waiting if n <= number]
+            released = [marker for n in done for marker in self._waiting.pop(n)]
+        for marker in released:
+            marker.done.set()
+
+    def _process_exited(self) -> None:
+        """In the reply thread: the writer process's output closed."""
+        if not self._stopping:
+            self._process_lost = True
+            self._wake.set()
+
+    def _fall_back(self) -> None:
+        """The writer process is gone: write what it had not committed from here, and write
+        from here from now on."""
+        process, self._process = self._process, None
+        self.mode = "thread"
+        code = None
+        if process is not None:
+            with contextlib.suppress(Exception):
+                process.close(timeout=1.0)
+                code = process.proc.returncode
         logger.error(
-            "headwater could not write run history%s: %s Your flows keep running; their "
-            "history is not being recorded until the store can be written again. "
-            "(This error is reported once.)",
-            f" to {url}" if url else "", exc,
+            "headwater's run store writer process%s stopped unexpectedly (exit code %s); run "
+            "history is written from this process from now on.",
+            f" (pid {process.pid})" if process is not None else "", code,
         )
-
-
-def _created_at(record: Any) -> float | None:
-    """When a record was made (its own timestamp, or its state's)."""
-    stamp = getattr(record, "timestamp", None)
-    if isinstance(stamp, float):
-        return stamp
-    state = getattr(record, "state", None)
-    return getattr(state, "timestamp_s", None)
+        writer = self._local_writer()
+        writer.stats.update_from(self._remote_stats.as_tuple())
+        while self._unacked:
+            _, items = self._unacked.popleft()
+            writer.write(items)
+        with self._waiting_lock:
+            released = [marker for markers in self._waiting.values() for marker in markers]
+            self._waiting.clear()
+        for marker in released:
+            marker.done.set()

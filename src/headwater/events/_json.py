@@ -1,0 +1,76 @@
+"""User values as JSON text for the run store: never fails, never grows without bound.
+
+Parameters, results and event payloads are encoded where they can be, and as a readable
+placeholder where they cannot (a future, an open file, an object whose `repr` raises):
+storing history never fails because of a user's value.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from pathlib import PurePath
+from typing import Any
+from uuid import UUID
+
+MAX_TEXT = 64 * 1024  # longest JSON text stored for one value; longer ones are cut, and say so
+_quote = json.encoder.encode_basestring  # a str as a JSON string literal (C speed)
+
+
+def placeholder(value: Any) -> str:
+    """A readable stand-in for a value JSON cannot hold."""
+    run_id = getattr(value, "task_run_id", None)
+    kind = type(value).__name__
+    if run_id is not None and "Future" in kind:
+        return f"<{kind} of task run {run_id}>"
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<unrepresentable {kind}>"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (UUID, PurePath)):
+        return str(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        try:
+            return sorted(value)
+        except TypeError:
+            return list(value)
+    if isinstance(value, BaseException):
+        return f"{type(value).__name__}: {value}"
+    return placeholder(value)
+
+
+# The C encoder, made once: `JSONEncoder.encode` would build it again for every value. No
+# cycle markers: a cyclic value ends in RecursionError, and becomes a placeholder.
+_make = getattr(json.encoder, "c_make_encoder", None)  # None without the C accelerator
+_chunks = _make and _make(None, _default, _quote, None, ": ", ", ", False, False, True)
+_slow = json.JSONEncoder(default=_default, ensure_ascii=False).encode
+
+
+def _encode(value: Any) -> str:
+    return "".join(_chunks(value, 0)) if _chunks else _slow(value)
+
+
+def encode_json(value: Any) -> str:
+    """`value` as JSON text; never raises. Unserializable parts become placeholders."""
+    kind = type(value)
+    if kind is int:  # the commonest results, cheaply
+        return str(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is str and len(value) < MAX_TEXT:
+        return _quote(value)
+    try:
+        text = _encode(value)
+    except Exception:  # e.g. non-string dict keys, cycles, a __repr__ that raises
+        text = json.dumps(placeholder(value), ensure_ascii=False)
+    if len(text) > MAX_TEXT:
+        text = json.dumps(f"<{len(text):,} characters of JSON, cut> {text[:1000]}")
+    return text

@@ -1,0 +1,268 @@
+"""The writer process: folds and commits a flow process's records, on another CPU.
+
+The store sink's pump thread sends frames of wire tuples down a pipe; this process folds them
+into rows and commits them, one transaction a batch window, so the flow's process spends no
+time on SQL and never waits on the database. It acknowledges every commit with the number of
+the last frame it contains; the sink's `flush()` waits for that.
+
+Lifetime: the process ends when its input reaches EOF, after committing everything it was
+sent, whether the flow's process closed the pipe or died (even by `kill -9`: what reached the
+pipe is still stored). It runs in its own session and ignores SIGINT, SIGTERM and SIGHUP, so
+a Ctrl-C or a terminal hang-up aimed at the user's program does not cut it short.
+
+Frames, both ways: a 4-byte big-endian length, then `marshal` bytes. Down: first the settings
+(URL, batch seconds, heartbeat seconds, crash-after seconds), then (frame number, [wire
+tuples]). Up: ("ack", last frame committed, stats), ("log", level, message).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+import select
+import signal
+import struct
+import sys
+import time
+from typing import Any
+
+from headwater.events import _wire
+
+_HEADER = struct.Struct(">I")
+MAX_BATCH = 20_000  # most records in one transaction
+
+
+def encode_frame(message: Any) -> bytes:
+    body = marshal.dumps(message)
+    return _HEADER.pack(len(body)) + body
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+class FrameReader:
+    """Splits what arrives on a file descriptor into frames."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+        self.eof = False
+
+    def read(self, size: int = 1 << 20) -> list[Any]:
+        """Read what is there (blocking until something is), and return the whole frames."""
+        chunk = os.read(self.fd, size)
+        if not chunk:
+            self.eof = True
+            return []
+        self.buffer += chunk
+        frames = []
+        buffer = self.buffer
+        start = 0
+        while len(buffer) - start >= 4:
+            (length,) = _HEADER.unpack_from(buffer, start)
+            if len(buffer) - start - 4 < length:
+                break
+            frames.append(marshal.loads(bytes(buffer[start + 4 : start + 4 + length])))
+            start += 4 + length
+        del buffer[:start]
+        return frames
+
+
+def main() -> int:
+    """The writer process. Its first frame is its settings: (URL, batch seconds, heartbeat
+    seconds, crash-after seconds); the URL comes this way, not as an argument, so a password
+    in it never shows in `ps`."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+    # The channel up is a private copy of stdout; stdout itself then points at stderr, so a
+    # stray print() anywhere (a driver's warning, say) cannot corrupt the frames.
+    out = os.dup(1)
+    os.dup2(2, 1)
+
+    from headwater.events._writer import BatchWriter
+    from headwater.store import sql_store
+
+    parent_gone = False
+
+    def send(message: Any) -> None:
+        nonlocal parent_gone
+        if parent_gone:
+            return
+        try:
+            write_all(out, encode_frame(message))
+        except OSError:  # the flow's process is gone: keep committing what it sent
+            parent_gone = True
+
+    def report(level: int, message: str) -> None:
+        send(("log", level, message))
+
+    reader = FrameReader(0)
+    frames: list[Any] = []
+    while not frames and not reader.eof:
+        frames = reader.read()
+    if not frames:
+        return 0
+    url, batch_seconds, heartbeat_seconds, crash_after = frames.pop(0)
+    writer = BatchWriter(lambda: sql_store(url), crash_after_seconds=crash_after, report=report)
+    pending: list[tuple[Any, ...]] = []
+    last_frame = acked = 0
+    first_at: float | None = None  # when the oldest uncommitted tuple arrived
+    for number, items in frames:  # what came with the settings
+        last_frame = number
+        pending += items
+        first_at = first_at or time.monotonic()
+    last_heartbeat = time.monotonic()
+    while True:
+        # Wait for frames (or a heartbeat); then take everything already in the pipe, and
+        # commit it at once: while this process keeps up, a batch is what arrived since the
+        # last commit, so a flush rarely waits for more than one small transaction.
+        wait = 0.0 if pending else max(0.0, last_heartbeat + heartbeat_seconds - time.monotonic())
+        while not reader.eof and select.select([0], [], [], wait)[0]:
+            for number, items in reader.read():
+                last_frame = number
+                pending += items
+                if first_at is None and items:
+                    first_at = time.monotonic()
+            if len(pending) >= MAX_BATCH:
+                break
+            # More may be on its way: wait briefly, never past the batch window.
+            wait = 0.0 if first_at is None else min(
+                0.002, max(0.0, first_at + batch_seconds - time.monotonic())
+            )
+        now = time.monotonic()
+        heartbeat = now - last_heartbeat >= heartbeat_seconds
+        if heartbeat:
+            last_heartbeat = now
+        if pending or heartbeat or reader.eof or last_frame != acked:
+            writer.write(pending, heartbeat=heartbeat)
+            pending, first_at = [], None
+            send(("ack", last_frame, writer.stats.as_tuple()))
+            acked = last_frame
+        if reader.eof:
+            break
+    writer.close()
+    return 0
+
+
+
+# -- the flow process's end -------------------------------------------------------------------
+_BOOTSTRAP = (
+    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+    "root = sys.argv[1]; root in sys.path or sys.path.insert(0, root); "
+    "from headwater.events._writer_process import main; sys.exit(main())"
+)
+_ABANDONED: list[Any] = []  # a forked child's copies of its parent's writer processes
+_F_SETPIPE_SZ = 1031  # Linux: grow a pipe's buffer, so bursts rarely block the pump thread
+
+
+class WriterProcess:
+    """A writer process started for one store sink, and the thread reading its replies.
+
+    Args:
+        url: the run store's URL.
+        batch_seconds, heartbeat_seconds, crash_after_seconds: the sink's settings.
+        on_ack: called with (last frame committed, writer stats) after every commit.
+        on_log: called with (level, message) for what the writer reports.
+        on_exit: called once its output closes (it exited, or died).
+
+    Raises:
+        OSError: the process could not be started.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        batch_seconds: float,
+        heartbeat_seconds: float,
+        crash_after_seconds: float,
+        on_ack: Any,
+        on_log: Any,
+        on_exit: Any,
+    ) -> None:
+        import subprocess
+        import threading
+        from pathlib import Path
+
+        if not sys.executable:
+            raise OSError("this interpreter does not know its own executable (sys.executable)")
+        # The same headwater as this process: its folder is put on the path unless it is there
+        # already (never ahead of the standard library), and the working folder is taken off
+        # it, so a user's `select.py` there cannot shadow a module the writer needs.
+        package_root = str(Path(__file__).resolve().parents[2])
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _BOOTSTRAP, package_root],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, start_new_session=True,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self._in = self.proc.stdin
+        self._out = self.proc.stdout
+        self._grow_pipe()
+        write_all(self._in.fileno(), encode_frame(
+            (url, batch_seconds, heartbeat_seconds, crash_after_seconds)
+        ))
+        self.on_ack, self.on_log, self.on_exit = on_ack, on_log, on_exit
+        self._reader = threading.Thread(
+            target=self._read, name="headwater-store-writer-replies", daemon=True
+        )
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _grow_pipe(self) -> None:
+        if sys.platform.startswith("linux"):
+            import fcntl
+
+            # Above the system's limit it fails: the default buffer works, just blocks sooner.
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(self._in.fileno(), _F_SETPIPE_SZ, 1 << 20)
+
+    def send(self, number: int, items: list[tuple[Any, ...]]) -> None:
+        """Send one frame. Raises OSError when the process is gone."""
+        try:
+            body = marshal.dumps((number, items))
+        except ValueError:
+            body = marshal.dumps((number, _wire.marshallable(items)))
+        write_all(self._in.fileno(), _HEADER.pack(len(body)) + body)
+
+    def _read(self) -> None:
+        reader = FrameReader(self._out.fileno())
+        try:
+            while not reader.eof:
+                for kind, first, second in reader.read():
+                    if kind == "ack":
+                        self.on_ack(first, second)
+                    elif kind == "log":
+                        self.on_log(first, second)
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # a closed or garbled channel: treated as the process being gone
+        finally:
+            self.on_exit()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Close its input (it commits what it has and exits), and wait for it."""
+        import subprocess
+
+        with contextlib.suppress(OSError):
+            self._in.close()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(timeout)
+        self._out.close()
+
+    def abandon(self) -> None:
+        """In a forked child: let go of the parent's writer without touching it."""
+        for stream in (self._in, self._out):
+            with contextlib.suppress(OSError):
+                stream.close()
+        _ABANDONED.append(self.proc)  # not ours to wait for; kept so it is never collected

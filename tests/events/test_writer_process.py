@@ -1,0 +1,262 @@
+"""The writer process: it commits a flow process's records on another CPU, survives what
+the flow's process does not, and when it is gone the sink writes from its own process."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from headwater import flow, task
+from headwater.events import use_sink
+from headwater.events.records import LogEmitted
+from headwater.events.store import StoreSink
+from headwater.store import sql_store
+from headwater.store.sql import SqlRunStore
+from tests.store.processes import env_for, flow_runs, start, wait_until
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX processes and signals")
+
+
+@task
+def double(x: int) -> int:
+    return 2 * x
+
+
+@flow
+def pipeline(n: int = 3) -> int:
+    return sum(double(i) for i in range(n))
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[SqlRunStore]:
+    made = sql_store(sqlite_url)
+    yield made
+    made.close()
+
+
+def _task_count(store: SqlRunStore) -> int:
+    return sum(len(store.read_task_runs(run.id)) for run in store.read_flow_runs())
+
+
+def test_records_are_committed_by_a_process_of_their_own(store: SqlRunStore) -> None:
+    sink = StoreSink(store.url, writer="process", batch_seconds=0.05)
+    with use_sink(sink):
+        assert pipeline(5) == 20
+
+    assert sink.writer_pid is not None and sink.writer_pid != os.getpid()
+    assert [run.state_name for run in store.read_flow_runs()] == ["Completed"]
+    assert _task_count(store) == 5
+    sink.close()
+    assert sink._process.proc.returncode == 0
+
+
+def test_a_writer_process_that_is_killed_loses_nothing_and_the_sink_writes_itself(
+    store: SqlRunStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = StoreSink(store.url, writer="process", batch_seconds=0.05)
+    with caplog.at_level(logging.ERROR, logger="headwater.store"), use_sink(sink):
+        pipeline(2)
+        pid = sink.writer_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: sink._process_lost)
+        pipeline(3)  # its records are written from this process
+
+    [error] = [r.getMessage() for r in caplog.records if r.name == "headwater.store"]
+    assert f"pid {pid}" in error and "stopped unexpectedly" in error
+    assert sink.mode == "thread"
+    assert sorted(run.state_name for run in store.read_flow_runs()) == ["Completed"] * 2
+    assert _task_count(store) == 5
+    sink.close()
+
+
+def test_frames_a_writer_process_never_committed_are_written_by_the_sink(
+    store: SqlRunStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A "python" that exits at once: every frame sent to it is lost with it, unacknowledged.
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    sink = StoreSink(store.url, writer="process", batch_seconds=0.05)
+    with caplog.at_level(logging.ERROR, logger="headwater.store"), use_sink(sink):
+        for n in range(1, 4):
+            pipeline(n)
+    sink.close()
+
+    assert sink.mode == "thread"
+    assert any("stopped unexpectedly" in r.getMessage() for r in caplog.records)
+    assert len(store.read_flow_runs()) == 3
+    assert _task_count(store) == 1 + 2 + 3
+
+
+def test_a_writer_process_that_cannot_start_leaves_the_writing_to_a_thread(
+    store: SqlRunStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    sink = StoreSink(store.url, writer="process", batch_seconds=0.05)
+    with caplog.at_level(logging.WARNING, logger="headwater.store"), use_sink(sink):
+        pipeline(2)
+    sink.close()
+
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "headwater.store"]
+    assert "could not start its run store writer process" in warning
+    assert "HEADWATER_STORE_WRITER=thread" in warning
+    assert sink.mode == "thread" and sink.writer_pid is None
+    assert _task_count(store) == 2
+
+
+def test_a_writer_process_needs_a_url() -> None:
+    with pytest.raises(ValueError, match="writer='process' with a database URL"):
+        StoreSink(lambda: sql_store("sqlite://"), writer="process")
+
+
+def test_records_odd_enough_to_fail_marshal_cost_only_themselves(store: SqlRunStore) -> None:
+    class Text(str):
+        pass
+
+    sink = StoreSink(store.url, writer="process", batch_seconds=0.05)
+    with use_sink(sink):
+        pipeline(1)
+        [run] = store.read_flow_runs()
+        sink.emit(LogEmitted(run.id, None, "probe", 20, "plain", time.time()))
+        sink.emit(LogEmitted(run.id, None, Text("odd"), 20, "odd logger", time.time()))
+        sink.flush()
+    sink.close()
+
+    messages = [line.message for line in store.read_logs(run.id)]
+    assert "plain" in messages and "odd logger" in messages  # str() made it a plain str
+
+
+BURST_THEN_KILLED = """
+    import os, signal, time
+    from headwater import flow, task
+
+    @task
+    def inc(x: int) -> int:
+        return x + 1
+
+    @flow
+    def burst(n: int) -> None:
+        for i in range(n):
+            inc(i)
+        time.sleep(0.5)  # the pump sends within 0.05 s; the writer commits only every 1 s
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    burst(2000)
+"""
+
+
+def test_after_kill_9_the_writer_process_commits_everything_it_was_sent(
+    sqlite_url: str,
+) -> None:
+    proc = start(BURST_THEN_KILLED, sqlite_url, HEADWATER_STORE_BATCH_SECONDS="1.0",
+                 HEADWATER_LOGGING_LEVEL="WARNING")
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+
+    def stored() -> int:
+        with closing(sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))) as conn:
+            return int(conn.execute(
+                "SELECT count(*) FROM task_runs WHERE state_name = 'Completed'"
+            ).fetchone()[0])
+
+    assert wait_until(lambda: stored() == 2000, timeout=30)
+    [run] = flow_runs(sqlite_url)
+    assert run.state_name == "Running"  # until crash detection marks it (tests/store)
+
+
+LONG_FLOW = """
+    import time
+    from headwater import flow
+
+    @flow
+    def waits() -> None:
+        time.sleep(60)
+
+    waits()
+"""
+
+
+def test_ctrl_c_sent_to_the_whole_process_group_still_stores_the_run_crashed(
+    sqlite_url: str,
+) -> None:
+    # A terminal's Ctrl-C reaches every process of the foreground group; the writer process
+    # is in a session of its own, so it is still there to commit the Crashed state.
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LONG_FLOW.replace("\n    ", "\n")],
+        env=env_for(sqlite_url, HEADWATER_STORE_BATCH_SECONDS="0.02"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    wait_until(lambda: [r for r in flow_runs(sqlite_url) if r.state_name == "Running"])
+
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.communicate(timeout=60)
+
+    [run] = flow_runs(sqlite_url)
+    assert run.state_name == "Crashed"
+
+
+FORKS = """
+    import json, os, sys
+    from headwater import flow
+    from headwater.events import current_sink
+
+    @flow
+    def where(side: str) -> int:
+        return os.getpid()
+
+    where("parent")
+    pid = os.fork()
+    if pid == 0:
+        where("child")
+        sys.exit(0)  # runs atexit: the child's sink flushes through its own writer process
+    _, status = os.waitpid(pid, 0)
+    where("parent-again")
+    print(json.dumps({"status": status}))
+"""
+
+
+def test_a_forked_process_records_through_a_writer_of_its_own(sqlite_url: str) -> None:
+    proc = start(FORKS, sqlite_url, HEADWATER_LOGGING_LEVEL="WARNING")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert json.loads(out.strip().splitlines()[-1]) == {"status": 0}
+
+    runs = flow_runs(sqlite_url)
+    assert sorted(r.parameters["side"] for r in runs) == ["child", "parent", "parent-again"]
+    assert {r.state_name for r in runs} == {"Completed"}
+
+
+PROBE_IMPORTS = """
+    import json, sys
+    from headwater import flow, task
+
+    @task
+    def inc(x: int) -> int:
+        return x + 1
+
+    @flow
+    def small() -> int:
+        return inc(1)
+
+    small()
+    print(json.dumps(sorted(m for m in ("sqlalchemy", "alembic") if m in sys.modules)))
+"""
+
+
+def test_with_the_writer_process_a_flow_process_never_loads_sqlalchemy(sqlite_url: str) -> None:
+    proc = start(PROBE_IMPORTS, sqlite_url, HEADWATER_LOGGING_LEVEL="WARNING")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert json.loads(out.strip().splitlines()[-1]) == []
+    assert [r.state_name for r in flow_runs(sqlite_url)] == ["Completed"]
