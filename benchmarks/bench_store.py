@@ -10,7 +10,9 @@ calls; the time includes the flush at the end of the flow. Configurations: HEADW
 memory (records kept in a list), the default SQLite store, PostgreSQL. Each process also times
 N `ThreadPoolExecutor.submit(...).result()` round trips, the baseline every ratio refers to.
 Each store runs with both writers: the writer process (the default) and the writer thread
-(`HEADWATER_STORE_WRITER=thread`).
+(`HEADWATER_STORE_WRITER=thread`). "window" is the longest a record waited between being made
+and being committed; "sent" (writer process only) the longest it waited in the flow's process
+before reaching the writer process, which is what a kill -9 of the flow's process can lose.
 
     python benchmarks/bench_store.py                        # N = 10,000 and 100,000
     python benchmarks/bench_store.py --n 10000 --repeat 3
@@ -134,7 +136,8 @@ def worker(n: int, repeat: int) -> dict[str, Any]:
         pool_seconds = best_of(repeat, lambda: [pool.submit(inc, i).result() for i in range(n)])
     stats = getattr(current_sink(), "stats", None)
     return {"task": task_seconds, "pool": pool_seconds,
-            "max_window": getattr(stats, "max_window", None)}
+            "max_window": getattr(stats, "max_window", None),
+            "send_window": getattr(current_sink(), "max_send_window", None)}
 
 
 def run_worker(env: dict[str, str], n: int, repeat: int, level: str) -> dict[str, Any]:
@@ -194,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nPer-task overhead: N direct task calls in one flow, {args.level} logging, "
           f"incl. flush")
     print(f"{'N':>8} {'sink':<34} {'µs/task':>8} {'pool µs':>8} {'× pool':>7} {'× memory':>9} "
-          f"{'window s':>9}")
+          f"{'window s':>9} {'sent s':>7}")
     for n in sizes:
         memory_us = None
         for label, env in configs:
@@ -202,8 +205,9 @@ def main(argv: list[str] | None = None) -> None:
             us, pool_us = r["task"] / n * 1e6, r["pool"] / n * 1e6
             memory_us = memory_us or us
             window = "-" if r["max_window"] is None else f"{r['max_window']:.3f}"
+            sent = "-" if not r.get("send_window") else f"{r['send_window']:.3f}"
             print(f"{n:>8,} {label:<34} {us:>8.1f} {pool_us:>8.1f} {us / pool_us:>6.2f}× "
-                  f"{us / memory_us:>8.2f}× {window:>9}")
+                  f"{us / memory_us:>8.2f}× {window:>9} {sent:>7}")
     for _, _, drop in targets:
         if drop is not None:
             drop()

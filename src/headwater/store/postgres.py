@@ -1,18 +1,20 @@
 """The PostgreSQL run store (`postgresql+psycopg://...`), for teams and many machines.
 
 Migrations take an advisory lock; crash marking locks rows with `FOR UPDATE SKIP LOCKED`, so two
-processes never mark the same run; every committed batch sends a NOTIFY for listeners.
+processes never mark the same run; every committed batch sends a NOTIFY for listeners. New rows
+go in with `COPY ... FROM STDIN`, several times faster than an `executemany` of INSERTs.
 """
 
 from __future__ import annotations
 
 import json
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, create_engine, text
 
 from headwater.errors import StoreUnavailableError
-from headwater.store.base import Batch
+from headwater.store.base import Batch, Row
 from headwater.store.sql import SqlRunStore
 
 NOTIFY_CHANNEL = "headwater_runs"
@@ -40,6 +42,25 @@ class PostgresRunStore(SqlRunStore):
             connect_args={"connect_timeout": 10},
         )
         return engine, engine
+
+    def _insert_many(self, conn: Connection, table: Any, rows: list[Row]) -> None:
+        # Every row of one list has the same keys, in order (the batch builder makes them so).
+        keys = tuple(rows[0])
+        quote = conn.dialect.identifier_preparer.quote
+        sql = f"COPY {quote(table.name)} ({', '.join(quote(k) for k in keys)}) FROM STDIN"
+        getter = itemgetter(*keys)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(sql) as copy:
+                write_row = copy.write_row
+                if len(keys) == 1:
+                    for row in rows:
+                        write_row((getter(row),))
+                else:
+                    for row in rows:
+                        write_row(getter(row))
+        finally:
+            cursor.close()
 
     def _lock_for_migration(self, conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(7302196585)"))
