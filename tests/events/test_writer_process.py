@@ -87,13 +87,15 @@ def test_frames_a_writer_process_never_committed_are_written_by_the_sink(
     # A "python" that exits at once: every frame sent to it is lost with it, unacknowledged.
     monkeypatch.setattr(sys, "executable", "/bin/false")
     sink = StoreSink(store.url, writer="process", batch_seconds=0.05)
-    with caplog.at_level(logging.ERROR, logger="headwater.store"), use_sink(sink):
+    with caplog.at_level(logging.WARNING, logger="headwater.store"), use_sink(sink):
         for n in range(1, 4):
             pipeline(n)
     sink.close()
 
     assert sink.mode == "thread"
-    assert any("stopped unexpectedly" in r.getMessage() for r in caplog.records)
+    # It died before or after taking its settings: either way, said once, nothing lost.
+    [message] = [r.getMessage() for r in caplog.records if r.name == "headwater.store"]
+    assert "writer process" in message
     assert len(store.read_flow_runs()) == 3
     assert _task_count(store) == 1 + 2 + 3
 

@@ -203,9 +203,16 @@ class WriterProcess:
         self._in = self.proc.stdin
         self._out = self.proc.stdout
         self._grow_pipe()
-        write_all(self._in.fileno(), encode_frame(
-            (url, batch_seconds, heartbeat_seconds, crash_after_seconds)
-        ))
+        try:
+            write_all(self._in.fileno(), encode_frame(
+                (url, batch_seconds, heartbeat_seconds, crash_after_seconds)
+            ))
+        except OSError:  # it died at once: reap it, and let the sink write from a thread
+            self.proc.kill()
+            self.proc.wait()
+            self._in.close()
+            self._out.close()
+            raise
         self.on_ack, self.on_log, self.on_exit = on_ack, on_log, on_exit
         self._reader = threading.Thread(
             target=self._read, name="headwater-store-writer-replies", daemon=True

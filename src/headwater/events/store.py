@@ -1,9 +1,9 @@
 """The store sink: records go to a queue on the hot path, and into the run store from elsewhere.
 
-`emit` is `deque.append`: O(1), lock-free, never blocks and never raises. A pump thread turns
-queued records into compact wire tuples (`_wire.py`) and hands them to a writer, which folds
-them into rows and commits one transaction per batch window (`batch_seconds`, default 0.2 s,
-`HEADWATER_STORE_BATCH_SECONDS`, at most 1 s):
+`emit` turns a record into a compact wire tuple (`_wire.py`) and appends it to a deque: a
+few µs, lock-free, never blocks and never raises. A pump thread hands the tuples to a writer,
+which folds them into rows and commits one transaction per batch window (`batch_seconds`,
+default 0.2 s, `HEADWATER_STORE_BATCH_SECONDS`, at most 1 s):
 
 - `writer="process"` (the default for a URL, `HEADWATER_STORE_WRITER`): a writer process
   started for this sink (`_writer_process.py`). The pump sends every `PUMP_SECONDS` (0.05 s);
@@ -47,6 +47,16 @@ class _FlushMarker:
 
     def __init__(self) -> None:
         self.done = threading.Event()
+
+
+class _EncodeFailure:
+    """Put in the queue by `emit` for a record that could not be encoded (reported by the
+    pump: the run's thread never logs for the store)."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
 
 
 class StoreSink(EventSink):
@@ -112,7 +122,20 @@ class StoreSink(EventSink):
         from headwater.events._writer import WriterStats
 
         self._queue: deque[Any] = deque()
-        self.emit = self._queue.append  # type: ignore[method-assign,assignment]
+        append = self._queue.append
+        encoders = _wire.ENCODERS
+
+        def emit(record: Any) -> None:
+            # Encoded here, while the record is still in this CPU's cache, and freed at once:
+            # cheaper in all than encoding it in the pump thread on another CPU.
+            encoder = encoders.get(record.__class__)
+            if encoder is not None:
+                try:
+                    append(encoder(record))
+                except Exception as exc:  # never the user's flow's problem
+                    append(_EncodeFailure(exc))
+
+        self.emit = emit  # type: ignore[method-assign]
         self._wake = threading.Event()
         self._stopping = False
         self._local: Any = None  # the in-process BatchWriter, made when first needed
@@ -132,8 +155,8 @@ class StoreSink(EventSink):
         )
         self._thread.start()
 
-    def emit(self, record: Any) -> None:  # replaced per instance by deque.append
-        self._queue.append(record)
+    def emit(self, record: Any) -> None:  # replaced per instance by a closure (`_start`)
+        raise AssertionError("replaced in _start")
 
     @property
     def stats(self) -> Any:
@@ -211,31 +234,22 @@ class StoreSink(EventSink):
             self._fall_back()  # now, not at the next record: a flush may be waiting on it
         queue = self._queue
         popleft = queue.popleft
-        encoders = _wire.ENCODERS
-        # Hand the GIL back now and then: a run thread that released it for I/O (a console
-        # line) would otherwise wait for the interpreter's 5 ms switch. Folding here (thread
-        # writer) holds it much longer per record than only encoding (process writer).
-        every = 255 if self.mode == "thread" else 4095
         while True:
             items: Items = []
             markers: list[_FlushMarker] = []
             append = items.append
-            for count in range(self.max_batch):
+            for _ in range(self.max_batch):
                 try:
-                    record = popleft()
+                    item = popleft()
                 except IndexError:
                     break
-                encoder = encoders.get(record.__class__)
-                if encoder is not None:
-                    try:
-                        append(encoder(record))
-                    except Exception as exc:  # one odd record must not stop the others
-                        self._local_writer().failed(exc, 1)
-                elif record.__class__ is _FlushMarker:
-                    markers.append(record)
+                if item.__class__ is tuple:
+                    append(item)
+                elif item.__class__ is _FlushMarker:
+                    markers.append(item)
                     break  # store what came before the marker, then release its waiter
-                if not count & every:
-                    time.sleep(0)
+                elif item.__class__ is _EncodeFailure:
+                    self._local_writer().failed(item.exc, 1)
             if items or markers or heartbeat:
                 try:
                     self._deliver(items, markers, heartbeat)
