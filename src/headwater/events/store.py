@@ -211,6 +211,8 @@ class StoreSink(EventSink):
 
     # -- the pump thread ----------------------------------------------------------------------
     def _run(self) -> None:
+        if self.mode == "process":  # now: it takes a while to import SQLAlchemy, start early
+            self._start_process()
         last_heartbeat = time.monotonic()
         while True:
             interval = self.batch_seconds
