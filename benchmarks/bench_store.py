@@ -14,6 +14,10 @@ Each store runs with both writers: the writer process (the default) and the writ
 and being committed; "sent" (writer process only) the longest it waited in the flow's process
 before reaching the writer process, which is what a kill -9 of the flow's process can lose.
 
+Part 3, the same comparison interleaved: one process takes turns between a memory sink, the
+writer process and the writer thread for `--rounds` rounds (ratios are taken round by round,
+so the drifts of a shared VM hit all three alike).
+
     python benchmarks/bench_store.py                        # N = 10,000 and 100,000
     python benchmarks/bench_store.py --n 10000 --repeat 3
     python benchmarks/bench_store.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -26,6 +30,7 @@ import itertools
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -151,6 +156,64 @@ def run_worker(env: dict[str, str], n: int, repeat: int, level: str) -> dict[str
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+# -- part 3: the same, interleaved in one process -----------------------------------------------
+def interleaved(n: int, rounds: int, url: str) -> dict[str, list[float]]:
+    """Per-task µs of N direct task calls into a memory sink, the writer process and the writer
+    thread, taking turns in one process for `rounds` rounds: slow drifts of a shared VM hit
+    all three alike, which separate processes minutes apart do not."""
+    from headwater import flow, task
+    from headwater.events import use_sink
+    from headwater.events.memory import MemorySink
+    from headwater.events.store import StoreSink
+
+    inc_task = task(inc)
+
+    @flow
+    def direct_calls() -> None:
+        for i in range(n):
+            inc_task(i)
+
+    memory = MemorySink()
+    sinks = {"memory": memory, "process": StoreSink(url, writer="process"),
+             "thread": StoreSink(url, writer="thread")}
+    for sink in sinks.values():  # warm-up: stores opened, writer process started
+        with use_sink(sink):
+            direct_calls()
+    memory.clear()
+    times: dict[str, list[float]] = {name: [] for name in sinks}
+    for _ in range(rounds):
+        for name, sink in sinks.items():
+            started = time.perf_counter()
+            with use_sink(sink):  # flushes at the end: the time until the history is durable
+                direct_calls()
+            memory.clear()
+            times[name].append((time.perf_counter() - started) / n * 1e6)
+    for sink in sinks.values():
+        sink.close()
+    return times
+
+
+def print_interleaved(label: str, n: int, times: dict[str, list[float]]) -> None:
+    mem = times["memory"]
+    for name, values in times.items():
+        ratios = [v / m for v, m in zip(values, mem, strict=True)]
+        print(f"{n:>8,} {label + ', ' + name:<22} {min(values):>8.1f} "
+              f"{statistics.median(values):>8.1f} {min(values) / min(mem):>6.2f}× "
+              f"{statistics.median(ratios):>6.2f}× "
+              f"{min(ratios):>5.2f}–{max(ratios):.2f}")
+
+
+def run_interleaved(url: str, n: int, rounds: int, level: str) -> dict[str, list[float]]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    full["HEADWATER_LOGGING_LEVEL"] = level
+    proc = subprocess.run(
+        [sys.executable, __file__, "--interleaved-worker", url, "--n", str(n),
+         "--rounds", str(rounds)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=full, check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, action="append", help="task runs (repeatable)")
@@ -160,9 +223,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--level", default="WARNING",
                         help="HEADWATER_LOGGING_LEVEL of the per-task runs (INFO: the default "
                              "user experience, console sent to /dev/null)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds of the interleaved comparison (0 to skip it)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--interleaved-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = args.n or [10_000, 100_000]
+    if args.interleaved_worker:
+        print(json.dumps(interleaved(sizes[0], args.rounds, args.interleaved_worker)))
+        return
     if args.worker:
         print(json.dumps(worker(sizes[0], args.repeat)))
         return
@@ -208,6 +277,14 @@ def main(argv: list[str] | None = None) -> None:
             sent = "-" if not r.get("send_window") else f"{r['send_window']:.3f}"
             print(f"{n:>8,} {label:<34} {us:>8.1f} {pool_us:>8.1f} {us / pool_us:>6.2f}× "
                   f"{us / memory_us:>8.2f}× {window:>9} {sent:>7}")
+    print(f"\nInterleaved in one process, {args.rounds} rounds of memory / writer process / "
+          f"writer thread, {args.level} logging, incl. flush")
+    print(f"{'N':>8} {'sink':<22} {'min µs':>8} {'med µs':>8} {'min×':>7} {'med×':>7} "
+          f"{'range':>10}")
+    for n in sizes:
+        for label, url, _ in targets:
+            if args.rounds:
+                print_interleaved(label, n, run_interleaved(url, n, args.rounds, args.level))
     for _, _, drop in targets:
         if drop is not None:
             drop()

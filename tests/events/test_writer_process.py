@@ -21,6 +21,7 @@ from headwater import flow, task
 from headwater.events import use_sink
 from headwater.events.records import LogEmitted
 from headwater.events.store import StoreSink
+from headwater.runtime import flow_run
 from headwater.store import sql_store
 from headwater.store.sql import SqlRunStore
 from tests.store.processes import env_for, flow_runs, start, wait_until
@@ -115,6 +116,51 @@ def test_a_writer_process_that_cannot_start_leaves_the_writing_to_a_thread(
     assert "HEADWATER_STORE_WRITER=thread" in warning
     assert sink.mode == "thread" and sink.writer_pid is None
     assert _task_count(store) == 2
+
+
+def test_a_writer_process_that_never_says_it_is_ready_is_given_up_on(
+    store: SqlRunStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Not a Python at all: it takes its input and sits there (as a frozen app might).
+    silent = tmp_path / "silent"
+    silent.write_text("#!/bin/sh\nexec sleep 60\n")
+    silent.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(silent))
+    sink = StoreSink(store.url, writer="process", batch_seconds=0.05, start_timeout=0.5)
+    with caplog.at_level(logging.ERROR, logger="headwater.store"), use_sink(sink):
+        pipeline(2)
+    sink.close()
+
+    [error] = [r.getMessage() for r in caplog.records if r.name == "headwater.store"]
+    assert "writer process" in error
+    assert sink.mode == "thread"
+    assert _task_count(store) == 2
+
+
+def test_running_flow_runs_keep_their_heartbeats_when_the_writer_process_dies(
+    store: SqlRunStore,
+) -> None:
+    sink = StoreSink(store.url, writer="process", batch_seconds=0.05, heartbeat_seconds=0.05)
+    beats: list[float] = []
+
+    def heartbeat() -> float | None:
+        runs = [run for run in store.read_flow_runs() if run.id == flow_run.id]
+        return runs[0].heartbeat if runs else None
+
+    @flow
+    def long_running() -> None:
+        first = wait_until(heartbeat, timeout=20)
+        os.kill(sink.writer_pid or 0, signal.SIGKILL)
+        wait_until(lambda: sink.mode == "thread", timeout=20)
+        beats.append(first)
+        beats.append(wait_until(lambda: (heartbeat() or 0) > first + 0.1, timeout=20))
+
+    with use_sink(sink):
+        long_running()
+    sink.close()
+
+    assert len(beats) == 2
 
 
 def test_a_writer_process_needs_a_url() -> None:

@@ -91,6 +91,10 @@ class BatchWriter:
         except Exception as exc:  # the writer must outlive any bug: flushes wait on it
             self.failed(exc, len(items))
 
+    def retry_now(self) -> None:
+        """Write at the next batch, even within the pause after a failure."""
+        self._failed_at = None
+
     def _fold_one_by_one(self, items: list[tuple[Any, ...]]) -> BatchBuilder:
         builder = BatchBuilder(self.running_flows)
         for item in items:

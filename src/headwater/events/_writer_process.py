@@ -12,7 +12,8 @@ a Ctrl-C or a terminal hang-up aimed at the user's program does not cut it short
 
 Frames, both ways: a 4-byte big-endian length, then `marshal` bytes. Down: first the settings
 (URL, batch seconds, heartbeat seconds, crash-after seconds), then (frame number, [wire
-tuples]). Up: ("ack", last frame committed, stats), ("log", level, message).
+tuples]). Up: ("ready",) once it can write, ("ack", last frame committed, stats, running flow
+run ids) after every commit, ("log", level, message).
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ def main() -> int:
         return 0
     url, batch_seconds, heartbeat_seconds, crash_after = frames.pop(0)
     writer = BatchWriter(lambda: sql_store(url), crash_after_seconds=crash_after, report=report)
+    send(("ready",))
     pending: list[tuple[Any, ...]] = []
     last_frame = acked = 0
     first_at: float | None = None  # when the oldest uncommitted tuple arrived
@@ -141,7 +143,7 @@ def main() -> int:
         if pending or heartbeat or reader.eof or last_frame != acked:
             writer.write(pending, heartbeat=heartbeat)
             pending, first_at = [], None
-            send(("ack", last_frame, writer.stats.as_tuple()))
+            send(("ack", last_frame, writer.stats.as_tuple(), tuple(writer.running_flows)))
             acked = last_frame
         if reader.eof:
             break
@@ -152,8 +154,9 @@ def main() -> int:
 
 # -- the flow process's end -------------------------------------------------------------------
 _BOOTSTRAP = (
-    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
-    "root = sys.argv[1]; root in sys.path or sys.path.insert(0, root); "
+    "import os, sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+    "root = sys.argv[1]; "
+    "root in {os.path.realpath(p) for p in sys.path} or sys.path.append(root); "
     "from headwater.events._writer_process import main; sys.exit(main())"
 )
 _ABANDONED: list[Any] = []  # a forked child's copies of its parent's writer processes
@@ -191,10 +194,12 @@ class WriterProcess:
 
         if not sys.executable:
             raise OSError("this interpreter does not know its own executable (sys.executable)")
-        # The same headwater as this process: its folder is put on the path unless it is there
-        # already (never ahead of the standard library), and the working folder is taken off
-        # it, so a user's `select.py` there cannot shadow a module the writer needs.
+        # The same headwater as this process: its folder is added at the end of the path unless
+        # it is there already, and the working folder is taken off it, so a user's
+        # `select.py` there cannot shadow a module the writer needs.
         package_root = str(Path(__file__).resolve().parents[2])
+        self.started = time.monotonic()
+        self.ready = False
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _BOOTSTRAP, package_root],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, start_new_session=True,
@@ -243,18 +248,25 @@ class WriterProcess:
         reader = FrameReader(self._out.fileno())
         try:
             while not reader.eof:
-                for kind, first, second in reader.read():
+                for message in reader.read():
+                    kind = message[0]
                     if kind == "ack":
-                        self.on_ack(first, second)
+                        self.on_ack(*message[1:])
                     elif kind == "log":
-                        self.on_log(first, second)
+                        self.on_log(*message[1:])
+                    elif kind == "ready":
+                        self.ready = True
         except (OSError, ValueError, EOFError, TypeError):
             pass  # a closed or garbled channel: treated as the process being gone
         finally:
             self.on_exit()
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Close its input (it commits what it has and exits), and wait for it."""
+    def close(self, timeout: float = 10.0, *, kill: bool = False) -> bool:
+        """Close its input (it commits what it has and exits), and wait up to `timeout` for it.
+
+        Returns whether it exited. One still busy is left to finish in the background, or,
+        with `kill`, killed.
+        """
         import subprocess
 
         with contextlib.suppress(OSError):
@@ -262,10 +274,14 @@ class WriterProcess:
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
+            if not kill:
+                _ABANDONED.append(self.proc)
+                return False
             self.proc.kill()
             self.proc.wait()
         self._reader.join(timeout)
         self._out.close()
+        return True
 
     def abandon(self) -> None:
         """In a forked child: let go of the parent's writer without touching it."""

@@ -1,7 +1,7 @@
 """The records the engine hands to an `EventSink`: immutable, cheap to build, in-process objects.
 
-Each record is built once on the hot path and never changed. Sinks that write somewhere
-(the run store) serialise them in their own thread, never in the run's.
+Each record is built once on the hot path and never changed. The store sink turns each into
+a compact tuple as it is emitted (`_wire.py`); folding and writing happen elsewhere.
 """
 
 from __future__ import annotations

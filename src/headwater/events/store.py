@@ -25,6 +25,7 @@ import atexit
 import contextlib
 import logging
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -72,6 +73,8 @@ class StoreSink(EventSink):
         crash_after_seconds: on opening, runs silent this long are marked Crashed.
         max_batch: most records in one transaction.
         exit_timeout: how long the `atexit` flush may take.
+        start_timeout: how long a writer process may take to say it is ready before the sink
+            gives up on it and writes from a thread.
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class StoreSink(EventSink):
         crash_after_seconds: float | None = None,
         max_batch: int = 20_000,
         exit_timeout: float = 30.0,
+        start_timeout: float = 60.0,
     ) -> None:
         from headwater import settings
 
@@ -100,6 +104,8 @@ class StoreSink(EventSink):
         else:
             self._store_or_factory = store  # type: ignore[assignment]
         mode = writer or (settings.store_writer() if self.url is not None else "thread")
+        if mode == "process" and writer is None and getattr(sys, "frozen", False):
+            mode = "thread"  # a frozen app's sys.executable is the app, not a Python
         if mode not in ("process", "thread") or (mode == "process" and self.url is None):
             raise ValueError(
                 f"StoreSink(writer={writer!r}) is not possible here: use writer='thread', or "
@@ -112,11 +118,20 @@ class StoreSink(EventSink):
         self.crash_after_seconds = crash_after_seconds or settings.crash_after_seconds()
         self.max_batch = max_batch
         self.exit_timeout = exit_timeout
+        self.start_timeout = start_timeout
         self._closed = False
+        self._eager = True  # start the writer process at once (not in forked children)
+        # Held while a writer process is being started, and across os.fork(): a child forked
+        # mid-start would otherwise keep a pipe end its parent's writer waits to see closed.
+        self._process_lock = threading.Lock()
         self._start()
         atexit.register(self._at_exit)
         if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self._after_fork_in_child)
+            os.register_at_fork(
+                before=self._process_lock.acquire,
+                after_in_parent=self._process_lock.release,
+                after_in_child=self._after_fork_in_child,
+            )
 
     def _start(self) -> None:
         from headwater.events._writer import WriterStats
@@ -148,6 +163,7 @@ class StoreSink(EventSink):
         # it, what a kill -9 of this process can lose (read it in tests and benchmarks).
         self.max_send_window = 0.0
         self._unacked: deque[tuple[int, Items]] = deque()
+        self._running_flows: tuple[str, ...] = ()
         self._waiting: dict[int, list[_FlushMarker]] = {}
         self._waiting_lock = threading.Lock()
         self._thread = threading.Thread(
@@ -191,9 +207,19 @@ class StoreSink(EventSink):
         self._stopping = True
         self._wake.set()
         self._thread.join(timeout=5.0)
-        if self._process is not None:
-            self._process.close()
-        if self._local is not None and not self._thread.is_alive():
+        if self._thread.is_alive():  # stuck writing to a stalled writer: leave both be
+            logger.warning("headwater's run store writer did not finish in time; records "
+                           "not yet stored may be lost.")
+            return
+        process = self._process
+        if process is not None and not process.close(timeout=10.0):
+            with self._waiting_lock:
+                pending = sum(len(items) for _, items in self._unacked)
+            logger.warning(
+                "headwater's run store writer process (pid %d) is still storing %d records; it "
+                "goes on in the background and exits when it is done.", process.pid, pending,
+            )
+        if self._local is not None:
             self._local.close()
 
     def _at_exit(self) -> None:
@@ -202,16 +228,20 @@ class StoreSink(EventSink):
 
     def _after_fork_in_child(self) -> None:
         # Threads do not survive fork, and the parent's connections and writer process must
-        # not be shared: the child starts with an empty queue and writers of its own.
+        # not be shared: the child starts with an empty queue and writers of its own; its
+        # writer process only once it has something to write.
+        self._process_lock.release()
+        self._process_lock = threading.Lock()
         if self._closed:
             return
         if self._process is not None:
             self._process.abandon()
+        self._eager = False
         self._start()
 
     # -- the pump thread ----------------------------------------------------------------------
     def _run(self) -> None:
-        if self.mode == "process":  # now: it takes a while to import SQLAlchemy, start early
+        if self.mode == "process" and self._eager:  # it takes a while to import SQLAlchemy
             self._start_process()
         last_heartbeat = time.monotonic()
         while True:
@@ -220,6 +250,10 @@ class StoreSink(EventSink):
                 interval = min(interval, PUMP_SECONDS)
             self._wake.wait(interval)
             self._wake.clear()
+            process = self._process
+            if (process is not None and not process.ready and not self._process_lost
+                    and time.monotonic() - process.started > self.start_timeout):
+                self._process_lost = True  # silent for too long: not a writer we can use
             now = time.monotonic()
             heartbeat = self.mode == "thread" and now - last_heartbeat >= self.heartbeat_seconds
             if heartbeat:
@@ -307,6 +341,11 @@ class StoreSink(EventSink):
         return True
 
     def _start_process(self) -> None:
+        with self._process_lock:
+            if self._process is None and not self._process_failed:
+                self._start_process_locked()
+
+    def _start_process_locked(self) -> None:
         from headwater.events._writer_process import WriterProcess
 
         assert self.url is not None
@@ -326,13 +365,15 @@ class StoreSink(EventSink):
                 "skip the attempt.", exc,
             )
 
-    def _acked(self, number: int, stats: tuple[Any, ...]) -> None:
-        """In the reply thread: frames up to `number` are committed."""
+    def _acked(self, number: int, stats: tuple[Any, ...], running: tuple[str, ...]) -> None:
+        """In the reply thread: frames up to `number` are committed; `running` are the flow
+        runs the writer heartbeats (a fallback writer takes them over)."""
         self._remote_stats.update_from(stats)
+        self._running_flows = running
         unacked = self._unacked
-        while unacked and unacked[0][0] <= number:
-            unacked.popleft()
         with self._waiting_lock:
+            while unacked and unacked[0][0] <= number:
+                unacked.popleft()
             done = [n for n in self._waiting if n <= number]
             released = [marker for n in done for marker in self._waiting.pop(n)]
         for marker in released:
@@ -352,7 +393,7 @@ class StoreSink(EventSink):
         code = None
         if process is not None:
             with contextlib.suppress(Exception):
-                process.close(timeout=1.0)
+                process.close(timeout=1.0, kill=True)
                 code = process.proc.returncode
         logger.error(
             "headwater's run store writer process%s stopped unexpectedly (exit code %s); run "
@@ -361,8 +402,12 @@ class StoreSink(EventSink):
         )
         writer = self._local_writer()
         writer.stats.update_from(self._remote_stats.as_tuple())
-        while self._unacked:
-            _, items = self._unacked.popleft()
+        writer.running_flows.update(self._running_flows)
+        writer.retry_now()  # an earlier encode failure must not cost the replay its records
+        with self._waiting_lock:
+            frames = list(self._unacked)
+            self._unacked.clear()
+        for _, items in frames:
             writer.write(items)
         with self._waiting_lock:
             released = [marker for markers in self._waiting.values() for marker in markers]

@@ -44,6 +44,9 @@ class PostgresRunStore(SqlRunStore):
         return engine, engine
 
     def _insert_many(self, conn: Connection, table: Any, rows: list[Row]) -> None:
+        if conn.dialect.driver != "psycopg":  # COPY as below is psycopg 3's API
+            super()._insert_many(conn, table, rows)
+            return
         # Every row of one list has the same keys, in order (the batch builder makes them so).
         keys = tuple(rows[0])
         quote = conn.dialect.identifier_preparer.quote
