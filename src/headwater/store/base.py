@@ -6,7 +6,7 @@ readers (the CLI, the server, tests) get frozen views. Implementations: `MemoryS
 `tests/contracts/test_run_store_contract.py`.
 
 A batch carries rows as plain dicts keyed by column name (see `schema.py`), with JSON already
-encoded: the writer thread builds tens of thousands of them a second, and dicts go straight to
+encoded: the writer builds tens of thousands of them a second, and dicts go straight to
 `executemany` without another copy. Everything a caller reads back is a frozen dataclass.
 """
 

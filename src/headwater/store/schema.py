@@ -1,7 +1,7 @@
 """The run store's tables, in SQLAlchemy 2 Core: one definition for SQLite and PostgreSQL.
 
 Times are float seconds since the epoch (portable, cheap to compare); ids are UUID text;
-parameters, tags, results and event payloads are JSON text encoded by the writer thread.
+parameters, tags, results and event payloads are JSON text, encoded as records are emitted.
 A run's state history is a column of its row (`history`: one JSON array per line, appended
 with `||`), not a table of its own: a task run that starts and ends within one batch window
 costs one INSERT, which is what keeps recording cheap at 100,000 task runs.

@@ -5,7 +5,7 @@ The base owns the statements; a dialect subclass says how to open an engine, how
 migration lock, how to lock rows it is about to mark Crashed, and what to do after a write.
 
 SQLAlchemy (and psycopg) are imported here and only here: this module is loaded by the store
-sink's writer thread, the CLI and the server, never by `import headwater`.
+sink's writer (its process, or its thread), the CLI and the server, never by `import headwater`.
 """
 
 from __future__ import annotations
