@@ -168,7 +168,7 @@ def test_a_writer_process_needs_a_url() -> None:
         StoreSink(lambda: sql_store("sqlite://"), writer="process")
 
 
-def test_records_odd_enough_to_fail_marshal_cost_only_themselves(store: SqlRunStore) -> None:
+def test_text_of_a_str_subclass_is_stored_as_plain_text(store: SqlRunStore) -> None:
     class Text(str):
         pass
 
