@@ -118,7 +118,7 @@ def best_of(repeat: int, fn: Any) -> float:
 
 def worker(n: int, repeat: int) -> dict[str, Any]:
     from headwater import flow, task
-    from headwater.events import current_sink
+    from headwater.engine.runtime import current_sink
 
     inc_task = task(inc)
 
@@ -162,7 +162,7 @@ def interleaved(n: int, rounds: int, url: str) -> dict[str, list[float]]:
     thread, taking turns in one process for `rounds` rounds: slow drifts of a shared VM hit
     all three alike, which separate processes minutes apart do not."""
     from headwater import flow, task
-    from headwater.events import use_sink
+    from headwater.engine.runtime import use_sink
     from headwater.events.memory import MemorySink
     from headwater.events.store import StoreSink
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from headwater.core.clock import use_clock
+from headwater.engine.runtime import use_clock
 from headwater.events.memory import MemorySink
 from headwater.testing import FrozenClock, capture_events
 

@@ -1,5 +1,5 @@
 """Import boundaries and the import budget: what `import headwater` may load, and which layers
-`core/` may never import.
+each layer may never import (arrows point down: see the README's Layout).
 
 Each import check runs in a fresh interpreter: this test process has imported far too much
 already to tell anything about a cold import.
@@ -36,6 +36,22 @@ HEAVY = (
 )
 # headwater packages core/ must never import (it sees only the base seams).
 FORBIDDEN_FOR_CORE = ("headwater.cli", "headwater.server", "headwater.store")
+# Per layer, what its modules may never import, lazily or not (TYPE_CHECKING aside).
+_ABOVE_THE_ENGINE = ("headwater.cli", "headwater.server", "headwater.deployments",
+                     "headwater.compat", "headwater.store")
+_OPTIONAL_DRIVERS = ("dask", "distributed", "ray", "headwater.runners.dask",
+                     "headwater.runners.ray", "psycopg", "sqlalchemy", "alembic", "fastapi")
+FORBIDDEN = {
+    # The model: the engine reaches it through core/seam.py, never the other way round.
+    "core": (*_ABOVE_THE_ENGINE, "headwater.engine", "headwater.events"),
+    "engine": (*_ABOVE_THE_ENGINE, *_OPTIONAL_DRIVERS),
+    # A runner moves requests and outcomes: what it needs comes with the request.
+    "runners": (*_ABOVE_THE_ENGINE, "headwater.engine", "headwater.events"),
+    "events": ("headwater.engine", "headwater.runners", "headwater.cli", "headwater.server",
+               "headwater.deployments"),
+    "store": ("headwater.engine", "headwater.events", "headwater.runners", "headwater.core",
+              "headwater.cli", "headwater.server", "headwater.deployments"),
+}
 
 
 def run_fresh(source: str, **extra_env: str) -> dict[str, object]:
@@ -130,14 +146,22 @@ def core_modules() -> list[Path]:
 
 
 def imported_names(source: str, package: str) -> list[tuple[int, str]]:
-    """Every module an import statement in `source` names (at any depth), with its line.
+    """Every module an import statement in `source` names (at any depth, but not under
+    `if TYPE_CHECKING:`), with its line.
 
     Args:
         source: a module's text.
         package: the package the module lives in, to resolve relative imports.
     """
     names: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped.update(id(inner) for inner in ast.walk(node))
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             names.extend((node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -153,24 +177,32 @@ def imported_names(source: str, package: str) -> list[tuple[int, str]]:
     return names
 
 
-def forbidden_imports(source: str, package: str) -> list[str]:
+def forbidden_imports(
+    source: str, package: str, forbidden: tuple[str, ...] = FORBIDDEN_FOR_CORE
+) -> list[str]:
     return [
         f"line {line}: {name}"
         for line, name in sorted(imported_names(source, package))
-        if any(name == pkg or name.startswith(pkg + ".") for pkg in FORBIDDEN_FOR_CORE)
+        if any(name == pkg or name.startswith(pkg + ".") for pkg in forbidden)
     ]
+
+
+def layer_modules() -> list[tuple[str, Path]]:
+    return [(layer, path) for layer in FORBIDDEN for path in sorted((SRC / layer).rglob("*.py"))]
+
+
+@pytest.mark.parametrize(
+    ("layer", "path"), layer_modules(), ids=lambda v: v if isinstance(v, str) else v.name
+)
+def test_no_module_imports_a_layer_above_its_own(layer: str, path: Path) -> None:
+    package = ".".join(("headwater", *path.relative_to(SRC).parent.parts))
+
+    assert forbidden_imports(path.read_text(encoding="utf-8"), package, FORBIDDEN[layer]) == []
 
 
 def test_the_static_import_check_sees_core_modules() -> None:
     paths = [p.name for p in core_modules()]
     assert "flows.py" in paths and "tasks.py" in paths
-
-
-@pytest.mark.parametrize("path", core_modules(), ids=lambda p: p.name)
-def test_no_core_module_imports_cli_server_or_store(path: Path) -> None:
-    package = ".".join(("headwater", *path.relative_to(SRC).parent.parts))
-
-    assert forbidden_imports(path.read_text(encoding="utf-8"), package) == []
 
 
 def test_the_static_import_check_catches_every_spelling_of_a_forbidden_import() -> None:
@@ -185,6 +217,9 @@ def test_the_static_import_check_catches_every_spelling_of_a_forbidden_import() 
             import headwater.store.sql
         from headwater import settings
         from headwater.events import base as events_base
+        from typing import TYPE_CHECKING
+        if TYPE_CHECKING:
+            from headwater.store.base import RunStore
         """
     )
 

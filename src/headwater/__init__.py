@@ -4,12 +4,16 @@
 
 Names are imported on first use (a lazy table, as in Prefect's own `__init__`), so
 `import headwater` stays cheap: no pydantic, no SQLAlchemy, no Dask until a feature needs them.
+The one thing importing it does is register the engine with the model (`headwater.core.seam`):
+that is how calling a `Flow` or a `Task` reaches it.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+import headwater.engine as _engine  # noqa: F401  (registers the engine; see the docstring)
 
 __version__ = "0.1.0"
 
@@ -25,7 +29,7 @@ _PUBLIC_API: dict[str, str] = {
     "unmapped": "headwater.core.annotations",
     "allow_failure": "headwater.core.annotations",
     "get_run_context": "headwater.core.context",
-    "get_run_logger": "headwater.core.logs",
+    "get_run_logger": "headwater.engine.logs",
     "HeadwaterError": "headwater.errors",
 }
 
@@ -38,11 +42,11 @@ if TYPE_CHECKING:
     from headwater.core.context import tags as tags
     from headwater.core.flows import Flow as Flow
     from headwater.core.flows import flow as flow
-    from headwater.core.logs import get_run_logger as get_run_logger
     from headwater.core.states import State as State
     from headwater.core.states import StateType as StateType
     from headwater.core.tasks import Task as Task
     from headwater.core.tasks import task as task
+    from headwater.engine.logs import get_run_logger as get_run_logger
     from headwater.errors import HeadwaterError as HeadwaterError
 
 

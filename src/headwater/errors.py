@@ -13,6 +13,7 @@
     │   ├── MappingLengthMismatch              iterables of different lengths
     │   └── MappingMissingIterable             no iterable argument at all
     ├── SerializationError (+ TypeError)       a task, argument or result cannot be pickled
+    ├── SelfDependencyError (+ ValueError)     a task run would wait for its own result
     ├── UpstreamTaskError                      an upstream run did not complete
     ├── SettingError (+ ValueError)            a HEADWATER_* variable holds a bad value
     ├── MissingResult                          a completed state carries no data
@@ -28,6 +29,7 @@
     ├── StoreError                             the run store cannot do what was asked
     │   ├── StoreUnavailableError              ... it cannot be opened, reached or written
     │   ├── RunNotFoundError (+ LookupError)   ... no run has the given id
+    │   ├── RunFinishedError                   ... the run is final: it cannot be cancelled
     │   └── AssetNotFoundError (+ LookupError) ... no asset has the given key
     └── CommandError                           a `headwater` command got input it cannot use
         ├── FlowFileNotFoundError              `run file.py:flow` names a missing file
@@ -118,6 +120,18 @@ class SerializationError(HeadwaterError, TypeError):
     """A task, one of its arguments or its result cannot be sent to another process."""
 
 
+class SelfDependencyError(HeadwaterError, ValueError):
+    """A task run asked to wait for its own result, which would never come.
+
+    Attributes:
+        task_run_id: the run that would have waited for itself.
+    """
+
+    def __init__(self, message: str, *, task_run_id: Any = None) -> None:
+        super().__init__(message)
+        self.task_run_id = task_run_id
+
+
 class UpstreamTaskError(HeadwaterError):
     """A run this one depends on did not reach a Completed state."""
 
@@ -192,6 +206,19 @@ class RunNotFoundError(StoreError, LookupError):
     def __init__(self, message: str, *, run_id: str = "") -> None:
         super().__init__(message)
         self.run_id = run_id
+
+
+class RunFinishedError(StoreError):
+    """The run is already in a final state, so it cannot be cancelled.
+
+    Attributes:
+        run_id: the run's id. state: the name of its final state.
+    """
+
+    def __init__(self, message: str, *, run_id: str = "", state: str = "") -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.state = state
 
 
 class AssetNotFoundError(StoreError, LookupError):

@@ -1,5 +1,5 @@
 """Run loggers: `get_run_logger()` inside flows and tasks."""
 
-from headwater.core.logs import get_run_logger as get_run_logger
+from headwater.engine.logs import get_run_logger as get_run_logger
 
 __all__ = ["get_run_logger"]

@@ -9,7 +9,7 @@ import json
 import sys
 
 from headwater.compat.__main__ import main
-from headwater.core.clock import use_clock
+from headwater.engine.runtime import use_clock
 from headwater.events.records import StateChanged
 from headwater.testing import FrozenClock, capture_events
 

@@ -1074,12 +1074,6 @@ async def async_double(x: int) -> int:
     return x * 2
 
 
-@task
-async def loop_id() -> int:
-    await asyncio.sleep(0)
-    return id(asyncio.get_running_loop())
-
-
 def test_submit_and_map_work_from_an_async_flow() -> None:
     @flow
     async def async_flow() -> Any:
@@ -1124,36 +1118,35 @@ def test_a_failing_async_submitted_task_raises_its_own_exception_from_result() -
     assert run_in_flow(body)
 
 
-def test_many_submitted_async_tasks_share_one_event_loop() -> None:
-    def body() -> Any:
-        return [loop_id.submit() for _ in range(20)]
-
-    @flow
-    def sync_flow() -> list[int]:
-        return [f.result() for f in body()]
-
-    @flow
-    async def async_flow() -> list[int]:
-        return [f.result() for f in body()]
-
-    assert len(set(sync_flow())) == 1
-    assert len(set(asyncio.run(async_flow()))) == 1
-
-
-def test_submitted_async_tasks_run_concurrently_on_their_loop() -> None:
+def test_each_submitted_async_task_runs_on_a_loop_of_its_own_worker() -> None:
+    # One shared loop would let one blocked task stall all the others (issue: the hangs).
     @task
-    async def meet(barrier: asyncio.Event, arrivals: list[int], me: int) -> int:
-        arrivals.append(me)
-        if len(arrivals) == 2:
-            barrier.set()
-        await asyncio.wait_for(barrier.wait(), GATE_LIMIT)
+    async def loop_and_thread() -> tuple[int, int]:
+        await asyncio.sleep(0)
+        return id(asyncio.get_running_loop()), threading.get_ident()
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=4))
+    def sync_flow() -> list[tuple[int, int]]:
+        return [f.result() for f in [loop_and_thread.submit() for _ in range(20)]]
+
+    pairs = sync_flow()
+    threads_of_loop: dict[int, set[int]] = {}
+    for loop, thread in pairs:
+        threads_of_loop.setdefault(loop, set()).add(thread)
+    assert all(len(threads) == 1 for threads in threads_of_loop.values())
+
+
+def test_submitted_async_tasks_run_concurrently_in_their_workers() -> None:
+    barrier = threading.Barrier(2, timeout=GATE_LIMIT)
+
+    @task
+    async def meet(me: int) -> int:
+        await asyncio.to_thread(barrier.wait)  # both must be running at once to get past it
         return me
 
     def body() -> Any:
-        barrier = asyncio.Event()  # bound to the runner's loop on first use
-        arrivals: list[int] = []
-        first = meet.submit(barrier, arrivals, 1)
-        second = meet.submit(barrier, arrivals, 2)
+        first = meet.submit(1)
+        second = meet.submit(2)
         return first.result(), second.result()
 
     assert run_in_flow(body) == (1, 2)

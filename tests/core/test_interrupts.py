@@ -14,7 +14,8 @@ import pytest
 SCRIPT = textwrap.dedent("""
     import sys, time
     from headwater import flow, task
-    from headwater.events import EventSink, set_sink
+    from headwater.engine.runtime import set_sink
+    from headwater.events import EventSink
     from headwater.events.records import StateChanged
 
     class PrintingSink(EventSink):

@@ -19,7 +19,7 @@ import threading
 import pytest
 
 from headwater import flow, get_run_logger, task
-from headwater.core.logs import setup_logging
+from headwater.engine.logs import setup_logging
 from headwater.errors import HeadwaterError, MissingContextError, SettingError
 from headwater.events.memory import MemorySink
 

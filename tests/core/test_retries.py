@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from headwater import flow, task
-from headwater.core import retries as rules
+from headwater.engine import retries as rules
 from headwater.events.memory import MemorySink
 from headwater.runtime import flow_run, task_run
 from headwater.tasks import exponential_backoff

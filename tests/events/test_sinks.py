@@ -11,7 +11,8 @@ import pytest
 
 import headwater.events
 from headwater import flow, get_run_logger, task
-from headwater.events import EventSink, NullSink, current_sink, set_sink, use_sink
+from headwater.engine.runtime import current_sink, set_sink, use_sink
+from headwater.events import EventSink, NullSink
 from headwater.events.memory import MemorySink
 from headwater.events.records import (
     FlowRunCreated,
@@ -211,14 +212,13 @@ def test_the_null_sink_drops_records_and_runs_still_complete() -> None:
         assert pipeline() == "done"
 
 
-def test_the_events_package_exports_the_seam() -> None:
-    assert set(headwater.events.__all__) >= {
-        "EventSink",
-        "NullSink",
-        "current_sink",
-        "set_sink",
-        "use_sink",
-    }
+def test_the_events_package_exports_the_seam_and_the_runtime_holds_the_current_sink() -> None:
+    import headwater.engine.runtime as runtime
+
+    assert set(headwater.events.__all__) >= {"EventSink", "NullSink", "open_default_sink"}
+    sink = NullSink()
+    with use_sink(sink):
+        assert runtime.current_runtime().sink is sink is current_sink()
 
 
 # -- MemorySink readers -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from headwater import flow, task
-from headwater.events import use_sink
+from headwater.engine.runtime import use_sink
 from headwater.events.records import LogEmitted
 from headwater.events.store import StoreSink
 from headwater.runtime import flow_run

@@ -11,7 +11,8 @@ import pytest
 
 from headwater.core.states import Completed, Failed, Pending, Running
 from headwater.errors import SettingError
-from headwater.events import _default_sink, _wire
+from headwater.events import _wire
+from headwater.events import open_default_sink as _default_sink
 from headwater.events._rows import BatchBuilder
 from headwater.events.records import (
     DependencyAdded,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from headwater import flow, task
-from headwater.events import use_sink
+from headwater.engine.runtime import use_sink
 from headwater.events.records import LogEmitted
 from headwater.events.store import StoreSink
 from headwater.runtime import flow_run
@@ -257,7 +257,7 @@ def test_ctrl_c_sent_to_the_whole_process_group_still_stores_the_run_crashed(
 FORKS = """
     import json, os, sys
     from headwater import flow
-    from headwater.events import current_sink
+    from headwater.engine.runtime import current_sink
 
     @flow
     def where(side: str) -> int:

@@ -11,6 +11,7 @@ from distributed import LocalCluster
 from headwater import flow, get_run_context, task
 from headwater.errors import OptionError
 from headwater.runners.dask import DaskTaskRunner
+from headwater.testing import task_run_request
 
 
 @task
@@ -47,7 +48,7 @@ def test_a_cluster_class_by_dotted_path_with_kwargs_and_adaptive_scaling() -> No
     @flow(task_runner=runner)
     def adaptive() -> int:
         result = square.submit(7).result()
-        seen["cluster"] = get_run_context()._runner._owned_cluster  # type: ignore[union-attr]
+        seen["cluster"] = get_run_context().runner._owned_cluster  # type: ignore[union-attr]
         return result
 
     assert adaptive() == 49
@@ -72,4 +73,4 @@ def test_runners_with_the_same_settings_are_equal_and_duplicate_cleanly() -> Non
     copy = runner.duplicate()
     assert copy == runner and copy is not runner
     with pytest.raises(RuntimeError, match="not started"):
-        runner.submit(square, {"x": 1})
+        runner.submit(task_run_request(square, x=1))

@@ -8,6 +8,7 @@ from headwater import flow, get_run_context, task
 from headwater.errors import OptionError
 from headwater.runners import ThreadPoolTaskRunner
 from headwater.runners.process import ProcessPoolTaskRunner
+from headwater.testing import task_run_request
 
 
 @task
@@ -33,7 +34,7 @@ def test_runner_names_and_copies() -> None:
 def test_a_runner_cannot_be_used_before_it_starts_or_started_twice() -> None:
     runner = ThreadPoolTaskRunner()
     with pytest.raises(RuntimeError, match="not started"):
-        runner.submit(one, {})
+        runner.submit(task_run_request(one))
     with runner, pytest.raises(RuntimeError, match="already started"):
         runner.__enter__()
 
@@ -56,12 +57,12 @@ def test_a_flow_that_never_submits_never_starts_a_pool() -> None:
     @flow
     def direct_only() -> tuple[int, object]:
         value = one()
-        return value, get_run_context()._runner  # type: ignore[union-attr]
+        return value, get_run_context().runner  # type: ignore[union-attr]
 
     @flow
     def submits() -> object:
         one.submit().wait()
-        return get_run_context()._runner  # type: ignore[union-attr]
+        return get_run_context().runner  # type: ignore[union-attr]
 
     assert direct_only() == (1, None)
     assert isinstance(submits(), ThreadPoolTaskRunner)

@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import create_engine, insert
 
-from headwater.core import lineage
+from headwater.engine import lineage
 from headwater.errors import AssetNotFoundError
 from headwater.events._rows import BatchBuilder
 from headwater.events.records import Event

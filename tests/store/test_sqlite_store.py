@@ -13,8 +13,8 @@ import pytest
 from headwater.errors import SettingError
 from headwater.store import sql_store
 from headwater.store.schema import HEAD_REVISION
-from headwater.store.sql import store_for_url
 from headwater.store.sqlite import SqliteRunStore
+from headwater.store.urls import store_for_url
 
 
 def test_a_new_store_file_is_created_in_wal_mode_at_the_newest_schema(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ NAMES: dict[str, dict[str, str]] = {
         "unmapped": "headwater.core.annotations:unmapped",
         "allow_failure": "headwater.core.annotations:allow_failure",
         "tags": "headwater.core.context:tags",
-        "get_run_logger": "headwater.core.logs:get_run_logger",
+        "get_run_logger": "headwater.engine.logs:get_run_logger",
         "State": "headwater.core.states:State",
         "runtime": "headwater.runtime",
     },
@@ -99,7 +99,7 @@ NAMES: dict[str, dict[str, str]] = {
         "FlowRunContext": "headwater.core.context:FlowRunContext",
         "TaskRunContext": "headwater.core.context:TaskRunContext",
     },
-    "prefect.logging": {"get_run_logger": "headwater.core.logs:get_run_logger"},
+    "prefect.logging": {"get_run_logger": "headwater.engine.logs:get_run_logger"},
     "prefect.exceptions": {"PrefectException": "headwater.errors:HeadwaterError", **_ERRORS},
     "prefect.utilities": {},
     "prefect.utilities.annotations": {

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from headwater.core import options as opt
+from headwater.core._loops import in_running_loop
 from headwater.core.context import flow_run_var, task_run_var
-from headwater.core.engine import in_running_loop
 from headwater.core.parameters import CallSignature
 from headwater.errors import OptionError
 
@@ -146,5 +146,50 @@ class Decorated:
             return True
         return flow_run_var.get() is None and task_run_var.get() is None
 
+    # -- copying and pickling -------------------------------------------------------------------
+    def __copy__(self) -> Any:
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            new.__dict__[key] = copy.deepcopy(value, memo)
+        return new
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickled by reference (module and name) when it can be imported from there as this
+        very object, so a worker imports it instead of receiving its code, options and hooks;
+        by value otherwise (a script's `__main__`, a copy made by `with_options`, a bound method).
+        """
+        module, qualname = getattr(self, "__module__", None), getattr(self, "__qualname__", "")
+        if (module and module != "__main__" and self._bound is _UNBOUND
+                and "<locals>" not in qualname and _lookup(module, qualname) is self):
+            return (_import_decorated, (module, qualname))
+        return object.__reduce_ex__(self, protocol)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, fn={self.fn.__qualname__})"
+
+
+def _lookup(module: str, qualname: str) -> Any:
+    import sys
+
+    found: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        if found is None:
+            return None
+        found = inspect.getattr_static(found, part, None)
+    return found
+
+
+def _import_decorated(module: str, qualname: str) -> Any:
+    """Unpickle a flow or task pickled by reference: import its module and look it up."""
+    import importlib
+
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = inspect.getattr_static(found, part)
+    return found

@@ -156,7 +156,7 @@ class MaterializingTask(Task):  # type: ignore[type-arg]
         self.materialized_by = materialized_by
         super().__init__(fn, **task_options)
         self.asset_deps = [to_asset(a) for a in self.asset_deps]
-        _mark_assets_in_use()
+        mark_assets_in_use()
 
     def with_options(self, *, assets: Iterable[Asset | str] | None = None,
                      **changes: Any) -> MaterializingTask:
@@ -201,7 +201,7 @@ def materialize(*assets: Asset | str, by: str | None = None,
 _assets_in_use = False
 
 
-def _mark_assets_in_use() -> None:
+def mark_assets_in_use() -> None:
     global _assets_in_use
     _assets_in_use = True
 

@@ -18,27 +18,36 @@ from headwater.errors import MissingContextError
 
 if TYPE_CHECKING:
     import logging
+    from uuid import UUID
 
     from headwater.core.flows import Flow
     from headwater.core.runs import FlowRun, TaskRun
     from headwater.core.tasks import Task
-    from headwater.events.base import EventSink
 
 
 class FlowRunContext:
-    """What code running inside a flow run can see."""
+    """What code running inside a flow run can see.
+
+    The engine fills it in; `runner` is the flow run's task runner once something was
+    submitted, `facts` the small picklable summary that travels with every task-run request,
+    `cancel_scope` this run's id and its parents' (a cancel request for any of them stops it).
+    """
 
     __slots__ = (
-        "_lock",
-        "_runner",
+        "cancel_scope",
+        "facts",
         "flow",
         "flow_run",
         "lineage",
+        "lock",
         "log_prints",
         "logger",
         "parameters",
+        "parent",
         "pending",
         "persist_by_default",
+        "runner",
+        "runtime",
         "sink",
         "task_runner",
     )
@@ -50,46 +59,28 @@ class FlowRunContext:
         parameters: dict[str, Any],
         log_prints: bool,
         logger: logging.LoggerAdapter[logging.Logger],
-        sink: EventSink,
+        runtime: Any,
         task_runner: Any = None,
+        parent: FlowRunContext | None = None,
     ) -> None:
         self.flow = flow
         self.flow_run = flow_run
         self.parameters = parameters
         self.log_prints = log_prints
         self.logger = logger
-        self.sink = sink
+        self.runtime = runtime
+        self.sink = runtime.sink
         self.task_runner = task_runner  # the flow's configured runner (a template, never entered)
+        self.parent = parent
+        self.cancel_scope: tuple[UUID, ...] = (
+            (flow_run.id, *parent.cancel_scope) if parent is not None else (flow_run.id,)
+        )
         self.pending = PendingRuns()
         self.lineage: Any = None  # asset lineage bookkeeping, created when assets are used
         self.persist_by_default: bool | None = None  # the setting, read on first need
-        self._runner: Any = None
-        self._lock = threading.Lock()
-
-    def open_task_runner(self) -> Any:
-        """This run's task runner, started on first use (flows that never submit pay nothing)."""
-        runner = self._runner
-        if runner is None:
-            with self._lock:
-                if self._runner is None:
-                    if self.task_runner is not None:
-                        fresh = self.task_runner.duplicate()
-                    else:
-                        from headwater.runners.thread import ThreadPoolTaskRunner
-
-                        fresh = ThreadPoolTaskRunner()
-                    fresh.__enter__()
-                    self._runner = fresh
-                runner = self._runner
-        return runner
-
-    def close_task_runner(self, cancel: bool = False) -> None:
-        """Shut the runner down: normally after every submitted run has finished; with
-        `cancel` (the flow crashed), runs that have not started yet are dropped."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            runner.cancel_on_exit = cancel
-            runner.__exit__(None, None, None)
+        self.facts: Any = None  # the engine's FlowRunFacts, made on first need
+        self.runner: Any = None  # the started task runner, made on first submit
+        self.lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"FlowRunContext(flow_run={self.flow_run.name!r})"

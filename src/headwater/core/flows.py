@@ -10,6 +10,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 from headwater.core import options as opt
 from headwater.core._decorated import Decorated
 from headwater.core.parameters import ParameterValidator
+from headwater.core.seam import engine
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -140,14 +141,7 @@ class Flow(Decorated, Generic[P, R]):
             ParameterTypeError: a parameter failed validation against its type hint.
             Exception: whatever the flow function raised, with its original type.
         """
-        from headwater.core import flow_engine
-        from headwater.core.engine import run_coro_sync
-
-        parameters = self._bind(args, kwargs)
-        if self.isasync:
-            coro = flow_engine.run_flow_async(self, parameters, wait_for, return_state)
-            return coro if self._returns_coroutine() else run_coro_sync(coro)
-        return flow_engine.run_flow_sync(self, parameters, wait_for, return_state)
+        return engine().call_flow(self, self._bind(args, kwargs), wait_for, return_state)
 
 
 def _check_task_runner(value: Any, owner: str) -> Any:

@@ -1,9 +1,8 @@
 """Futures for submitted task runs, and `wait` / `as_completed` over them.
 
-Every task runner hands back a `TaskRunFuture`: a task run id plus a
-`concurrent.futures.Future` that completes with the run's final state. Runners that are not
-thread pools (processes, Dask) complete that future from their own callbacks, so waiting works
-the same everywhere.
+`.submit` and `.map` hand back `TaskRunFuture`s: a task run plus a `concurrent.futures.Future`
+that completes with the run's outcome (an object with the final `state`), whichever runner ran
+it: waiting works the same everywhere.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ class TaskRunFuture(Generic[R]):
 
     __slots__ = ("_future", "task_run")
 
-    def __init__(self, task_run: TaskRun, future: cf.Future[State]) -> None:
+    def __init__(self, task_run: TaskRun, future: cf.Future[Any]) -> None:
         self.task_run = task_run
         self._future = future
 
@@ -49,9 +48,10 @@ class TaskRunFuture(Generic[R]):
         if not self._future.done():
             return self.task_run.state
         exc = self._future.exception()
-        if exc is not None:  # the runner itself failed (e.g. the task could not be pickled)
+        if exc is not None:  # the runner itself failed (a worker or the cluster was lost)
             return Failed(message=f"Task run could not be executed: {exc!r}", data=exc)
-        return self._future.result()
+        state: State = self._future.result().state
+        return state
 
     def done(self) -> bool:
         return self._future.done()

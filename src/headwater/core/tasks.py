@@ -11,6 +11,7 @@ from headwater.core import options as opt
 from headwater.core._decorated import Decorated
 from headwater.core.context import flow_run_var
 from headwater.core.options import NotSet
+from headwater.core.seam import engine
 from headwater.errors import SubmissionError
 
 P = ParamSpec("P")
@@ -149,14 +150,7 @@ class Task(Decorated, Generic[P, R]):
             return_state: return the final `State` instead of the result; never raises.
             wait_for: runs (futures) to wait for before starting, without passing their data.
         """
-        from headwater.core import task_engine
-        from headwater.core.engine import run_coro_sync
-
-        parameters = self._bind(args, kwargs)
-        if self.isasync:
-            coro = task_engine.run_task_async(self, parameters, wait_for, return_state)
-            return coro if self._returns_coroutine() else run_coro_sync(coro)
-        return task_engine.run_task_sync(self, parameters, wait_for, return_state)
+        return engine().call_task(self, self._bind(args, kwargs), wait_for, return_state)
 
 
     def submit(self, /, *args: Any, return_state: bool = False, wait_for: Any = None,
@@ -173,16 +167,13 @@ class Task(Decorated, Generic[P, R]):
         Raises:
             SubmissionError: called outside a flow run (there is no task runner to send it to).
         """
-        ctx = flow_run_var.get()
-        if ctx is None:
+        if flow_run_var.get() is None:
             raise SubmissionError(
                 f"Task {self.name!r} was submitted outside a flow run, so there is no task "
                 f"runner to send it to. Call {self.name}(...) to run it now, or call "
                 f"{self.name}.submit(...) inside a function decorated with @flow."
             )
-        parameters = self._bind(args, kwargs)
-        future = ctx.open_task_runner().submit(self, parameters, wait_for)
-        ctx.pending.add(future._future)
+        future = engine().submit_task(self, self._bind(args, kwargs), wait_for)
         if return_state:
             future.wait()
             return future.state
@@ -202,8 +193,7 @@ class Task(Decorated, Generic[P, R]):
         """
         from headwater.core.mapping import expand
 
-        ctx = flow_run_var.get()
-        if ctx is None:
+        if flow_run_var.get() is None:
             raise SubmissionError(
                 f"Task {self.name!r} was mapped outside a flow run, so there is no task runner "
                 f"to send the runs to. Call {self.name}.map(...) inside a function decorated "
@@ -214,10 +204,7 @@ class Task(Decorated, Generic[P, R]):
         if upstream:
             wait_for = [*(_as_list(wait_for)), *upstream]
         calls = expand(parameters, self._signature.var_keyword)
-        runner = ctx.open_task_runner()
-        futures = runner.map(self, [self._signature.complete(c) for c in calls], wait_for)
-        for future in futures:
-            ctx.pending.add(future._future)
+        futures = engine().map_task(self, [self._signature.complete(c) for c in calls], wait_for)
         if return_state:
             futures.wait()
             return [future.state for future in futures]

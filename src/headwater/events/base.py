@@ -7,9 +7,12 @@ queues the record and writes it from its own thread.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from headwater.events.records import Record
 
 
@@ -30,6 +33,13 @@ class EventSink:
     def close(self) -> None:
         """Flush and release resources. The sink is not used afterwards."""
         self.flush()
+
+    def on_cancel_requested(self, callback: Callable[[UUID], object]) -> None:
+        """Call `callback(flow_run_id)` when the store asks a flow run of this process to stop.
+
+        Only a sink that reads the store back can see such requests (the store sink); the
+        default does nothing, and in-process requests reach the run control directly.
+        """
 
 
 class NullSink(EventSink):

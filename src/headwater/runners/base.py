@@ -1,28 +1,42 @@
-"""The task-runner seam: where submitted task runs execute.
+"""The task-runner seam: where task runs execute.
 
-A runner is a context manager. The flow engine opens a fresh copy (`duplicate()`) the first
-time a flow run submits work, and closes it after every submitted run has finished.
-`submit` must not block: upstream futures are waited for by the runner, not by the caller.
+A runner moves requests and outcomes, nothing else. The engine hands it a
+`headwater.engine.TaskRunRequest` once the run is ready to start (upstream runs finished,
+parameters resolved); the runner returns a `concurrent.futures.Future` that completes with the
+run's `TaskRunOutcome`:
+
+- a runner whose workers are threads of this process (`in_process = True`) calls
+  `request.execute()` there, or `await request.execute_async()` for an async task;
+- any other ships `request.to_bytes()` with the worker entry point `request.execute_bytes`
+  (importable wherever headwater is installed) and reads the answer with
+  `request.outcome_from_bytes(...)`; the engine replays the records it carries.
+
+A runner is a context manager. The engine opens a fresh copy (`duplicate()`) the first time a
+flow run submits work, and closes it after every submitted run has finished. `submit` must not
+block. A runner never imports the engine: everything it needs comes with the request.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-from headwater.core.futures import TaskRunFuture, TaskRunFutureList
-from headwater.core.resolution import collect_futures
-from headwater.core.runs import TaskRun
-from headwater.core.states import State
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from headwater.core.tasks import Task
+    from headwater.engine.execution import TaskRunOutcome, TaskRunRequest
 
 
 class TaskRunner:
-    """Base class of every task runner."""
+    """Base class of every task runner.
+
+    Attributes:
+        in_process: True when runs execute in this process and report to the flow's sink
+            themselves; False when outcomes come back with the runs' records.
+        cancel_on_exit: set by the engine before closing a crashed flow's runner: runs that
+            have not started are dropped.
+    """
+
+    in_process: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._started = False
@@ -67,91 +81,54 @@ class TaskRunner:
                 "`with runner: ...` (flows do this for you)."
             )
 
-    def submit(
-        self, task: Task[..., Any], parameters: dict[str, Any], wait_for: Any = None
-    ) -> TaskRunFuture[Any]:
-        """Start one task run with these parameters; return its future at once.
+    def submit(self, request: TaskRunRequest) -> cf.Future[TaskRunOutcome]:
+        """Start one task run; return a future of its outcome at once.
 
-        Args:
-            task: the task to run.
-            parameters: its parameters by name; may hold futures of upstream runs.
-            wait_for: futures to wait for before starting, without passing their data.
+        Raises:
+            SerializationError: the request cannot be sent where this runner runs things
+                (the engine then records the run as Failed, saying why).
         """
         raise NotImplementedError
 
-    def _submit_when_ready(
-        self, run: TaskRun, parameters: dict[str, Any], wait_for: Any,
-        launch: Callable[[], cf.Future[State]],
-    ) -> TaskRunFuture[Any]:
-        """Call `launch()` once every upstream future in the arguments is done.
+    def submit_many(self, requests: list[TaskRunRequest]) -> list[cf.Future[TaskRunOutcome]]:
+        """Start several runs (a `.map`); one future per request, in order.
 
-        Queuing a run only when its inputs are ready means no worker ever blocks waiting for
-        an upstream, so a bounded pool cannot deadlock on a chain of dependencies.
+        Never raises for one request: a request that cannot be sent gets a future that has
+        failed with its `SerializationError`. Runners with a cheaper batch path override it.
         """
-        pending = upstream_futures(parameters, wait_for)
-        if not pending:
-            return TaskRunFuture(run, launch())
-        outer: cf.Future[State] = cf.Future()
-
-        def start() -> None:
+        futures = []
+        for request in requests:
             try:
-                inner = launch()
-            except BaseException as exc:
-                outer.set_exception(exc)
-                return
-            chain(inner, outer)
-
-        when_all_done(pending, start)
-        return TaskRunFuture(run, outer)
-
-    def map(
-        self, task: Task[..., Any], calls: list[dict[str, Any]], wait_for: Any = None
-    ) -> TaskRunFutureList:
-        """Submit one run per parameter dict in `calls`."""
-        return TaskRunFutureList(self.submit(task, params, wait_for) for params in calls)
+                futures.append(self.submit(request))
+            except Exception as exc:  # SerializationError, mostly: that request alone fails
+                futures.append(failed_future(exc))
+        return futures
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
-def upstream_futures(parameters: dict[str, Any], wait_for: Any) -> list[cf.Future[Any]]:
-    """The not-yet-done inner futures a run must wait for before it can start."""
-    found: list[TaskRunFuture[Any]] = []
-    for value in parameters.values():
-        collect_futures(value, found)
-    if wait_for is not None:
-        collect_futures(list(wait_for) if isinstance(wait_for, (list, tuple, set)) else [wait_for],
-                        found)
-    return [f._future for f in found if not f.done()]
+def failed_future(exc: BaseException) -> cf.Future[Any]:
+    """A future that has already failed with `exc`."""
+    future: cf.Future[Any] = cf.Future()
+    future.set_exception(exc)
+    return future
 
 
-def chain(source: cf.Future[Any], target: cf.Future[Any]) -> None:
-    """Complete `target` the way `source` completes."""
+def decoded(
+    remote: Any, decode: Callable[[Any], TaskRunOutcome]
+) -> cf.Future[TaskRunOutcome]:
+    """A future of `decode(value)` for a future-like `remote` (`add_done_callback`, `result`)
+    that completes with the bytes a worker returned."""
+    done: cf.Future[TaskRunOutcome] = cf.Future()
 
-    def copy(done: cf.Future[Any]) -> None:
-        if done.cancelled():
-            target.cancel()
+    def settle(finished: Any) -> None:
+        try:
+            outcome = decode(finished.result())
+        except BaseException as exc:  # the worker or the cluster failed, not the task
+            done.set_exception(exc)
             return
-        exc = done.exception()
-        if exc is not None:
-            target.set_exception(exc)
-        else:
-            target.set_result(done.result())
+        done.set_result(outcome)
 
-    source.add_done_callback(copy)
-
-
-def when_all_done(futures: list[cf.Future[Any]], callback: Any) -> None:
-    """Call `callback()` once, in whichever thread finishes the last of `futures`."""
-    remaining = [len(futures)]
-    lock = threading.Lock()
-
-    def one_done(_: cf.Future[Any]) -> None:
-        with lock:
-            remaining[0] -= 1
-            last = remaining[0] == 0
-        if last:
-            callback()
-
-    for future in futures:
-        future.add_done_callback(one_done)
+    remote.add_done_callback(settle)
+    return done

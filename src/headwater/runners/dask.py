@@ -4,8 +4,9 @@ By default each flow run gets its own `LocalCluster`, closed when the flow ends;
 `address=` to use a running scheduler, or `cluster_class` / `cluster_kwargs` to start another
 kind of cluster. The options match prefect-dask's.
 
-Each task run executes on a worker with the same engine as everywhere else; its states and
-log records come back with the result and go to the flow's event sink.
+Each task run executes on a worker with the same engine as everywhere else: the runner ships
+the request's bytes and the worker entry point; the run's states and log records come back with
+its outcome, and the engine hands them to the flow's event sink.
 """
 
 from __future__ import annotations
@@ -16,21 +17,11 @@ import queue
 import threading
 from typing import TYPE_CHECKING, Any
 
-from headwater.core.context import flow_run_var
-from headwater.core.futures import TaskRunFuture, TaskRunFutureList
-from headwater.core.logs import ENGINE_LOGGER
-from headwater.core.options import OptionError
-from headwater.core.states import State
-from headwater.core.task_engine import new_task_run
-from headwater.errors import SerializationError
-from headwater.events import current_sink
-from headwater.runners import _remote
-from headwater.runners.base import TaskRunner, upstream_futures
+from headwater.errors import OptionError
+from headwater.runners.base import TaskRunner, failed_future
 
 if TYPE_CHECKING:
-    from headwater.core.runs import TaskRun
-    from headwater.core.tasks import Task
-    from headwater.events.base import EventSink
+    from headwater.engine.execution import TaskRunOutcome, TaskRunRequest
 
 _INSTALL_HINT = "DaskTaskRunner needs dask.distributed: pip install 'headwater[dask]'"
 
@@ -146,7 +137,7 @@ class DaskTaskRunner(TaskRunner):
         import logging
 
         distributed = _import_distributed()
-        log = logging.getLogger(ENGINE_LOGGER)
+        log = logging.getLogger("headwater.engine")
         if self.address is not None:
             log.info("Connecting to an existing Dask cluster at %s", self.address)
             self._client = distributed.Client(self.address, **self.client_kwargs)
@@ -180,60 +171,43 @@ class DaskTaskRunner(TaskRunner):
         if cluster is not None:
             cluster.close()
 
-    def submit(
-        self, task: Task[..., Any], parameters: dict[str, Any], wait_for: Any = None
-    ) -> TaskRunFuture[Any]:
+    def submit(self, request: TaskRunRequest) -> cf.Future[TaskRunOutcome]:
         self._check_started()
-        client = self._client
         assert self._results is not None
+        payload = request.to_bytes()
         # The Dask key carries the task's name, so the dashboard shows what runs.
-        return _remote.submit_remote(
-            self, task, parameters, wait_for,
-            lambda task, run, payload: client.submit(
-                _remote.execute, payload, key=_key(task, run), pure=False
-            ),
-            watch=self._results.watch,
-        )
+        remote = self._client.submit(request.execute_bytes, payload, key=_key(request),
+                                     pure=False)
+        return self._results.watch(remote, request)
 
-    def map(
-        self, task: Task[..., Any], calls: list[dict[str, Any]], wait_for: Any = None
-    ) -> TaskRunFutureList:
-        """One `client.map` for the whole map when no argument waits on an upstream future
-        (one scheduler update instead of one per run); otherwise run by run."""
+    def submit_many(self, requests: list[TaskRunRequest]) -> list[cf.Future[TaskRunOutcome]]:
+        """One `client.map` for the whole `.map` (one scheduler update instead of one per run)."""
         self._check_started()
-        if wait_for or any(upstream_futures(call, None) for call in calls):
-            return super().map(task, calls, wait_for)
         assert self._results is not None
-        flow_ctx = flow_run_var.get()
-        sink = flow_ctx.sink if flow_ctx is not None else current_sink()
-        futures = TaskRunFutureList()
-        shipped: list[tuple[bytes, str, cf.Future[State], TaskRun]] = []
-        for params in calls:
-            run = new_task_run(task, params, flow_ctx)
-            done: cf.Future[State] = cf.Future()
+        futures: list[cf.Future[TaskRunOutcome] | None] = []
+        shipped: list[tuple[int, bytes, TaskRunRequest]] = []
+        for request in requests:
             try:
-                payload = _remote.pack(task, run, params, None, flow_ctx)
-            except SerializationError as exc:
-                done.set_result(_remote.record_unsendable(task, run, params, exc, sink))
-            else:
-                shipped.append((payload, _key(task, run), done, run))
-            futures.append(TaskRunFuture(run, done))
+                shipped.append((len(futures), request.to_bytes(), request))
+                futures.append(None)
+            except Exception as exc:  # SerializationError: that request alone fails
+                futures.append(failed_future(exc))
         if shipped:
             remotes = self._client.map(
-                _remote.execute, [s[0] for s in shipped], key=[s[1] for s in shipped],
-                pure=False,
+                shipped[0][2].execute_bytes, [payload for _, payload, _ in shipped],
+                key=[_key(request) for _, _, request in shipped], pure=False,
             )
-            for remote, (_, _, done, run) in zip(remotes, shipped, strict=True):
-                self._results.watch(remote, done, run, sink)
-        return futures
+            for remote, (index, _, request) in zip(remotes, shipped, strict=True):
+                futures[index] = self._results.watch(remote, request)
+        return futures  # type: ignore[return-value]
 
 
-def _key(task: Task[..., Any], run: TaskRun) -> str:
-    return f"{task.name}-{run.id.hex}"
+def _key(request: TaskRunRequest) -> str:
+    return f"{request.task.name}-{request.task_run.id.hex}"
 
 
 class _Results:
-    """Fetches finished runs' results from the cluster in batches, in one thread.
+    """Fetches finished runs' outcomes from the cluster in batches, in one thread.
 
     Fetching each result on its own costs a round trip per task run; gathering whatever has
     finished since the last fetch costs one per batch.
@@ -241,15 +215,18 @@ class _Results:
 
     def __init__(self, client: Any) -> None:
         self._client = client
-        self._queue: queue.SimpleQueue[tuple[Any, Any, TaskRun, EventSink] | None] = (
+        self._queue: queue.SimpleQueue[tuple[Any, cf.Future[Any], TaskRunRequest] | None] = (
             queue.SimpleQueue()
         )
         self._thread = threading.Thread(target=self._serve, name="headwater-dask-results",
                                         daemon=True)
         self._thread.start()
 
-    def watch(self, remote: Any, done: Any, run: TaskRun, sink: EventSink) -> None:
-        remote.add_done_callback(lambda finished: self._queue.put((finished, done, run, sink)))
+    def watch(self, remote: Any, request: TaskRunRequest) -> cf.Future[TaskRunOutcome]:
+        """A future of the outcome of `remote` (a Dask future of `execute_bytes`)."""
+        done: cf.Future[TaskRunOutcome] = cf.Future()
+        remote.add_done_callback(lambda finished: self._queue.put((finished, done, request)))
+        return done
 
     def close(self) -> None:
         self._queue.put(None)
@@ -275,21 +252,33 @@ class _Results:
             if stop:
                 return
 
-    def _settle(self, batch: list[tuple[Any, Any, TaskRun, EventSink]]) -> None:
+    def _settle(self, batch: list[tuple[Any, cf.Future[Any], TaskRunRequest]]) -> None:
         finished = [item for item in batch if item[0].status == "finished"]
-        for remote, done, run, sink in batch:
+        for remote, done, request in batch:
             if remote.status != "finished":  # the worker or the cluster failed, not the task
-                _remote.finish(remote, done, run, sink)
+                _settle_one(remote, done, request)
         if not finished:
             return
         try:
             payloads = self._client.gather([item[0] for item in finished])
         except BaseException:
-            for remote, done, run, sink in finished:
-                _remote.finish(remote, done, run, sink)
+            for remote, done, request in finished:
+                _settle_one(remote, done, request)
             return
-        for (_, done, run, sink), payload in zip(finished, payloads, strict=True):
+        for (_, done, request), payload in zip(finished, payloads, strict=True):
             try:
-                done.set_result(_remote.unpack(payload, run, sink))
+                done.set_result(request.outcome_from_bytes(payload))
             except BaseException as exc:
                 done.set_exception(exc)
+
+
+def _settle_one(remote: Any, done: cf.Future[Any], request: TaskRunRequest) -> None:
+    try:
+        payload = remote.result()
+    except BaseException as exc:  # the worker process or the cluster failed, not the task
+        done.set_exception(exc)
+        return
+    try:
+        done.set_result(request.outcome_from_bytes(payload))
+    except BaseException as exc:
+        done.set_exception(exc)

@@ -10,15 +10,13 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from headwater.core.futures import TaskRunFuture
-from headwater.core.options import OptionError
-from headwater.runners import _remote
-from headwater.runners.base import TaskRunner
+from headwater.errors import OptionError
+from headwater.runners.base import TaskRunner, decoded
 
 if TYPE_CHECKING:
-    from headwater.core.tasks import Task
+    from headwater.engine.execution import TaskRunOutcome, TaskRunRequest
 
 
 class ProcessPoolTaskRunner(TaskRunner):
@@ -64,13 +62,9 @@ class ProcessPoolTaskRunner(TaskRunner):
             self._executor.shutdown(wait=True, cancel_futures=cancel)
             self._executor = None
 
-    def submit(
-        self, task: Task[..., Any], parameters: dict[str, Any], wait_for: Any = None
-    ) -> TaskRunFuture[Any]:
+    def submit(self, request: TaskRunRequest) -> cf.Future[TaskRunOutcome]:
         self._check_started()
         assert self._executor is not None
-        executor = self._executor
-        return _remote.submit_remote(
-            self, task, parameters, wait_for,
-            lambda task, run, payload: executor.submit(_remote.execute, payload),
-        )
+        payload = request.to_bytes()
+        return decoded(self._executor.submit(request.execute_bytes, payload),
+                       request.outcome_from_bytes)

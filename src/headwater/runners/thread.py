@@ -8,17 +8,12 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from headwater.core.context import flow_run_var
-from headwater.core.engine import drive_async, drive_sync
-from headwater.core.futures import WORKER_THREAD_PREFIX, TaskRunFuture
-from headwater.core.options import OptionError
-from headwater.core.runs import TaskRun
-from headwater.core.states import State
-from headwater.core.task_engine import new_task_run, task_run_steps
+from headwater.core.futures import WORKER_THREAD_PREFIX
+from headwater.errors import OptionError
 from headwater.runners.base import TaskRunner
 
 if TYPE_CHECKING:
-    from headwater.core.tasks import Task
+    from headwater.engine.execution import TaskRunOutcome, TaskRunRequest
 
 
 def default_max_workers() -> int:
@@ -30,16 +25,19 @@ def default_max_workers() -> int:
 
 
 class ThreadPoolTaskRunner(TaskRunner):
-    """Runs submitted tasks in a thread pool; async tasks on one shared event-loop thread.
+    """Runs submitted tasks in a pool of threads; an async task on its worker's own event loop.
 
-    A run whose arguments hold futures is queued only once those futures are done, so no
-    worker thread ever sits blocked waiting for an upstream: a bounded pool cannot deadlock on
-    a chain of dependencies.
+    Every run gets a worker of its own, async runs too, so a run that blocks (waiting for
+    another run's result, a lock, a slow call) never holds up the others. The engine queues a
+    run only once its upstream runs are done, so a bounded pool cannot deadlock on a chain of
+    dependencies.
 
     Args:
         max_workers: threads in the pool. Default: `HEADWATER_TASK_RUNNER_MAX_WORKERS`, else
             max(32, CPUs + 4). I/O-bound work that waits a lot may want more.
     """
+
+    in_process = True
 
     def __init__(self, max_workers: int | None = None) -> None:
         super().__init__()
@@ -54,9 +52,9 @@ class ThreadPoolTaskRunner(TaskRunner):
             )
         self.max_workers = max_workers
         self._executor: cf.ThreadPoolExecutor | None = None
-        self._loop: Any = None
-        self._loop_thread: threading.Thread | None = None
-        self._loop_lock = threading.Lock()
+        self._local = threading.local()
+        self._loops: list[Any] = []
+        self._loops_lock = threading.Lock()
 
     def duplicate(self) -> ThreadPoolTaskRunner:
         return type(self)(max_workers=self.max_workers)
@@ -79,87 +77,31 @@ class ThreadPoolTaskRunner(TaskRunner):
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=cancel)
             self._executor = None
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            assert self._loop_thread is not None
-            self._loop_thread.join()
-            self._loop.close()
-            self._loop = None
+        with self._loops_lock:
+            loops, self._loops = self._loops, []
+        for loop in loops:  # their threads have ended: nothing runs on them any more
+            loop.close()
+        self._local = threading.local()
 
-    def submit(
-        self, task: Task[..., Any], parameters: dict[str, Any], wait_for: Any = None
-    ) -> TaskRunFuture[Any]:
+    def submit(self, request: TaskRunRequest) -> cf.Future[TaskRunOutcome]:
         self._check_started()
-        run = new_task_run(task, parameters, flow_run_var.get())
-        context = contextvars.copy_context()
-        return self._submit_when_ready(
-            run, parameters, wait_for,
-            lambda: self._launch(task, run, parameters, wait_for, context),
-        )
+        executor = self._executor
+        assert executor is not None
+        # The run keeps the submitter's context (its flow run, tags, the user's own variables).
+        run = contextvars.copy_context().run
+        if request.isasync:
+            return executor.submit(run, self._execute_async, request)
+        return executor.submit(run, request.execute)
 
-    def _launch(
-        self, task: Task[..., Any], run: TaskRun, parameters: dict[str, Any], wait_for: Any,
-        context: contextvars.Context,
-    ) -> cf.Future[State]:
-        if task.isasync:
-            return self._launch_async(task, run, parameters, wait_for, context)
-        assert self._executor is not None
-        return self._executor.submit(context.run, _run_sync, task, run, parameters, wait_for)
+    def _execute_async(self, request: TaskRunRequest) -> TaskRunOutcome:
+        """In a worker thread: run an async task run on this thread's own event loop."""
+        loop = getattr(self._local, "loop", None)
+        if loop is None:
+            import asyncio
 
-    def _launch_async(
-        self, task: Task[..., Any], run: TaskRun, parameters: dict[str, Any], wait_for: Any,
-        context: contextvars.Context,
-    ) -> cf.Future[State]:
-        loop = self._event_loop()
-        result: cf.Future[State] = cf.Future()
-
-        def start() -> None:
-            # create_task copies the current context: run it inside the submitter's context.
-            coro = _run_async(task, run, parameters, wait_for)
-            job = context.run(loop.create_task, coro)
-            job.add_done_callback(lambda j: _settle(result, j))
-
-        loop.call_soon_threadsafe(start)
-        return result
-
-    def _event_loop(self) -> Any:
-        with self._loop_lock:
-            if self._loop is None:
-                import asyncio
-
-                loop = asyncio.new_event_loop()
-                ready = threading.Event()
-
-                def serve() -> None:
-                    asyncio.set_event_loop(loop)
-                    loop.call_soon(ready.set)
-                    loop.run_forever()
-
-                thread = threading.Thread(target=serve, name="headwater-async-tasks", daemon=True)
-                thread.start()
-                ready.wait()
-                self._loop, self._loop_thread = loop, thread
-            return self._loop
-
-
-def _run_sync(
-    task: Task[..., Any], run: TaskRun, parameters: dict[str, Any], wait_for: Any
-) -> State:
-    _, state, _ = drive_sync(task_run_steps(task, parameters, wait_for, task_run=run))
-    return state
-
-
-async def _run_async(
-    task: Task[..., Any], run: TaskRun, parameters: dict[str, Any], wait_for: Any
-) -> State:
-    _, state, _ = await drive_async(task_run_steps(task, parameters, wait_for, task_run=run))
-    return state
-
-
-def _settle(target: cf.Future[Any], job: Any) -> None:
-    if job.cancelled():
-        target.cancel()
-    elif job.exception() is not None:
-        target.set_exception(job.exception())
-    else:
-        target.set_result(job.result())
+            loop = asyncio.new_event_loop()
+            self._local.loop = loop
+            with self._loops_lock:
+                self._loops.append(loop)
+        outcome: TaskRunOutcome = loop.run_until_complete(request.execute_async())
+        return outcome

@@ -59,7 +59,7 @@ def sql_store(url: str | None = None) -> SqlRunStore:
     """The SQL store at `url`, or the one settings name (`HEADWATER_DATABASE_URL`, default
     `sqlite:///HEADWATER_HOME/headwater.db`). Nothing is opened until the first call."""
     from headwater import settings
-    from headwater.store.sql import store_for_url
+    from headwater.store.urls import store_for_url
 
     url = url or settings.database_url()
     kind = settings.store_kind()

@@ -7,7 +7,7 @@ indexed lookup rather than a scan of every event's JSON. Each upstream asset of 
 materialization also becomes an `asset_edges` row (upstream key, downstream key), indexed both
 ways, which `asset_lineage` walks. A failed materialization adds no edge: it built nothing.
 
-The event names are the ones `headwater.core.lineage` emits; a test checks they agree (the
+The event names are the ones `headwater.engine.lineage` emits; a test checks they agree (the
 store does not import the engine).
 """
 

@@ -1,22 +1,31 @@
 """Helpers for testing code that uses headwater: real implementations, not mocks.
 
-    from headwater.testing import capture_events, FrozenClock
+    from headwater.testing import capture_events, FrozenClock, use_clock
 
     with capture_events() as events:
         my_flow()
     assert events.state_names(events.flow_runs()[0].flow_run_id)[-1] == "Completed"
+
+    with use_clock(FrozenClock()) as clock:   # retries "wait" instantly
+        flaky()
+    assert clock.slept == [2.0, 4.0]
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from headwater.core.clock import Clock
-from headwater.events import use_sink
+from headwater.engine.clock import Clock
+from headwater.engine.execution import TaskRunRequest
+from headwater.engine.runtime import Runtime, current_runtime, use_clock, use_runtime, use_sink
 from headwater.events.memory import MemorySink
 
-__all__ = ["FrozenClock", "MemorySink", "capture_events"]
+__all__ = [
+    "FrozenClock", "MemorySink", "Runtime", "capture_events", "current_runtime",
+    "task_run_request", "use_clock", "use_runtime", "use_sink",
+]
 
 
 @contextmanager
@@ -49,3 +58,19 @@ class FrozenClock(Clock):
 
     async def sleep_async(self, seconds: float) -> None:
         self.sleep(seconds)
+
+
+def task_run_request(task: Any, /, **parameters: Any) -> TaskRunRequest:
+    """A request for one run of `task` outside any flow run: what a runner under test gets.
+
+    Example:
+        >>> with ThreadPoolTaskRunner() as runner:
+        ...     outcome = runner.submit(task_run_request(add, x=1, y=2)).result()
+        >>> outcome.state.result()
+        3
+    """
+    from headwater.engine.submission import build_request
+    from headwater.engine.task_run import new_task_run
+
+    bound = task._bind((), parameters)
+    return build_request(task, new_task_run(task, bound, None), bound, None, None)

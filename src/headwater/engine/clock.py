@@ -1,7 +1,9 @@
 """The one place the engine reads time and waits: swap it in tests, never sleep for real.
 
+The current clock belongs to the runtime (`headwater.engine.runtime`).
+
 Example:
-    >>> from headwater.testing import FrozenClock
+    >>> from headwater.testing import FrozenClock, use_clock
     >>> with use_clock(FrozenClock()) as clock:
     ...     flaky()                      # retries "wait" instantly
     ...     assert clock.slept == [2.0, 4.0]
@@ -10,8 +12,6 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 
 class Clock:
@@ -31,20 +31,5 @@ class Clock:
 
             await asyncio.sleep(seconds)
 
-
-_clock: Clock = Clock()
-
-
-def current_clock() -> Clock:
-    return _clock
-
-
-@contextmanager
-def use_clock(clock: Clock) -> Iterator[Clock]:
-    """Make `clock` the engine's clock inside the block."""
-    global _clock
-    previous, _clock = _clock, clock
-    try:
-        yield clock
-    finally:
-        _clock = previous
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

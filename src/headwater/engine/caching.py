@@ -92,9 +92,8 @@ def plan_caching(
     task: Task[..., Any], ctx: TaskRunContext, flow_ctx: FlowRunContext | None,
     logger: logging.LoggerAdapter,  # type: ignore[type-arg]
 ) -> CachePlan | None:
-    """The run's cache plan, or None when nothing is persisted (the common, free case)."""
-    if not should_persist(task, flow_ctx):
-        return None
+    """The cache plan of a run whose result is persisted (`should_persist` said so where the
+    flow runs), or None when its cache key cannot be computed."""
     from headwater.results.serializers import get_serializer
     from headwater.results.storage import get_storage
     from headwater.results.store import ResultStore

@@ -1,8 +1,9 @@
 """One flow run, from Pending to a final state: the logic, written once for sync and async.
 
-`flow_run_steps` decides; `engine.drive_sync` / `engine.drive_async` perform its effects.
+`flow_run_steps` decides; `drivers.drive_sync` / `drivers.drive_async` perform its effects.
 The final state is decided only by what the flow function returns or raises (Prefect's rule):
 a task that failed inside a flow that went on to return normally leaves the flow Completed.
+A cancel request is the exception: a flow run asked to stop ends `Cancelled`.
 """
 
 from __future__ import annotations
@@ -13,27 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.core._ids import generate_slug, uuid7
 from headwater.core.annotations import quote
-from headwater.core.clock import current_clock
-from headwater.core.context import (
-    FlowRunContext,
-    current_tags,
-    flow_run_var,
-    task_run_var,
-)
-from headwater.core.engine import Call, Sleep, Steps, Wait, drive_async, drive_sync
+from headwater.core.context import FlowRunContext, current_tags, flow_run_var, task_run_var
 from headwater.core.futures import TaskRunFuture
-from headwater.core.hooks import run_hooks
-from headwater.core.logs import (
-    ENGINE_LOGGER,
-    flow_run_logger,
-    printing_as_logs,
-    setup_logging,
-)
-from headwater.core.resolution import collect_futures, needs_resolution, resolve
 from headwater.core.runs import NOT_STARTED, FlowRun
-from headwater.core.signals import sigterm_as_exception
 from headwater.core.states import (
     AwaitingRetry,
+    Cancelled,
     Failed,
     NotReady,
     Pending,
@@ -44,33 +30,21 @@ from headwater.core.states import (
     exception_to_failed_state,
     return_value_to_state,
 )
-from headwater.core.task_engine import resolve_run_name
+from headwater.engine.drivers import Call, Sleep, Steps, Wait
+from headwater.engine.hooks import run_hooks
+from headwater.engine.logs import ENGINE_LOGGER, flow_run_logger, printing_as_logs
+from headwater.engine.resolution import collect_futures, needs_resolution, resolve
+from headwater.engine.runtime import current_runtime
+from headwater.engine.signals import sigterm_as_exception
+from headwater.engine.submission import close_task_runner
+from headwater.engine.task_run import resolve_run_name
 from headwater.errors import FlowRunTimeoutError, UpstreamTaskError
-from headwater.events import current_sink
 from headwater.events.records import FlowRunCreated, StateChanged
 
 if TYPE_CHECKING:
     from headwater.core.flows import Flow
 
 FlowRunResult = tuple[FlowRun, State]
-
-
-def run_flow_sync(
-    flow: Flow[..., Any], parameters: dict[str, Any], wait_for: Any, return_state: bool
-) -> Any:
-    """Run a sync flow in this thread; return what the caller of `flow(...)` gets."""
-    setup_logging()
-    _, state = drive_sync(flow_run_steps(flow, parameters, wait_for))
-    return call_result(state, return_state)
-
-
-async def run_flow_async(
-    flow: Flow[..., Any], parameters: dict[str, Any], wait_for: Any, return_state: bool
-) -> Any:
-    """Run an async flow on the running loop; return what awaiting `flow(...)` gives."""
-    setup_logging()
-    _, state = await drive_async(flow_run_steps(flow, parameters, wait_for))
-    return call_result(state, return_state)
 
 
 def call_result(state: State, return_state: bool) -> Any:
@@ -137,14 +111,23 @@ def _holds_future(value: Any) -> bool:
     return False
 
 
+def _cancelled(ctx: FlowRunContext, before_start: bool) -> State:
+    asked = next((rid for rid in ctx.cancel_scope if ctx.runtime.control.requested_at(rid)),
+                 ctx.flow_run.id)
+    whom = "" if asked == ctx.flow_run.id else f" (its parent flow run {asked} was cancelled)"
+    when = "before it started" if before_start else "while it ran"
+    return Cancelled(message=f"Flow run was cancelled {when}{whom}.")
+
+
 def flow_run_steps(
     flow: Flow[..., Any], parameters: dict[str, Any], wait_for: Any = None
 ) -> Steps[FlowRunResult]:
     """The life of one flow run. Returns (run, final state)."""
     parent = flow_run_var.get()
     parent_task = task_run_var.get()
-    sink = parent.sink if parent is not None else current_sink()
-    emit = sink.emit
+    runtime = parent.runtime if parent is not None else current_runtime()
+    emit = runtime.sink.emit
+    clock = runtime.clock
     run = FlowRun(
         uuid7(), generate_slug(), flow.name, flow.version, parameters, current_tags(),
         parent_flow_run_id=parent.flow_run.id if parent is not None else None,
@@ -185,10 +168,12 @@ def flow_run_steps(
         except Exception as validation_exc:
             setup_error = validation_exc
     run.parameters = parameters
-    ctx = FlowRunContext(flow, run, parameters, log_prints, logger, sink, flow.task_runner)
+    ctx = FlowRunContext(flow, run, parameters, log_prints, logger, runtime, flow.task_runner,
+                         parent)
     flow_token = flow_run_var.set(ctx)
     task_token = task_run_var.set(None)  # code in this flow belongs to it, not to a parent task
     stack = ExitStack()
+    torn_down = False
     try:
         if setup_error is None and upstream_error is None and flow.flow_run_name is not None:
             failed_step = "Naming the run"
@@ -200,14 +185,12 @@ def flow_run_steps(
             except Exception as naming_exc:
                 setup_error = naming_exc
         emit(FlowRunCreated(run.id, run.name, flow.name, run.flow_version, parameters, run.tags,
-                            run.parent_flow_run_id, run.parent_task_run_id,
-                            current_clock().now()))
+                            run.parent_flow_run_id, run.parent_task_run_id, clock.now()))
         set_state(Pending())
         if upstream_error is not None:
             state = set_state(NotReady(message=str(upstream_error)))
             logger.error("Finished in state %s", state)
-            return run, state
-        if setup_error is not None:
+        elif setup_error is not None:
             message = (
                 f"{failed_step} failed with error: {type(setup_error).__name__}: {setup_error}"
             )
@@ -215,60 +198,23 @@ def flow_run_steps(
             state = set_state(Failed(message=message, data=setup_error))
             logger.info("Finished in state %s", state)
             yield from run_hooks(flow, run, state, logger)
-            return run, state
-
-        if log_prints:
-            stack.enter_context(printing_as_logs())
-        if parent is None:
-            stack.enter_context(sigterm_as_exception())
-        args, kwargs = flow._signature.to_call(parameters)
-        while True:
-            logger.info("Beginning %sflow run %r for flow %r",
-                        "sub" if parent is not None else "", run.name, flow.name)
-            state = set_state(Running())
+        elif runtime.control.cancel_requested(ctx.cancel_scope):
+            state = set_state(_cancelled(ctx, before_start=True))
+            logger.info("Finished in state %s", state)
             yield from run_hooks(flow, run, state, logger)
-            outcome = yield Call(
-                flow.fn, args, kwargs, awaits=flow.isasync,
-                timeout=flow.timeout_seconds, timeout_error=FlowRunTimeoutError,
-            )
-            assert outcome is not None
-            if ctx.pending.count:  # a flow waits for everything it submitted
-                yield Wait([ctx.pending.all_done()])
-            exc = outcome.exc
-            if exc is None:
-                state = return_value_to_state(futures_to_states(outcome.value))
-            elif not isinstance(exc, Exception):
-                state = exception_to_crashed_state(exc)
-                logger.error("Crash detected! %s", state.message)
-                break
-            elif isinstance(exc, FlowRunTimeoutError):
-                logger.error("Encountered exception during execution: %r", exc)
-                state = TimedOut(
-                    message=f"Flow run exceeded timeout of {flow.timeout_seconds:g} second(s)",
-                    data=exc,
-                )
-            else:
-                logger.error(
-                    "Encountered exception during execution: %r", exc,
-                    exc_info=(type(exc), exc, exc.__traceback__),
-                )
-                state = exception_to_failed_state(exc, "Flow run encountered an exception:")
-            if state.is_completed() or run.run_count > flow.retries:
-                break
-            delay = flow.retry_delay_seconds
-            logger.info(
-                "Received non-final state 'AwaitingRetry' when proposing final state %r and "
-                "will attempt to run again (retry %d/%d)...",
-                state.name, run.run_count, flow.retries,
-            )
-            set_state(AwaitingRetry(scheduled_time=current_clock().now() + delay))
-            if delay > 0:
-                yield Sleep(delay)
-
-        set_state(state)
-        # Always INFO, as Prefect: the failure itself was already logged at ERROR above.
-        logger.info("Finished in state %s", state)
-        yield from run_hooks(flow, run, state, logger)
+        else:
+            state = yield from _run_body(flow, ctx, stack, set_state)
+            set_state(state)
+            # Always INFO, as Prefect: the failure itself was already logged at ERROR above.
+            logger.info("Finished in state %s", state)
+            yield from run_hooks(flow, run, state, logger)
+        # Shutting the runner down and flushing the history block: effects, so an async flow's
+        # event loop goes on meanwhile.
+        torn_down = True
+        stack.close()
+        yield Call(close_task_runner, (ctx,), {"cancel": state.is_crashed()}, blocking=True)
+        if parent is None:  # a top-level run's history is durable once the call returns
+            yield Call(runtime.sink.flush, blocking=True)
         return run, state
     except Exception as engine_exc:
         # The engine itself broke (the flow's own exception became a state above): record the
@@ -278,9 +224,67 @@ def flow_run_steps(
             logger.error("Crash detected! %s", crashed.message)
         raise
     finally:
-        stack.close()
-        ctx.close_task_runner(cancel=run.state.is_crashed() or not run.state.is_final())
+        if not torn_down:
+            stack.close()
+            close_task_runner(ctx, cancel=run.state.is_crashed() or not run.state.is_final())
+        runtime.control.forget(run.id)
         task_run_var.reset(task_token)
         flow_run_var.reset(flow_token)
-        if parent is None:  # a top-level run's history is durable once the call returns
-            sink.flush()
+        if parent is None and not torn_down:
+            runtime.sink.flush()
+
+
+def _run_body(
+    flow: Flow[..., Any], ctx: FlowRunContext, stack: ExitStack, set_state: Any
+) -> Steps[State]:
+    """Run the flow function, with retries; return the state it ends in (not yet recorded)."""
+    run, logger, control = ctx.flow_run, ctx.logger, ctx.runtime.control
+    if ctx.log_prints:
+        stack.enter_context(printing_as_logs())
+    if ctx.parent is None:
+        stack.enter_context(sigterm_as_exception())
+    args, kwargs = flow._signature.to_call(ctx.parameters)
+    while True:
+        logger.info("Beginning %sflow run %r for flow %r",
+                    "sub" if ctx.parent is not None else "", run.name, flow.name)
+        state = set_state(Running())
+        yield from run_hooks(flow, run, state, logger)
+        outcome = yield Call(
+            flow.fn, args, kwargs, awaits=flow.isasync,
+            timeout=flow.timeout_seconds, timeout_error=FlowRunTimeoutError,
+        )
+        assert outcome is not None
+        if ctx.pending.count:  # a flow waits for everything it submitted
+            yield Wait([ctx.pending.all_done()])
+        exc = outcome.exc
+        if exc is not None and not isinstance(exc, Exception):
+            state = exception_to_crashed_state(exc)
+            logger.error("Crash detected! %s", state.message)
+            return state
+        if control.cancel_requested(ctx.cancel_scope):
+            return _cancelled(ctx, before_start=False)
+        if exc is None:
+            state = return_value_to_state(futures_to_states(outcome.value))
+        elif isinstance(exc, FlowRunTimeoutError):
+            logger.error("Encountered exception during execution: %r", exc)
+            state = TimedOut(
+                message=f"Flow run exceeded timeout of {flow.timeout_seconds:g} second(s)",
+                data=exc,
+            )
+        else:
+            logger.error(
+                "Encountered exception during execution: %r", exc,
+                exc_info=(type(exc), exc, exc.__traceback__),
+            )
+            state = exception_to_failed_state(exc, "Flow run encountered an exception:")
+        if state.is_completed() or run.run_count > flow.retries:
+            return state
+        delay = flow.retry_delay_seconds
+        logger.info(
+            "Received non-final state 'AwaitingRetry' when proposing final state %r and "
+            "will attempt to run again (retry %d/%d)...",
+            state.name, run.run_count, flow.retries,
+        )
+        set_state(AwaitingRetry(scheduled_time=ctx.runtime.clock.now() + delay))
+        if delay > 0:
+            yield Sleep(delay)

@@ -12,9 +12,9 @@ import logging
 from collections.abc import Callable, Generator
 from typing import Any
 
-from headwater.core.engine import Call, Effect, Outcome
 from headwater.core.options import hook_name
 from headwater.core.states import State, StateType
+from headwater.engine.drivers import Call, Effect, Outcome
 
 _KIND_BY_TYPE = {
     StateType.COMPLETED: "completion",

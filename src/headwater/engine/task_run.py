@@ -1,6 +1,8 @@
 """One task run, from Pending to a final state: the logic, written once for sync and async.
 
-`task_run_steps` decides; `engine.drive_sync` / `engine.drive_async` perform its effects.
+`task_run_steps(request)` decides; `drivers.drive_sync` / `drivers.drive_async` perform its
+effects. Blocking work (a lock, a cache read or write) is a `Call(..., blocking=True)` effect,
+which the async driver runs off its event loop.
 """
 
 from __future__ import annotations
@@ -10,12 +12,8 @@ import logging
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
-from headwater.core import lineage
-from headwater.core import retries as retry_rules
 from headwater.core._ids import short_key, uuid7
 from headwater.core.assets import asset_context_var
-from headwater.core.caching import plan_caching
-from headwater.core.clock import current_clock
 from headwater.core.context import (
     FlowRunContext,
     TaskRunContext,
@@ -23,22 +21,12 @@ from headwater.core.context import (
     flow_run_var,
     task_run_var,
 )
-from headwater.core.engine import Call, Sleep, Steps, Wait, drive_async, drive_sync
-from headwater.core.futures import TaskRunFuture
-from headwater.core.hooks import hooks_for, run_hooks
-from headwater.core.logs import printing_as_logs, setup_logging, task_run_logger
-from headwater.core.resolution import (
-    collect_futures,
-    collect_upstream_ids,
-    needs_resolution,
-    resolve,
-)
-from headwater.core.runs import NOT_STARTED, TaskRun
+from headwater.core.runs import NOT_STARTED, FlowRun, TaskRun
 from headwater.core.states import (
     AwaitingRetry,
     Cached,
+    Cancelled,
     Failed,
-    NotReady,
     Pending,
     Retrying,
     Running,
@@ -48,33 +36,21 @@ from headwater.core.states import (
     exception_to_failed_state,
     return_value_to_state,
 )
-from headwater.errors import RunNameError, TaskRunTimeoutError, UpstreamTaskError
-from headwater.events import current_sink
+from headwater.engine import lineage
+from headwater.engine import retries as retry_rules
+from headwater.engine.caching import plan_caching
+from headwater.engine.drivers import Call, Sleep, Steps
+from headwater.engine.hooks import hooks_for, run_hooks
+from headwater.engine.logs import flow_run_logger, printing_as_logs, task_run_logger
+from headwater.engine.runtime import Runtime, current_runtime
+from headwater.errors import RunNameError, TaskRunTimeoutError
 from headwater.events.records import DependencyAdded, StateChanged, TaskRunCreated
 
 if TYPE_CHECKING:
     from headwater.core.tasks import Task
-    from headwater.events.base import EventSink
+    from headwater.engine.execution import FlowRunFacts, TaskRunRequest
 
 TaskRunResult = tuple[TaskRun, State, Any]
-
-
-def run_task_sync(
-    task: Task[..., Any], parameters: dict[str, Any], wait_for: Any, return_state: bool
-) -> Any:
-    """Run a sync task in this thread; return what the caller of `task(...)` gets."""
-    setup_logging()
-    _, state, handed_back = drive_sync(task_run_steps(task, parameters, wait_for))
-    return call_result(state, handed_back, return_state)
-
-
-async def run_task_async(
-    task: Task[..., Any], parameters: dict[str, Any], wait_for: Any, return_state: bool
-) -> Any:
-    """Run an async task on the running loop; return what awaiting `task(...)` gives."""
-    setup_logging()
-    _, state, handed_back = await drive_async(task_run_steps(task, parameters, wait_for))
-    return call_result(state, handed_back, return_state)
 
 
 def call_result(state: State, handed_back: Any, return_state: bool) -> Any:
@@ -142,33 +118,60 @@ def _parameter_names(fn: Any) -> tuple[str, ...]:
         return ()
 
 
-def _should_log_prints(task: Task[..., Any], flow_ctx: FlowRunContext | None) -> bool:
-    if task.log_prints is not None:
-        return task.log_prints
-    if flow_ctx is not None:
-        return flow_ctx.log_prints
-    from headwater import settings
+class _FlowStandIn:
+    """The flow of a task run executing in another process: what the engine and user code read
+    of a `Flow` there (its name and result settings), built from the flow run's facts."""
 
-    return settings.log_prints()
+    def __init__(self, facts: FlowRunFacts) -> None:
+        self.name = facts.flow_name
+        self.version = facts.flow_version
+        self.persist_result = facts.persist_result
+        self.result_storage = facts.result_storage
+        self.result_serializer = facts.result_serializer
+        self.log_prints = facts.log_prints
+        self.task_runner = None
+
+    def __repr__(self) -> str:
+        return f"Flow(name={self.name!r}) (in another process)"
 
 
-def task_run_steps(
-    task: Task[..., Any],
-    parameters: dict[str, Any],
-    wait_for: Any = None,
-    *,
-    task_run: TaskRun | None = None,
-    sink: EventSink | None = None,
-) -> Steps[TaskRunResult]:
+def _flow_context(request: TaskRunRequest) -> tuple[FlowRunContext | None, Runtime, Any]:
+    """The flow run context a request runs in: the live one when the flow runs in this process,
+    else a stand-in built from its facts. Returns (context, runtime, token to reset or None)."""
+    facts = request.flow_run
+    live = flow_run_var.get()
+    if facts is None:
+        return None, live.runtime if live is not None else current_runtime(), None
+    if live is not None and live.flow_run.id == facts.id:
+        return live, live.runtime, None
+    runtime = current_runtime()
+    flow_run = FlowRun(facts.id, facts.name, facts.flow_name, facts.flow_version,
+                       facts.parameters, facts.tags, facts.parent_flow_run_id,
+                       facts.parent_task_run_id)
+    stand_in: Any = _FlowStandIn(facts)
+    ctx = FlowRunContext(stand_in, flow_run, facts.parameters, facts.log_prints,
+                         flow_run_logger(flow_run, facts.flow_name), runtime)
+    ctx.cancel_scope = facts.cancel_scope
+    ctx.facts = facts
+    if request.upstream_assets is not None:
+        from headwater.core.assets import mark_assets_in_use
+
+        mark_assets_in_use()
+        ctx.lineage = lineage.Lineage({k: set(v) for k, v in request.upstream_assets.items()})
+    return ctx, runtime, flow_run_var.set(ctx)
+
+
+def task_run_steps(request: TaskRunRequest) -> Steps[TaskRunResult]:
     """The life of one task run. Returns (run, final state, State the function returned)."""
-    flow_ctx = flow_run_var.get()
-    if sink is None:
-        sink = flow_ctx.sink if flow_ctx is not None else current_sink()
-    run = task_run if task_run is not None else new_task_run(task, parameters, flow_ctx)
-    emit = sink.emit
+    task = request.task
+    run = request.task_run
+    parameters = request.parameters
+    flow_ctx, runtime, flow_token = _flow_context(request)
+    emit = runtime.sink.emit
+    clock = runtime.clock
     flow_run = flow_ctx.flow_run if flow_ctx is not None else None
     flow_name = flow_ctx.flow.name if flow_ctx is not None else None
-    log_prints = _should_log_prints(task, flow_ctx)
+    log_prints = request.settings.log_prints
     logger = task_run_logger(run, flow_run, flow_name)
     ctx = TaskRunContext(task, run, parameters, log_prints, logger)
     token = task_run_var.set(ctx)
@@ -180,7 +183,7 @@ def task_run_steps(
             )
             logger.extra["task_run_name"] = run.name  # type: ignore[index]
         emit(TaskRunCreated(run.id, run.name, task.name, task.task_key, run.flow_run_id,
-                            parameters, run.tags, current_clock().now()))
+                            parameters, run.tags, clock.now()))
 
         def set_state(state: State) -> State:
             details = state.state_details
@@ -191,38 +194,48 @@ def task_run_steps(
             return state
 
         set_state(Pending())
-        upstreams: list[Any] = []
-        if wait_for is not None or _any_needs_resolution(parameters):
-            try:
-                parameters = yield from _resolve_inputs(
-                    run, parameters, wait_for, emit, upstreams
-                )
-            except UpstreamTaskError as upstream_exc:
-                state = set_state(NotReady(message=str(upstream_exc)))
-                logger.error("Finished in state %s", state)
-                return run, state, None
-            ctx.parameters = parameters
+        for name, upstream_id in request.upstreams:
+            emit(DependencyAdded(run.id, upstream_id, name))
+        if request.blocked is not None:
+            state = set_state(request.blocked)
+            logger.error("Finished in state %s", state)
+            return run, state, None
+        scope = flow_ctx.cancel_scope if flow_ctx is not None else ()
+        if runtime.control.cancel_requested(scope):
+            state = set_state(_cancelled_before_start())
+            logger.engine(logging.INFO, "Finished in state %s", state)
+            return run, state, None
         if stack is not None:
             stack.enter_context(printing_as_logs())
         args, kwargs = task._signature.to_call(parameters)
-        asset_ctx = lineage.begin(task, run, flow_ctx, parameters, upstreams)
+        upstream_ids = [upstream_id for _, upstream_id in request.upstreams]
+        asset_ctx = lineage.begin(task, run, flow_ctx, parameters, upstream_ids)
         if asset_ctx is not None:
             asset_token = asset_context_var.set(asset_ctx)
             stack = stack or ExitStack()
             stack.callback(asset_context_var.reset, asset_token)
-        plan = plan_caching(task, ctx, flow_ctx, logger)
+        plan = None
+        if request.settings.persist_result:
+            plan = plan_caching(task, ctx, flow_ctx, logger)
         state = set_state(Running())
         if task.on_running_hooks:
             yield from run_hooks(task, run, state, logger)
         if plan is not None and plan.lock_manager is not None:
-            yield Call(plan.lock_manager.acquire, (plan.key,))
+            yield Call(plan.lock_manager.acquire, (plan.key,), blocking=True)
             stack = stack or ExitStack()
             stack.callback(plan.lock_manager.release, plan.key)
-        hit, cached = plan.lookup(logger) if plan is not None else (False, None)
+        hit, cached = False, None
+        if plan is not None and plan.key is not None and not plan.refresh:
+            found = yield Call(plan.lookup, (logger,), blocking=True)
+            assert found is not None
+            if found.exc is not None:
+                raise found.exc
+            hit, cached = found.value
         if hit:
+            assert plan is not None
             lineage.link_result(flow_ctx, run.id, cached)
             state = set_state(Cached(data=cached))
-            state.state_details.cache_key = plan.key  # type: ignore[union-attr]
+            state.state_details.cache_key = plan.key
             logger.engine(logging.INFO, "Finished in state %s", state)
             if hooks_for(task, state):
                 yield from run_hooks(task, run, state, logger)
@@ -261,6 +274,9 @@ def task_run_steps(
             should_retry = retry_rules.retries_left(run.run_count, task.retries)
             if should_retry and task.retry_condition_fn is not None:
                 should_retry = yield from _ask_retry_condition(task, run, state, exc, logger)
+            if should_retry and runtime.control.cancel_requested(scope):
+                logger.info("%s - Not retrying: the flow run was cancelled", failure)
+                should_retry = False
             if not should_retry:
                 exhausted = task.retries > 0 and not retry_rules.retries_left(
                     run.run_count, task.retries
@@ -280,20 +296,26 @@ def task_run_steps(
             logger.info("%s - Retry %d/%d will start %s", failure, retry_number, task.retries,
                         when)
             if delay > 0:
-                set_state(AwaitingRetry(scheduled_time=current_clock().now() + delay))
+                set_state(AwaitingRetry(scheduled_time=clock.now() + delay))
                 yield Sleep(delay)
+            if runtime.control.cancel_requested(scope):
+                state = _cancelled_before_start("its next retry")
+                break
             state = set_state(Retrying())
             if task.on_running_hooks:
                 yield from run_hooks(task, run, state, logger)
 
         if plan is not None and state.is_completed() and handed_back is None:
-            plan.save(state.data, logger)
+            saved = yield Call(plan.save, (state.data, logger), blocking=True)
+            if saved is not None and saved.exc is not None:
+                raise saved.exc
         if state.is_completed():
             lineage.link_result(flow_ctx, run.id, state.data)
         set_state(state)
-        lineage.finish(asset_ctx, run, state, emit, current_clock().now())
+        lineage.finish(asset_ctx, run, state, emit, clock.now())
         logger.engine(
-            logging.INFO if state.is_completed() else logging.ERROR, "Finished in state %s", state
+            logging.INFO if state.is_completed() or state.is_cancelled() else logging.ERROR,
+            "Finished in state %s", state,
         )
         if hooks_for(task, state):
             yield from run_hooks(task, run, state, logger)
@@ -312,51 +334,12 @@ def task_run_steps(
         if stack is not None:
             stack.close()
         task_run_var.reset(token)
+        if flow_token is not None:
+            flow_run_var.reset(flow_token)
 
 
-def _any_needs_resolution(parameters: dict[str, Any]) -> bool:
-    return any(needs_resolution(value) for value in parameters.values())
-
-
-def _resolve_inputs(
-    run: TaskRun, parameters: dict[str, Any], wait_for: Any, emit: Any, upstreams: list[Any]
-) -> Steps[dict[str, Any]]:
-    """Wait for upstream futures, then swap them for their results; record each dependency.
-
-    Raises:
-        UpstreamTaskError: an upstream did not complete (and was not wrapped in allow_failure).
-    """
-    found: list[TaskRunFuture[Any]] = []
-    for value in parameters.values():
-        collect_futures(value, found)
-    waits = _as_list(wait_for)
-    collect_futures(waits, found)
-    pending = [f._future for f in found if not f.done()]
-    if pending:
-        yield Wait(pending)
-    # Every upstream is recorded first, so a NotReady run still shows all of its inputs.
-    for name, value in [*parameters.items(), *([("wait_for", waits)] if waits else [])]:
-        def record(upstream: Any, name: str = name) -> None:
-            upstreams.append(upstream)
-            emit(DependencyAdded(run.id, upstream, name))
-
-        collect_upstream_ids(value, record)
-    resolved = {name: resolve(value, _ignore) for name, value in parameters.items()}
-    if waits:
-        resolve(waits, _ignore)  # raises if an upstream it waits for did not complete
-    return resolved
-
-
-def _ignore(_: Any) -> None:
-    return None
-
-
-def _as_list(wait_for: Any) -> list[Any]:
-    if wait_for is None:
-        return []
-    if isinstance(wait_for, (list, tuple, set)):
-        return list(wait_for)
-    return [wait_for]
+def _cancelled_before_start(what: str = "it started") -> State:
+    return Cancelled(message=f"The flow run was cancelled before {what}.")
 
 
 def _ask_retry_condition(

@@ -1,30 +1,43 @@
 """The engine's drivers: one run logic, two ways of waiting.
 
-A run's logic (`task_engine.task_run_steps`, `flow_engine.flow_run_steps`) is a generator that
+A run's logic (`task_run.task_run_steps`, `flow_run.flow_run_steps`) is a generator that
 decides everything and *yields effects* — "call this function", "sleep this long". A driver
 performs each effect and sends the outcome back. `drive_sync` performs them by blocking,
 `drive_async` by awaiting. That is the only difference between sync and async runs, so the
 state, retry and hook decisions exist once.
+
+The async driver never blocks its event loop: a `Call` marked `blocking` (a lock, a cache read,
+a flush), and a sync call under a timeout, run in a thread while the loop goes on; waiting for
+futures is awaited.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import inspect
-import sys
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any, TypeVar, Union
 
-from headwater.core.clock import current_clock
-from headwater.core.timeouts import await_with_timeout, call_with_timeout
+from headwater.core._loops import in_running_loop
+from headwater.engine.runtime import current_clock
+from headwater.engine.timeouts import await_with_timeout, call_with_timeout
+
+__all__ = [
+    "Call", "Effect", "Outcome", "Sleep", "Steps", "Wait", "drive_async", "drive_sync",
+    "in_running_loop", "run_coro_sync",
+]
 
 T = TypeVar("T")
 
 
 class Call:
-    """Call `fn(*args, **kwargs)`; await the result if `awaits`; stop it after `timeout` s."""
+    """Call `fn(*args, **kwargs)`; await the result if `awaits`; stop it after `timeout` s.
 
-    __slots__ = ("args", "awaits", "fn", "kwargs", "timeout", "timeout_error")
+    `blocking` marks a sync call that may wait on something else (a lock, I/O): the async
+    driver runs it in a thread, so its event loop goes on.
+    """
+
+    __slots__ = ("args", "awaits", "blocking", "fn", "kwargs", "timeout", "timeout_error")
 
     def __init__(
         self,
@@ -35,11 +48,13 @@ class Call:
         awaits: bool = False,
         timeout: float | None = None,
         timeout_error: type[BaseException] = TimeoutError,
+        blocking: bool = False,
     ) -> None:
         self.fn = fn
         self.args = args
         self.kwargs = kwargs or {}
         self.awaits = awaits
+        self.blocking = blocking
         self.timeout = timeout
         self.timeout_error = timeout_error
 
@@ -101,10 +116,8 @@ async def _call_async(effect: Call) -> Outcome:
     try:
         if effect.awaits:
             value = await _await(effect.fn(*effect.args, **effect.kwargs), effect)
-        elif effect.timeout is not None:
-            value = call_with_timeout(
-                effect.fn, effect.args, effect.kwargs, effect.timeout, effect.timeout_error
-            )
+        elif effect.blocking or effect.timeout is not None:
+            return await _in_thread(effect)
         else:
             value = effect.fn(*effect.args, **effect.kwargs)
             if inspect.iscoroutine(value):
@@ -112,6 +125,17 @@ async def _call_async(effect: Call) -> Outcome:
         return Outcome(value)
     except BaseException as exc:
         return Outcome(exc=exc)
+
+
+async def _in_thread(effect: Call) -> Outcome:
+    """Perform a blocking call in a thread of the loop's executor, keeping the context (so the
+    call still belongs to its run)."""
+    import asyncio
+    import contextvars
+
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
+    return await loop.run_in_executor(None, context.run, _call_sync, effect)
 
 
 def drive_sync(steps: Steps[T]) -> T:
@@ -157,22 +181,6 @@ async def drive_async(steps: Steps[T]) -> T:
 
 
 # -- running coroutines from sync code ----------------------------------------------------------
-def in_running_loop() -> bool:
-    """Whether an event loop is running in this thread.
-
-    If asyncio was never imported, no loop can be running: checking `sys.modules` first keeps
-    asyncio (20 ms) out of the import of sync-only programs.
-    """
-    asyncio = sys.modules.get("asyncio")
-    if asyncio is None:
-        return False
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 def run_coro_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion from sync code that has no running loop in its thread."""
     if in_running_loop():

@@ -135,8 +135,7 @@ def finish(ctx: AssetContext | None, run: TaskRun, state: State, emit: Any,
 
 
 def for_remote_run(
-    flow_ctx: FlowRunContext | None, task: Task[..., Any], run: TaskRun,
-    parameters: dict[str, Any], wait_for: Any,
+    flow_ctx: FlowRunContext | None, task: Task[..., Any], run: TaskRun, upstream_ids: list[UUID],
 ) -> dict[UUID, set[Asset]] | None:
     """Before a run is shipped to another process: the assets of its upstream runs, which the
     remote engine needs to infer lineage (it sees the upstreams' ids, not this flow's records).
@@ -144,12 +143,7 @@ def for_remote_run(
     lineage = lineage_of(flow_ctx)
     if lineage is None:
         return None
-    from headwater.core.resolution import collect_upstream_ids
-
-    ids: list[UUID] = []
-    for value in [*parameters.values(), wait_for]:
-        collect_upstream_ids(value, ids.append)
-    known = {uid: lineage.assets_of.get(uid, set()) for uid in ids}
+    known = {uid: lineage.assets_of.get(uid, set()) for uid in upstream_ids}
     downstream = set(getattr(task, "assets", None) or [])
     upstream = set().union(*known.values()) if known else set()
     deps = {to_asset(a) for a in task.asset_deps}

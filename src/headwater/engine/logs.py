@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from headwater.core.context import flow_run_var, task_run_var
+from headwater.engine.runtime import current_sink
 from headwater.errors import MissingContextError
 from headwater.events.records import LogEmitted
 
@@ -108,12 +109,6 @@ class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def _current_sink() -> Any:
-    from headwater.events import current_sink
-
-    return current_sink()
-
-
 class _SinkHandler(logging.Handler):
     """Hands every run log record to the current event sink."""
 
@@ -121,7 +116,7 @@ class _SinkHandler(logging.Handler):
         try:
             # The run's own sink, so a run's logs always land beside its states.
             ctx = flow_run_var.get()
-            sink = ctx.sink if ctx is not None else _current_sink()
+            sink = ctx.sink if ctx is not None else current_sink()
             message = record.getMessage()
             if record.exc_info and record.exc_info[1] is not None:
                 message = f"{message}\n{self.formatException(record.exc_info)}"

@@ -1,0 +1,70 @@
+"""How the model reaches the engine: a registration seam, filled when `headwater` is imported.
+
+`core/` is the model (flows, tasks, states, futures, contexts) and never imports `engine/`.
+Calling a `Flow` or a `Task` still has to run something: `headwater/__init__.py` imports
+`headwater.engine`, which registers an `Engine` here. Tests and tools can register another one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from headwater.core.flows import Flow
+    from headwater.core.futures import TaskRunFuture, TaskRunFutureList
+    from headwater.core.tasks import Task
+
+
+class Engine(Protocol):
+    """What calling a flow or a task needs from the engine."""
+
+    def call_flow(
+        self, flow: Flow[..., Any], parameters: dict[str, Any], wait_for: Any,
+        return_state: bool,
+    ) -> Any:
+        """Run a flow (a coroutine for async flows) and return what its caller gets."""
+        ...
+
+    def call_task(
+        self, task: Task[..., Any], parameters: dict[str, Any], wait_for: Any,
+        return_state: bool,
+    ) -> Any:
+        """Run a task now, in this thread (a coroutine for async tasks)."""
+        ...
+
+    def submit_task(
+        self, task: Task[..., Any], parameters: dict[str, Any], wait_for: Any
+    ) -> TaskRunFuture[Any]:
+        """Hand one run to the current flow run's task runner; return its future."""
+        ...
+
+    def map_task(
+        self, task: Task[..., Any], calls: list[dict[str, Any]], wait_for: Any
+    ) -> TaskRunFutureList:
+        """Hand one run per parameter dict to the current flow run's task runner."""
+        ...
+
+
+_engine: Engine | None = None
+
+
+def register_engine(engine: Engine) -> Engine | None:
+    """Make `engine` the one that flow and task calls go to; returns the previous one."""
+    global _engine
+    previous, _engine = _engine, engine
+    return previous
+
+
+def engine() -> Engine:
+    """The registered engine.
+
+    Raises:
+        RuntimeError: none is registered (only possible if `headwater/__init__.py` was skipped).
+    """
+    found = _engine
+    if found is None:
+        raise RuntimeError(
+            "headwater's engine is not loaded. Import headwater (e.g. `from headwater import "
+            "flow, task`) rather than a submodule of headwater.core on its own."
+        )
+    return found

@@ -1,0 +1,112 @@
+"""What calling a flow or a task does: the engine behind the registration seam of `core/`.
+
+`headwater/__init__.py` imports `headwater.engine`, which registers `ENGINE` with
+`headwater.core.seam`; `Flow.__call__`, `Task.__call__`, `.submit` and `.map` go through it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from typing import TYPE_CHECKING, Any
+
+from headwater.core.context import flow_run_var
+from headwater.engine import submission
+from headwater.engine.drivers import drive_async, drive_sync, run_coro_sync
+from headwater.engine.flow_run import call_result as flow_call_result
+from headwater.engine.flow_run import flow_run_steps
+from headwater.engine.logs import setup_logging
+from headwater.engine.task_run import call_result as task_call_result
+from headwater.engine.task_run import new_task_run, task_run_steps
+
+if TYPE_CHECKING:
+    from headwater.core.flows import Flow
+    from headwater.core.futures import TaskRunFuture, TaskRunFutureList
+    from headwater.core.tasks import Task
+
+
+def call_flow(
+    flow: Flow[..., Any], parameters: dict[str, Any], wait_for: Any, return_state: bool
+) -> Any:
+    """Run a flow: in this thread, or as a coroutine for async flows (run to completion when
+    called from the body of a sync flow or task, where nothing could await it)."""
+    if flow.isasync:
+        coro = call_flow_async(flow, parameters, wait_for, return_state)
+        return coro if flow._returns_coroutine() else run_coro_sync(coro)
+    setup_logging()
+    _, state = drive_sync(flow_run_steps(flow, parameters, wait_for))
+    return flow_call_result(state, return_state)
+
+
+async def call_flow_async(
+    flow: Flow[..., Any], parameters: dict[str, Any], wait_for: Any, return_state: bool
+) -> Any:
+    setup_logging()
+    _, state = await drive_async(flow_run_steps(flow, parameters, wait_for))
+    return flow_call_result(state, return_state)
+
+
+def call_task(
+    task: Task[..., Any], parameters: dict[str, Any], wait_for: Any, return_state: bool
+) -> Any:
+    """Run a task now, in this thread, once the futures among its inputs are done."""
+    if task.isasync:
+        coro = call_task_async(task, parameters, wait_for, return_state)
+        return coro if task._returns_coroutine() else run_coro_sync(coro)
+    setup_logging()
+    futures = submission.upstream_futures(parameters, wait_for)
+    if futures:
+        submission.check_not_self(task, futures)
+        cf.wait([f._future for f in futures])
+    ctx = flow_run_var.get()
+    request = submission.build_request(task, new_task_run(task, parameters, ctx), parameters,
+                                       wait_for, ctx)
+    _, state, handed_back = drive_sync(task_run_steps(request))
+    return task_call_result(state, handed_back, return_state)
+
+
+async def call_task_async(
+    task: Task[..., Any], parameters: dict[str, Any], wait_for: Any, return_state: bool
+) -> Any:
+    setup_logging()
+    futures = submission.upstream_futures(parameters, wait_for)
+    if futures:
+        submission.check_not_self(task, futures)
+        pending = [f._future for f in futures if not f.done()]
+        if pending:  # awaited, so the event loop goes on meanwhile
+            import asyncio
+
+            await asyncio.wait([asyncio.wrap_future(f) for f in pending])
+    ctx = flow_run_var.get()
+    request = submission.build_request(task, new_task_run(task, parameters, ctx), parameters,
+                                       wait_for, ctx)
+    _, state, handed_back = await drive_async(task_run_steps(request))
+    return task_call_result(state, handed_back, return_state)
+
+
+class Engine:
+    """The engine, as `headwater.core.seam.Engine` describes it."""
+
+    def call_flow(
+        self, flow: Flow[..., Any], parameters: dict[str, Any], wait_for: Any,
+        return_state: bool,
+    ) -> Any:
+        return call_flow(flow, parameters, wait_for, return_state)
+
+    def call_task(
+        self, task: Task[..., Any], parameters: dict[str, Any], wait_for: Any,
+        return_state: bool,
+    ) -> Any:
+        return call_task(task, parameters, wait_for, return_state)
+
+    def submit_task(
+        self, task: Task[..., Any], parameters: dict[str, Any], wait_for: Any
+    ) -> TaskRunFuture[Any]:
+        return submission.submit_task(task, parameters, wait_for)
+
+    def map_task(
+        self, task: Task[..., Any], calls: list[dict[str, Any]], wait_for: Any
+    ) -> TaskRunFutureList:
+        return submission.map_task(task, calls, wait_for)
+
+
+ENGINE = Engine()

@@ -1,0 +1,69 @@
+"""Run control: which flow runs of this process have been asked to stop.
+
+A cancel request is written to the run store by whoever asks (`headwater runs cancel`, the UI,
+a serve process); the store sink sees it for the flow runs this process is running and tells
+the `RunControl` of the runtime. The engine asks it between effects: before a task run starts,
+between retries, before a flow run starts and when its body returns. A run that has not started
+ends `Cancelled`; code already running is not interrupted (a timeout still stops it).
+
+Asking is one dict lookup per run id in scope, and an empty dict when nothing was cancelled.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from uuid import UUID
+
+Listener = Callable[[UUID], None]
+
+
+class RunControl:
+    """Cancel requests for the flow runs of this process."""
+
+    __slots__ = ("_cancelled", "_listeners", "_lock")
+
+    def __init__(self) -> None:
+        self._cancelled: dict[UUID, float] = {}  # flow run id -> when the request arrived
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
+
+    def request_cancel(self, flow_run_id: UUID | str) -> bool:
+        """Ask a flow run (and everything inside it) to stop. True if this is news.
+
+        Listeners (the engine's, which records `Cancelling`) are called once per run.
+        """
+        run_id = flow_run_id if isinstance(flow_run_id, UUID) else UUID(str(flow_run_id))
+        with self._lock:
+            if run_id in self._cancelled:
+                return False
+            self._cancelled[run_id] = time.time()
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(run_id)
+        return True
+
+    def cancel_requested(self, scope: Iterable[UUID]) -> bool:
+        """Whether any run in `scope` (a flow run and its parents) was asked to stop."""
+        cancelled = self._cancelled
+        if not cancelled:
+            return False
+        return any(run_id in cancelled for run_id in scope)
+
+    def requested_at(self, flow_run_id: UUID) -> float | None:
+        """When the request for `flow_run_id` arrived here (None if there was none)."""
+        return self._cancelled.get(flow_run_id)
+
+    def forget(self, flow_run_id: UUID) -> None:
+        """Drop a finished run's request (keeps the table small in long-lived processes)."""
+        with self._lock:
+            self._cancelled.pop(flow_run_id, None)
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call `listener(flow_run_id)` for every new cancel request."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def __repr__(self) -> str:
+        return f"RunControl(cancelled={sorted(map(str, self._cancelled))})"

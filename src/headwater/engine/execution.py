@@ -1,0 +1,260 @@
+"""The execution seam: a task run ready to start is a `TaskRunRequest`; running it gives a
+`TaskRunOutcome`.
+
+By the time a request exists, the run's upstream runs have finished and its parameters are
+resolved to plain values, so a request is frozen, picklable and complete: the task (by
+reference when it can be imported), the run (id, name), the parameters, the facts of its flow
+run, and the settings its attempts use. A runner only moves requests and outcomes:
+
+- in this process: `request.execute()` in a worker thread (`request.execute_async()` for an
+  async task, on the worker's own event loop). Records go straight to the flow's sink, and the
+  outcome carries none.
+- elsewhere: `request.to_bytes()` is shipped, `execute_bytes` runs it on the other side (it is
+  importable there: ship the function itself), and `outcome_from_bytes` reads the answer. The
+  records the run produced come back inside the outcome, and the engine replays them into the
+  flow's sink, so a run on a Dask or Ray worker shows up in the history like a run in a thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from headwater.engine.drivers import drive_async, drive_sync, run_coro_sync
+from headwater.engine.runtime import Runtime, current_runtime, use_runtime
+from headwater.errors import SerializationError
+
+if TYPE_CHECKING:
+    from headwater.core.assets import Asset
+    from headwater.core.runs import TaskRun
+    from headwater.core.states import State
+    from headwater.core.tasks import Task
+    from headwater.events.records import Record
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRunFacts:
+    """What a task run needs to know about its flow run; the `Flow` object stays home.
+
+    Attributes:
+        cancel_scope: this flow run's id and its parents': a cancel request for any stops it.
+        parameters: the flow run's parameters (cache policies such as FLOW_PARAMETERS read them).
+    """
+
+    id: UUID
+    name: str
+    flow_name: str
+    flow_version: str | None
+    tags: frozenset[str]
+    parameters: dict[str, Any]
+    log_prints: bool
+    persist_result: bool | None
+    result_storage: Any
+    result_serializer: Any
+    cancel_scope: tuple[UUID, ...]
+    parent_flow_run_id: UUID | None = None
+    parent_task_run_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptSettings:
+    """Choices made where the flow runs, so that a worker elsewhere needs no settings of its own.
+
+    Attributes:
+        log_prints: route `print()` in the task to its run logger.
+        persist_result: persist (and so cache) the result.
+    """
+
+    log_prints: bool
+    persist_result: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRunRequest:
+    """One task run, ready to start.
+
+    Attributes:
+        task: the task (pickled by reference when it can be imported by module and name).
+        task_run: the run: its id and name are fixed; in this process it is the object the
+            run's future and hooks see, updated as the run advances.
+        parameters: resolved parameters by name (no futures left).
+        flow_run: facts of the flow run it belongs to (None for a task called on its own).
+        settings: what its attempts do about prints and persistence.
+        upstreams: (parameter name, upstream run id) per dependency, recorded with the run.
+        upstream_assets: assets flowing out of each upstream run, when assets are in use and the
+            run executes in another process (which cannot see this flow's lineage).
+        blocked: a final state to record without running the task (an upstream that did not
+            complete, or a request that could not be sent); None normally.
+    """
+
+    task: Task[..., Any]
+    task_run: TaskRun
+    parameters: dict[str, Any]
+    flow_run: FlowRunFacts | None
+    settings: AttemptSettings
+    upstreams: tuple[tuple[str, UUID], ...] = ()
+    upstream_assets: dict[UUID, frozenset[Asset]] | None = None
+    blocked: State | None = None
+
+    @property
+    def isasync(self) -> bool:
+        """Whether the task is an `async def` (run it with `execute_async`)."""
+        return bool(self.task.isasync)
+
+    def execute(self) -> TaskRunOutcome:
+        """Run it in this thread; see `execute`."""
+        return execute(self)
+
+    async def execute_async(self) -> TaskRunOutcome:
+        """Run it on the running event loop; see `execute_async`."""
+        return await execute_async(self)
+
+    def to_bytes(self) -> bytes:
+        """The request as bytes for another process (`execute_bytes` reads them).
+
+        Raises:
+            SerializationError: the task or a parameter cannot be pickled; says which.
+        """
+        import cloudpickle
+
+        try:
+            return cloudpickle.dumps(self)  # type: ignore[no-any-return]
+        except Exception as exc:
+            raise SerializationError(_explain_unpicklable(self, exc)) from exc
+
+    @staticmethod
+    def execute_bytes(payload: bytes) -> bytes:
+        """Run a request made by `to_bytes`; see the module-level `execute_bytes`."""
+        return execute_bytes(payload)
+
+    @staticmethod
+    def outcome_from_bytes(payload: bytes) -> TaskRunOutcome:
+        """Read what `execute_bytes` returned."""
+        import cloudpickle
+
+        outcome: TaskRunOutcome = cloudpickle.loads(payload)
+        return outcome
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRunOutcome:
+    """How a task run ended.
+
+    Attributes:
+        task_run: the run with its final facts (state, attempts, times).
+        state: the final state.
+        records: the records the run produced, when they could not go to the flow's sink
+            directly (it ran in another process); empty otherwise.
+    """
+
+    task_run: TaskRun
+    state: State
+    records: tuple[Record, ...] = ()
+
+
+def execute(request: TaskRunRequest) -> TaskRunOutcome:
+    """Run a task run to its final state in this thread.
+
+    Its records go to the sink of its flow run if the flow runs in this process (the request's
+    flow run is the current one), else to the current runtime's sink. Async tasks get an event
+    loop of their own.
+    """
+    from headwater.engine.task_run import task_run_steps
+
+    if request.task.isasync:
+        return run_coro_sync(execute_async(request))
+    run, state, _ = drive_sync(task_run_steps(request))
+    return TaskRunOutcome(run, state)
+
+
+async def execute_async(request: TaskRunRequest) -> TaskRunOutcome:
+    """Run a task run to its final state on the running event loop."""
+    from headwater.engine.task_run import task_run_steps
+
+    run, state, _ = await drive_async(task_run_steps(request))
+    return TaskRunOutcome(run, state)
+
+
+def execute_bytes(payload: bytes) -> bytes:
+    """Worker side: run a request made by `TaskRunRequest.to_bytes` and return its outcome,
+    with every record the run produced, as bytes.
+
+    If the result cannot be pickled, the outcome is a `Failed` state that says so.
+    """
+    import cloudpickle
+
+    from headwater.engine.clock import Clock
+    from headwater.engine.control import RunControl
+    from headwater.engine.logs import setup_logging
+    from headwater.events.memory import MemorySink
+
+    request: TaskRunRequest = cloudpickle.loads(payload)
+    setup_logging()
+    collector = MemorySink()
+    with use_runtime(Runtime(sink=collector, clock=Clock(), control=RunControl())):
+        outcome = execute(request)
+    records = tuple(collector.records)
+    try:
+        return cloudpickle.dumps(replace(outcome, records=records))  # type: ignore[no-any-return]
+    except Exception as exc:
+        return cloudpickle.dumps(_unsendable_result(request, outcome, records, exc))  # type: ignore[no-any-return]
+
+
+def _unsendable_result(
+    request: TaskRunRequest, outcome: TaskRunOutcome, records: tuple[Record, ...],
+    exc: Exception,
+) -> TaskRunOutcome:
+    from headwater.core.states import Failed
+    from headwater.events.records import StateChanged
+
+    run, state = outcome.task_run, outcome.state
+    failed = Failed(
+        message=(
+            f"Task {request.task.name!r} finished, but its result ({type(state.data).__name__}) "
+            f"cannot be sent back to the flow's process: {exc}. Return something picklable."
+        ),
+        data=SerializationError(str(exc)),
+    )
+    failed.state_details.task_run_id = run.id
+    failed.state_details.flow_run_id = run.flow_run_id
+    # The unpicklable result leaves the history: the final state is replaced by this one.
+    kept = tuple(r for r in records if not (isinstance(r, StateChanged) and r.state.is_final()))
+    run.state = failed
+    return TaskRunOutcome(run, failed, (*kept, StateChanged(run.id, "task", failed,
+                                                            run.run_count)))
+
+
+def _explain_unpicklable(request: TaskRunRequest, exc: Exception) -> str:
+    import cloudpickle
+
+    name = request.task.name
+    for key, value in request.parameters.items():
+        try:
+            cloudpickle.dumps(value)
+        except Exception:
+            return (
+                f"Task {name!r} cannot be sent to another process: its argument {key!r} "
+                f"({type(value).__name__} {value!r:.80}) cannot be pickled ({exc}). Pass "
+                "something picklable (e.g. a path instead of an open file), or use the "
+                "thread-pool runner."
+            )
+    return (
+        f"Task {name!r} cannot be sent to another process: the task itself cannot be "
+        f"pickled ({exc}). Define it at module level, or use the thread-pool runner."
+    )
+
+
+def replay(outcome: TaskRunOutcome, run: TaskRun, runtime: Runtime | None = None) -> None:
+    """Flow side, for a run that executed elsewhere: hand its records to the flow's sink and
+    bring the local run object up to date."""
+    if outcome.records:
+        emit = (runtime or current_runtime()).sink.emit
+        for record in outcome.records:
+            emit(record)
+    remote = outcome.task_run
+    if remote is not run:
+        for slot in ("name", "state", "run_count", "start_time", "end_time", "total_run_time"):
+            with contextlib.suppress(AttributeError):
+                setattr(run, slot, getattr(remote, slot))
