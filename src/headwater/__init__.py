@@ -31,11 +31,13 @@ _PUBLIC_API: dict[str, str] = {
     "get_run_context": "headwater.core.context",
     "get_run_logger": "headwater.engine.logs",
     "HeadwaterError": "headwater.errors",
+    "cancel_flow_run": "headwater.cancellation",
 }
 
 __all__ = sorted([*_PUBLIC_API, "__version__"])
 
 if TYPE_CHECKING:
+    from headwater.cancellation import cancel_flow_run as cancel_flow_run
     from headwater.core.annotations import allow_failure as allow_failure
     from headwater.core.annotations import unmapped as unmapped
     from headwater.core.context import get_run_context as get_run_context

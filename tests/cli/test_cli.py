@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from headwater.cli.main import cli
+from headwater.store.schema import HEAD_REVISION
 from tests.store.processes import env_for, opened
 
 FLOWS = """
@@ -174,7 +175,7 @@ def test_an_unknown_run_id_is_a_clear_error(headwater) -> None:  # type: ignore[
 def test_db_upgrade_prune_and_reset(  # type: ignore[no-untyped-def]
     headwater, flows_file: Path, store_url: str
 ) -> None:
-    assert "schema version 0002" in headwater("db", "upgrade").output
+    assert f"schema version {HEAD_REVISION}" in headwater("db", "upgrade").output
     run_in_subprocess(store_url, "run", f"{flows_file}:pipeline")
 
     assert "Deleted 0 flow run(s)" in headwater("db", "prune", "--older-than", "30d").output

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from headwater.core.states import Completed, Failed, Pending, Running
-from headwater.errors import RunNotFoundError
+from headwater.errors import RunFinishedError, RunNotFoundError
 from headwater.events._rows import BatchBuilder
 from headwater.events.records import (
     DependencyAdded,
@@ -361,3 +361,43 @@ def test_asset_history_is_pruned_with_the_runs_it_belongs_to(store: RunStore) ->
 
     assert [a.key for a in store.read_assets()] == ["f://b", "f://up"]
     assert store.asset_lineage("f://up").downstream == ("f://b",)
+
+
+# -- run control ----------------------------------------------------------------------------------
+def test_a_cancel_request_is_stored_once_and_read_back_for_the_runs_asked_about(
+    store: RunStore,
+) -> None:
+    running, other = uuid4(), uuid4()
+    for run_id in (running, other):
+        write(store, flow_created(run_id), StateChanged(run_id, "flow", Pending(), 0),
+              StateChanged(run_id, "flow", Running(), 1))
+
+    assert store.read_cancel_requests([str(running), str(other)]) == []
+    view = store.request_cancel(str(running)[:12], requested_by="cli")
+    store.request_cancel(running)  # asking twice is harmless
+
+    assert view.id == running and view.state_name == "Running"
+    assert store.read_cancel_requests([str(running), str(other)]) == [str(running)]
+    assert store.read_cancel_requests([]) == []
+
+
+def test_cancelling_a_finished_or_unknown_run_says_why(store: RunStore) -> None:
+    done = uuid4()
+    write(store, *finished_flow(done))
+
+    with pytest.raises(RunFinishedError, match="already finished in state 'Completed'") as info:
+        store.request_cancel(done)
+    assert info.value.state == "Completed" and info.value.run_id == str(done)
+    with pytest.raises(RunNotFoundError, match="No flow run has the id"):
+        store.request_cancel(uuid4())
+    assert store.read_cancel_requests([str(done)]) == []
+
+
+def test_prune_deletes_the_cancel_requests_of_the_runs_it_deletes(store: RunStore) -> None:
+    old = uuid4()
+    write(store, flow_created(old, created=time.time() - 3600),
+          StateChanged(old, "flow", Running(), 1))
+    store.request_cancel(old)
+    store.prune(created_before=time.time() - 60)
+
+    assert store.read_cancel_requests([str(old)]) == []

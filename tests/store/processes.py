@@ -32,13 +32,20 @@ def start(source: str, url: str, *args: str, **settings: str) -> subprocess.Pope
     )
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 20.0, every: float = 0.02) -> Any:
-    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+def wait_until(
+    condition: Callable[[], Any], timeout: float = 20.0, every: float = 0.02,
+    proc: subprocess.Popen[str] | None = None,
+) -> Any:
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds, or at
+    once (with its output) if `proc` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
+        if proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"the process exited ({proc.returncode}) first:\n{out}\n{err}")
         time.sleep(every)
     raise AssertionError(f"condition not met within {timeout} s")
 

@@ -3,6 +3,7 @@
     headwater runs ls [--flow NAME] [--state STATE] [--limit N] [--json]
     headwater runs inspect ID
     headwater runs logs ID [--follow]
+    headwater runs cancel ID [--no-wait] [--timeout SECONDS]
     headwater assets ls [--json]
     headwater assets show KEY [--json]
     headwater run path/to/file.py:flow_name [--param key=value ...]

@@ -1,4 +1,4 @@
-"""`headwater runs ...`: list flow runs, inspect one, read its logs."""
+"""`headwater runs ...`: list flow runs, inspect one, read its logs, cancel one."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from headwater.cli import render
 
 @click.group()
 def runs() -> None:
-    """List, inspect and read the logs of recorded flow runs."""
+    """List, inspect, read the logs of and cancel recorded flow runs."""
 
 
 @runs.command("ls")
@@ -59,3 +59,45 @@ def logs(run_id: str, follow: bool, as_json: bool) -> None:
     with using_store() as store:
         for line in run_logs(store, run_id, follow=follow):
             render.print_log(line, as_json)
+
+
+@runs.command()
+@click.argument("run_id")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until the run has ended, and say how it ended.")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0),
+              help="Longest to wait, in seconds.")
+def cancel(run_id: str, wait: bool, timeout: float) -> None:
+    """Ask a running flow run to stop, from any process that shares its run store.
+
+    Task runs that have not started end Cancelled; a task run already running finishes its
+    current call (a timeout still stops it); the flow run ends Cancelled, after its
+    on_cancellation hooks. RUN_ID is the run's id, or a unique prefix of it.
+    """
+    import time
+
+    from headwater.cancellation import cancel_flow_run, wait_until_final
+    from headwater.store import using_store
+
+    with using_store() as store:
+        view = cancel_flow_run(run_id, store=store, requested_by="cli")
+        assert view is not None
+        click.echo(f"Asked flow run {view.name!r} ({view.id}) to stop; it was "
+                   f"{view.state_name or 'starting'}.")
+        if not wait:
+            return
+        started = time.monotonic()
+        final = wait_until_final(view.id, timeout=timeout, store=store)
+    took = time.monotonic() - started
+    if final.state_name == "Cancelled":
+        click.echo(f"Flow run {final.name!r} is Cancelled ({took:.2f} s after the request).")
+    elif final.state_type in ("COMPLETED", "FAILED", "CRASHED"):
+        click.echo(f"Flow run {final.name!r} ended {final.state_name} before it could stop.")
+    else:
+        raise click.ClickException(
+            f"Flow run {final.name!r} is still {final.state_name} after {timeout:g} s. Its "
+            "process may be inside a task call that cannot be interrupted (it stops after it), "
+            "or gone: a run whose process died is marked Crashed once it has been silent for "
+            "HEADWATER_CRASH_AFTER_SECONDS. Check with `headwater runs inspect "
+            f"{str(final.id)[:8]}`."
+        )

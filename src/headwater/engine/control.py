@@ -22,27 +22,41 @@ Listener = Callable[[UUID], None]
 class RunControl:
     """Cancel requests for the flow runs of this process."""
 
-    __slots__ = ("_cancelled", "_listeners", "_lock")
+    __slots__ = ("_cancelled", "_listeners", "_lock", "_running")
 
     def __init__(self) -> None:
         self._cancelled: dict[UUID, float] = {}  # flow run id -> when the request arrived
         self._listeners: list[Listener] = []
+        self._running: dict[UUID, Callable[[], object]] = {}  # flow runs of this process
         self._lock = threading.Lock()
 
     def request_cancel(self, flow_run_id: UUID | str) -> bool:
         """Ask a flow run (and everything inside it) to stop. True if this is news.
 
-        Listeners (the engine's, which records `Cancelling`) are called once per run.
+        The run's own callback (`watch`; the engine's records `Cancelling`) and the listeners
+        are called once per run.
         """
         run_id = flow_run_id if isinstance(flow_run_id, UUID) else UUID(str(flow_run_id))
         with self._lock:
             if run_id in self._cancelled:
                 return False
             self._cancelled[run_id] = time.time()
+            watcher = self._running.get(run_id)
             listeners = list(self._listeners)
+        if watcher is not None:
+            watcher()
         for listener in listeners:
             listener(run_id)
         return True
+
+    def watch(self, flow_run_id: UUID, on_cancel: Callable[[], object]) -> None:
+        """A flow run of this process started: call `on_cancel()` when it is asked to stop."""
+        with self._lock:
+            self._running[flow_run_id] = on_cancel
+
+    def running(self, flow_run_id: UUID) -> bool:
+        """Whether the flow run is running in this process (between `watch` and `forget`)."""
+        return flow_run_id in self._running
 
     def cancel_requested(self, scope: Iterable[UUID]) -> bool:
         """Whether any run in `scope` (a flow run and its parents) was asked to stop."""
@@ -56,9 +70,11 @@ class RunControl:
         return self._cancelled.get(flow_run_id)
 
     def forget(self, flow_run_id: UUID) -> None:
-        """Drop a finished run's request (keeps the table small in long-lived processes)."""
+        """A flow run ended: drop its request and its callback (keeps the tables small in
+        long-lived processes)."""
         with self._lock:
             self._cancelled.pop(flow_run_id, None)
+            self._running.pop(flow_run_id, None)
 
     def add_listener(self, listener: Listener) -> None:
         """Call `listener(flow_run_id)` for every new cancel request."""

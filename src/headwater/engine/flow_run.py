@@ -9,6 +9,7 @@ A cancel request is the exception: a flow run asked to stop ends `Cancelled`.
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from headwater.core.runs import NOT_STARTED, FlowRun
 from headwater.core.states import (
     AwaitingRetry,
     Cancelled,
+    Cancelling,
     Failed,
     NotReady,
     Pending,
@@ -135,12 +137,25 @@ def flow_run_steps(
     )
     log_prints = _should_log_prints(flow, parent)
     logger = flow_run_logger(run, flow.name)
+    # States come from the run's thread and, once, from whoever delivers a cancel request.
+    state_lock = threading.Lock()
 
     def set_state(state: State) -> State:
-        state.state_details.flow_run_id = run.id
-        run.record_state(state)
-        emit(StateChanged(run.id, "flow", state, run.run_count))
+        with state_lock:
+            state.state_details.flow_run_id = run.id
+            run.record_state(state)
+            emit(StateChanged(run.id, "flow", state, run.run_count))
         return state
+
+    def cancelling() -> None:
+        with state_lock:
+            if run.state is NOT_STARTED or run.state.is_final():
+                return
+            state = Cancelling(message="Cancel requested; stopping at the next step.")
+            state.state_details.flow_run_id = run.id
+            run.state = state  # the run's counters stay as they are
+            emit(StateChanged(run.id, "flow", state, run.run_count))
+        logger.info("Cancel requested: task runs not yet started will end Cancelled")
 
     # Parameters are validated, and the run named, before anything runs; a failure here is a
     # Failed run (recorded, hooks called) that never reached Running.
@@ -170,6 +185,7 @@ def flow_run_steps(
     run.parameters = parameters
     ctx = FlowRunContext(flow, run, parameters, log_prints, logger, runtime, flow.task_runner,
                          parent)
+    runtime.control.watch(run.id, cancelling)
     flow_token = flow_run_var.set(ctx)
     task_token = task_run_var.set(None)  # code in this flow belongs to it, not to a parent task
     stack = ExitStack()

@@ -26,6 +26,10 @@ from headwater.events.records import (
     TaskRunCreated,
 )
 
+# How often a writer (process or thread) asks the store whether a flow run it is recording was
+# asked to stop (`headwater runs cancel`): one indexed query, only while flow runs are running.
+CONTROL_SECONDS = 0.25
+
 # Kinds, and the layout of each tuple after the kind:
 FLOW = 0  # id, name, flow_name, flow_version, parameters, tags, parent_flow, parent_task, ts
 TASK = 1  # id, name, task_name, task_key, flow_run, parameters, tags, ts

@@ -73,6 +73,7 @@ class BatchWriter:
         self.report = report
         self.stats = WriterStats()
         self.running_flows: set[str] = set()
+        self._cancels_seen: set[str] = set()
         self._reported = False
         self._failed_at: float | None = None
 
@@ -90,6 +91,22 @@ class BatchWriter:
                 self._commit(builder, heartbeats, _oldest(items))
         except Exception as exc:  # the writer must outlive any bug: flushes wait on it
             self.failed(exc, len(items))
+
+    def cancel_requests(self) -> list[str]:
+        """The flow runs being recorded here that were asked to stop since the last call (each
+        reported once). Never raises: run control must not get in the way of writing."""
+        running = self.running_flows
+        if not running or self.store is None:
+            return []
+        try:
+            asked = self.store.read_cancel_requests(list(running))
+        except Exception:
+            return []
+        seen = self._cancels_seen
+        seen &= running  # forget runs that finished
+        new = [run_id for run_id in asked if run_id not in seen]
+        seen.update(new)
+        return new
 
     def retry_now(self) -> None:
         """Write at the next batch, even within the pause after a failure."""

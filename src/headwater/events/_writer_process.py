@@ -13,7 +13,9 @@ a Ctrl-C or a terminal hang-up aimed at the user's program does not cut it short
 Frames, both ways: a 4-byte big-endian length, then `marshal` bytes. Down: first the settings
 (URL, batch seconds, heartbeat seconds, crash-after seconds), then (frame number, [wire
 tuples]). Up: ("ready",) once it can write, ("ack", last frame committed, stats, running flow
-run ids) after every commit, ("log", level, message).
+run ids) after every commit, ("log", level, message), and ("cancel", [flow run ids]) when the
+store says a flow run it records was asked to stop (it asks every `_wire.CONTROL_SECONDS` while
+runs are running).
 """
 
 from __future__ import annotations
@@ -118,12 +120,16 @@ def main() -> int:
         last_frame = number
         pending += items
         first_at = first_at or time.monotonic()
-    last_heartbeat = time.monotonic()
+    last_heartbeat = last_control = time.monotonic()
     while True:
-        # Wait for frames (or a heartbeat); then take everything already in the pipe, and
-        # commit it at once: while this process keeps up, a batch is what arrived since the
-        # last commit, so a flush rarely waits for more than one small transaction.
-        wait = 0.0 if pending else max(0.0, last_heartbeat + heartbeat_seconds - time.monotonic())
+        # Wait for frames (or a heartbeat, or the next look for cancel requests); then take
+        # everything already in the pipe, and commit it at once: while this process keeps up, a
+        # batch is what arrived since the last commit, so a flush rarely waits for more than one
+        # small transaction.
+        due = last_heartbeat + heartbeat_seconds
+        if writer.running_flows:
+            due = min(due, last_control + _wire.CONTROL_SECONDS)
+        wait = 0.0 if pending else max(0.0, due - time.monotonic())
         while not reader.eof and select.select([0], [], [], wait)[0]:
             for number, items in reader.read():
                 last_frame = number
@@ -145,6 +151,11 @@ def main() -> int:
             pending, first_at = [], None
             send(("ack", last_frame, writer.stats.as_tuple(), tuple(writer.running_flows)))
             acked = last_frame
+        if writer.running_flows and now - last_control >= _wire.CONTROL_SECONDS:
+            last_control = now
+            cancelled = writer.cancel_requests()
+            if cancelled:
+                send(("cancel", cancelled))
         if reader.eof:
             break
     writer.close()
@@ -172,6 +183,7 @@ class WriterProcess:
         on_ack: called with (last frame committed, writer stats) after every commit.
         on_log: called with (level, message) for what the writer reports.
         on_exit: called once its output closes (it exited, or died).
+        on_cancel: called with the ids of flow runs the store says were asked to stop.
 
     Raises:
         OSError: the process could not be started.
@@ -187,6 +199,7 @@ class WriterProcess:
         on_ack: Any,
         on_log: Any,
         on_exit: Any,
+        on_cancel: Any = None,
     ) -> None:
         import subprocess
         import threading
@@ -219,6 +232,7 @@ class WriterProcess:
             self._out.close()
             raise
         self.on_ack, self.on_log, self.on_exit = on_ack, on_log, on_exit
+        self.on_cancel = on_cancel
         self._reader = threading.Thread(
             target=self._read, name="headwater-store-writer-replies", daemon=True
         )
@@ -254,6 +268,8 @@ class WriterProcess:
                         self.on_ack(*message[1:])
                     elif kind == "log":
                         self.on_log(*message[1:])
+                    elif kind == "cancel" and self.on_cancel is not None:
+                        self.on_cancel(message[1])
                     elif kind == "ready":
                         self.ready = True
         except (OSError, ValueError, EOFError, TypeError):

@@ -13,7 +13,9 @@ default 0.2 s, `HEADWATER_STORE_BATCH_SECONDS`, at most 1 s):
 - `writer="thread"`: the pump thread writes itself (always so for a `RunStore` object).
 
 `flush()` (called when a top-level flow run ends) and `close()` (registered with `atexit`) wait
-until every record emitted before them is committed. The writer heartbeats flow runs it has
+until every record emitted before them is committed. While flow runs are running, the writer
+also asks the store, every `_wire.CONTROL_SECONDS`, whether one of them was asked to stop, and
+tells the callbacks given to `on_cancel_requested`. The writer heartbeats flow runs it has
 seen Running and not final, and marks Crashed the runs of dead processes when it first opens
 the store. A store that cannot be written is reported once, on the `headwater.store` logger;
 the records are dropped and writing is retried now and then. The user's flow never fails.
@@ -120,6 +122,7 @@ class StoreSink(EventSink):
         self.exit_timeout = exit_timeout
         self.start_timeout = start_timeout
         self._closed = False
+        self._cancel_callbacks: list[Callable[[Any], object]] = []
         self._eager = True  # start the writer process at once (not in forked children)
         # Held while a writer process is being started, and across os.fork(): a child forked
         # mid-start would otherwise keep a pipe end its parent's writer waits to see closed.
@@ -164,6 +167,7 @@ class StoreSink(EventSink):
         self.max_send_window = 0.0
         self._unacked: deque[tuple[int, Items]] = deque()
         self._running_flows: tuple[str, ...] = ()
+        self._last_control = time.monotonic()  # when the thread writer last asked the store
         self._waiting: dict[int, list[_FlushMarker]] = {}
         self._waiting_lock = threading.Lock()
         self._thread = threading.Thread(
@@ -173,6 +177,23 @@ class StoreSink(EventSink):
 
     def emit(self, record: Any) -> None:  # replaced per instance by a closure (`_start`)
         raise AssertionError("replaced in _start")
+
+    def on_cancel_requested(self, callback: Callable[[Any], object]) -> None:
+        """Call `callback(flow_run_id)` (a UUID) for each running flow run of this process that
+        the store says was asked to stop."""
+        self._cancel_callbacks.append(callback)
+
+    def _cancel_requested(self, run_ids: list[str]) -> None:
+        """In the reply thread (writer process) or the pump thread (thread writer)."""
+        from uuid import UUID
+
+        for run_id in run_ids:
+            for callback in list(self._cancel_callbacks):
+                try:
+                    callback(UUID(run_id))
+                except Exception as exc:  # a listener's bug must not stop the writer
+                    logger.warning("A cancel request for flow run %s could not be delivered: %r",
+                                   run_id, exc)
 
     @property
     def stats(self) -> Any:
@@ -243,11 +264,13 @@ class StoreSink(EventSink):
     def _run(self) -> None:
         if self.mode == "process" and self._eager:  # it takes a while to import SQLAlchemy
             self._start_process()
-        last_heartbeat = time.monotonic()
+        last_heartbeat = self._last_control = time.monotonic()
         while True:
             interval = self.batch_seconds
             if self.mode == "process":
                 interval = min(interval, PUMP_SECONDS)
+            elif self._local is not None and self._local.running_flows:
+                interval = min(interval, _wire.CONTROL_SECONDS)
             self._wake.wait(interval)
             self._wake.clear()
             process = self._process
@@ -265,9 +288,21 @@ class StoreSink(EventSink):
             if self._stopping and not self._queue:
                 return
 
+    def _look_for_cancel_requests(self) -> None:
+        """Thread writer: every `CONTROL_SECONDS`, between batches, even while records keep
+        coming (a busy flow is the one most likely to be asked to stop)."""
+        now = time.monotonic()
+        if self.mode != "thread" or now - self._last_control < _wire.CONTROL_SECONDS:
+            return
+        self._last_control = now
+        cancelled = self._local_writer().cancel_requests()
+        if cancelled:
+            self._cancel_requested(cancelled)
+
     def _drain(self, heartbeat: bool) -> None:
         if self._process_lost and self.mode == "process":
             self._fall_back()  # now, not at the next record: a flush may be waiting on it
+        self._look_for_cancel_requests()
         queue = self._queue
         popleft = queue.popleft
         while True:
@@ -294,6 +329,7 @@ class StoreSink(EventSink):
                     for marker in markers:
                         marker.done.set()
             heartbeat = False
+            self._look_for_cancel_requests()
             if not queue:
                 return
 
@@ -355,6 +391,7 @@ class StoreSink(EventSink):
                 heartbeat_seconds=self.heartbeat_seconds,
                 crash_after_seconds=self.crash_after_seconds,
                 on_ack=self._acked, on_log=logger.log, on_exit=self._process_exited,
+                on_cancel=self._cancel_requested,
             )
         except Exception as exc:  # OSError, mostly: no such interpreter, no processes left
             self._process_failed = True

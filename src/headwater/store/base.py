@@ -13,6 +13,7 @@ encoded: the writer builds tens of thousands of them a second, and dicts go stra
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -392,6 +393,54 @@ class RunStore:
 
         Returns:
             The ids of the flow runs marked Crashed.
+        """
+        raise NotImplementedError
+
+    def request_cancel(
+        self, run_id: UUID | str, *, requested_by: str | None = None, now: float | None = None
+    ) -> FlowRunView:
+        """Ask a flow run to stop: the process running it sees the request within a fraction
+        of a second, and the run (with its subflows and task runs not yet started) ends
+        `Cancelled`. Asking twice is harmless.
+
+        Args:
+            run_id: the flow run's id, or a unique prefix of it.
+            requested_by: who asks (shown with the request), e.g. "cli".
+            now: when the request is made (default: now).
+
+        Returns:
+            The run as it is now (not yet cancelled).
+
+        Raises:
+            RunNotFoundError: no flow run has that id, or the prefix matches several.
+            RunFinishedError: the run is already in a final state.
+        """
+        from headwater.errors import RunFinishedError
+
+        run = self.read_flow_run(run_id)
+        if run.state_type in FINAL_STATE_TYPES:
+            raise RunFinishedError(
+                f"Flow run {run.name!r} ({run.id}) already finished in state "
+                f"{run.state_name!r}: there is nothing to cancel. Only runs that are still "
+                f"running or waiting to start can be cancelled (`headwater runs ls --state "
+                f"running`).",
+                run_id=str(run.id), state=run.state_name or "",
+            )
+        self._write_cancel_request(str(run.id), requested_by, time.time() if now is None else now)
+        return run
+
+    def _write_cancel_request(self, run_id: str, requested_by: str | None, now: float) -> None:
+        """Store a cancel request for `run_id` (keep an earlier one if there is)."""
+        raise NotImplementedError
+
+    def read_cancel_requests(self, flow_run_ids: Sequence[str]) -> list[str]:
+        """Which of these flow runs were asked to stop.
+
+        Args:
+            flow_run_ids: the ids (full, as text) to ask about: the runs a process is running.
+
+        Returns:
+            The ids among them that have a cancel request.
         """
         raise NotImplementedError
 

@@ -56,6 +56,7 @@ class MemoryStore(RunStore):
         self._events: list[Row] = []
         self._asset_events: list[Row] = []  # in insertion order, like the SQL id
         self._asset_edges: list[Row] = []
+        self._cancel_requests: dict[str, Row] = {}
         self._last_log_id = 0
 
     # -- writing ------------------------------------------------------------------------------
@@ -211,6 +212,16 @@ class MemoryStore(RunStore):
                     apply_update(row, crashed_update(row, kind, now))
         return crashed
 
+    def _write_cancel_request(self, run_id: str, requested_by: str | None, now: float) -> None:
+        with self._lock:
+            self._cancel_requests.setdefault(
+                run_id, {"action": "cancel", "requested_at": now, "requested_by": requested_by}
+            )
+
+    def read_cancel_requests(self, flow_run_ids: Sequence[str]) -> list[str]:
+        with self._lock:
+            return [i for i in flow_run_ids if i in self._cancel_requests]
+
     def prune(self, *, created_before: float) -> PruneResult:
         with self._lock:
             flows = {i for i, r in self._flow_runs.items() if r["created"] < created_before}
@@ -221,6 +232,7 @@ class MemoryStore(RunStore):
             }
             for i in flows:
                 del self._flow_runs[i]
+                self._cancel_requests.pop(i, None)
             for i in tasks:
                 del self._task_runs[i]
             self._logs = [

@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
 )
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 metadata = MetaData()
 
@@ -147,5 +147,17 @@ asset_edges = Table(
     Index("ix_asset_edges_task_run_id", "task_run_id"),
 )
 
+# A request to stop a flow run (and what it started), written by `headwater runs cancel`, the UI
+# or a serve process; read by the writer of the process running it. Added by revision 0003.
+run_control = Table(
+    "run_control",
+    metadata,
+    Column("flow_run_id", String(36), primary_key=True),
+    Column("action", String(20), nullable=False),  # cancel
+    Column("requested_at", Float, nullable=False),
+    Column("requested_by", String(255)),
+)
+
 # Children first: the order `reset` and `prune` delete in.
-ALL_TABLES = (asset_edges, asset_events, events, dependencies, logs, task_runs, flow_runs)
+ALL_TABLES = (run_control, asset_edges, asset_events, events, dependencies, logs, task_runs,
+              flow_runs)

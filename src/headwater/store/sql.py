@@ -77,6 +77,7 @@ from headwater.store.schema import (
     events,
     flow_runs,
     logs,
+    run_control,
     task_runs,
 )
 
@@ -477,6 +478,25 @@ class SqlRunStore(RunStore):
         self._apply_updates(conn, [crashed_update(row, kind, now) for row, kind in runs])
         return [UUID(row["id"]) for row in flows]
 
+    # -- run control ------------------------------------------------------------------------------
+    def _write_cancel_request(self, run_id: str, requested_by: str | None, now: float) -> None:
+        statement = text(
+            "INSERT INTO run_control (flow_run_id, action, requested_at, requested_by) "
+            "VALUES (:id, 'cancel', :now, :by) ON CONFLICT (flow_run_id) DO NOTHING"
+        )
+        self._write(lambda conn: conn.execute(statement, {"id": run_id, "now": now,
+                                                          "by": requested_by}),
+                    "record a cancel request in")
+
+    def read_cancel_requests(self, flow_run_ids: Sequence[str]) -> list[str]:
+        found: list[str] = []
+        with self._reading() as conn:
+            for ids in _chunks(list(flow_run_ids)):
+                query = select(run_control.c.flow_run_id).where(
+                    run_control.c.flow_run_id.in_(ids), run_control.c.action == "cancel")
+                found.extend(row[0] for row in conn.execute(query))
+        return found
+
     def prune(self, *, created_before: float) -> PruneResult:
         return self._write(  # type: ignore[no-any-return]
             lambda conn: self._prune(conn, created_before), "prune"
@@ -492,6 +512,7 @@ class SqlRunStore(RunStore):
             conn.execute(delete(table).where(
                 or_(table.c.flow_run_id.in_(flows), table.c.task_run_id.in_(tasks))))
         conn.execute(delete(dependencies).where(dependencies.c.task_run_id.in_(tasks)))
+        conn.execute(delete(run_control).where(run_control.c.flow_run_id.in_(flows)))
         conn.execute(delete(logs).where(
             or_(logs.c.flow_run_id.in_(flows), logs.c.task_run_id.in_(tasks))))
         task_count = conn.execute(delete(task_runs).where(task_runs.c.id.in_(tasks))).rowcount
