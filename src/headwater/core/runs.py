@@ -77,6 +77,19 @@ class _Run:
         extra = time.time() - self.state.timestamp_s if self.state.is_running() else 0.0
         return self.total_run_time + extra
 
+    # A run travels to other processes with its request; "not started yet" stays recognisable
+    # there (the engine tells it by identity).
+    def __getstate__(self) -> dict[str, Any]:
+        slots = (name for cls in type(self).__mro__ for name in getattr(cls, "__slots__", ()))
+        state = {name: getattr(self, name) for name in slots}
+        if state["state"] is NOT_STARTED:
+            state["state"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, NOT_STARTED if name == "state" and value is None else value)
+
 
 class FlowRun(_Run):
     """One run of a flow."""

@@ -32,7 +32,7 @@ from headwater.core.states import (
     exception_to_failed_state,
     return_value_to_state,
 )
-from headwater.engine.drivers import Call, Sleep, Steps, Wait
+from headwater.engine.drivers import Call, Outcome, Sleep, Steps, Wait
 from headwater.engine.hooks import run_hooks
 from headwater.engine.logs import ENGINE_LOGGER, flow_run_logger, printing_as_logs
 from headwater.engine.resolution import collect_futures, needs_resolution, resolve
@@ -228,9 +228,12 @@ def flow_run_steps(
         # event loop goes on meanwhile.
         torn_down = True
         stack.close()
-        yield Call(close_task_runner, (ctx,), {"cancel": state.is_crashed()}, blocking=True)
+        closed = yield Call(close_task_runner, (ctx,), {"cancel": state.is_crashed()},
+                            blocking=True)
+        _after_teardown(closed, logger, "Shutting down the task runner")
         if parent is None:  # a top-level run's history is durable once the call returns
-            yield Call(runtime.sink.flush, blocking=True)
+            flushed = yield Call(runtime.sink.flush, blocking=True)
+            _after_teardown(flushed, logger, "Flushing the run history")
         return run, state
     except Exception as engine_exc:
         # The engine itself broke (the flow's own exception became a state above): record the
@@ -248,6 +251,16 @@ def flow_run_steps(
         flow_run_var.reset(flow_token)
         if parent is None and not torn_down:
             runtime.sink.flush()
+
+
+def _after_teardown(outcome: Outcome | None, logger: Any, what: str) -> None:
+    """Teardown never changes the run's state: a failure is logged, an interrupt re-raised."""
+    if outcome is None or outcome.exc is None:
+        return
+    if not isinstance(outcome.exc, Exception):
+        raise outcome.exc
+    logger.warning("%s failed after the run ended: %r", what, outcome.exc,
+                   exc_info=(type(outcome.exc), outcome.exc, outcome.exc.__traceback__))
 
 
 def _run_body(
