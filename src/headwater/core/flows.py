@@ -8,9 +8,9 @@ from functools import cached_property
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from headwater.core import options as opt
+from headwater.core import seam
 from headwater.core._decorated import Decorated
 from headwater.core.parameters import ParameterValidator
-from headwater.core.seam import engine
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -141,7 +141,7 @@ class Flow(Decorated, Generic[P, R]):
             ParameterTypeError: a parameter failed validation against its type hint.
             Exception: whatever the flow function raised, with its original type.
         """
-        return engine().call_flow(self, self._bind(args, kwargs), wait_for, return_state)
+        return seam.current.call_flow(self, self._bind(args, kwargs), wait_for, return_state)
 
 
 def _check_task_runner(value: Any, owner: str) -> Any:

@@ -45,26 +45,28 @@ class Engine(Protocol):
         ...
 
 
-_engine: Engine | None = None
+class _NotLoaded:
+    """What `current` is until `headwater/__init__.py` registers the engine."""
 
-
-def register_engine(engine: Engine) -> Engine | None:
-    """Make `engine` the one that flow and task calls go to; returns the previous one."""
-    global _engine
-    previous, _engine = _engine, engine
-    return previous
-
-
-def engine() -> Engine:
-    """The registered engine.
-
-    Raises:
-        RuntimeError: none is registered (only possible if `headwater/__init__.py` was skipped).
-    """
-    found = _engine
-    if found is None:
+    def __getattr__(self, name: str) -> Any:
         raise RuntimeError(
             "headwater's engine is not loaded. Import headwater (e.g. `from headwater import "
             "flow, task`) rather than a submodule of headwater.core on its own."
         )
-    return found
+
+
+# The registered engine. Read as `seam.current.call_task(...)`: one attribute lookup on the hot
+# path of every task call, no function call in between.
+current: Engine = _NotLoaded()
+
+
+def register_engine(engine: Engine) -> Engine:
+    """Make `engine` the one that flow and task calls go to; returns the previous one."""
+    global current
+    previous, current = current, engine
+    return previous
+
+
+def engine() -> Engine:
+    """The registered engine."""
+    return current

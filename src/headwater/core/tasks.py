@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from headwater.core import options as opt
+from headwater.core import seam
 from headwater.core._decorated import Decorated
 from headwater.core.context import flow_run_var
 from headwater.core.options import NotSet
-from headwater.core.seam import engine
 from headwater.errors import SubmissionError
 
 P = ParamSpec("P")
@@ -150,7 +150,7 @@ class Task(Decorated, Generic[P, R]):
             return_state: return the final `State` instead of the result; never raises.
             wait_for: runs (futures) to wait for before starting, without passing their data.
         """
-        return engine().call_task(self, self._bind(args, kwargs), wait_for, return_state)
+        return seam.current.call_task(self, self._bind(args, kwargs), wait_for, return_state)
 
 
     def submit(self, /, *args: Any, return_state: bool = False, wait_for: Any = None,
@@ -173,7 +173,7 @@ class Task(Decorated, Generic[P, R]):
                 f"runner to send it to. Call {self.name}(...) to run it now, or call "
                 f"{self.name}.submit(...) inside a function decorated with @flow."
             )
-        future = engine().submit_task(self, self._bind(args, kwargs), wait_for)
+        future = seam.current.submit_task(self, self._bind(args, kwargs), wait_for)
         if return_state:
             future.wait()
             return future.state
@@ -204,7 +204,8 @@ class Task(Decorated, Generic[P, R]):
         if upstream:
             wait_for = [*(_as_list(wait_for)), *upstream]
         calls = expand(parameters, self._signature.var_keyword)
-        futures = engine().map_task(self, [self._signature.complete(c) for c in calls], wait_for)
+        complete = self._signature.complete
+        futures = seam.current.map_task(self, [complete(c) for c in calls], wait_for)
         if return_state:
             futures.wait()
             return [future.state for future in futures]

@@ -22,10 +22,12 @@ Listener = Callable[[UUID], None]
 class RunControl:
     """Cancel requests for the flow runs of this process."""
 
-    __slots__ = ("_cancelled", "_listeners", "_lock", "_running")
+    __slots__ = ("_listeners", "_lock", "_running", "cancelled")
 
     def __init__(self) -> None:
-        self._cancelled: dict[UUID, float] = {}  # flow run id -> when the request arrived
+        # flow run id -> when the request arrived. Empty almost always: the engine checks
+        # `control.cancelled` first, one attribute, before asking about a scope.
+        self.cancelled: dict[UUID, float] = {}
         self._listeners: list[Listener] = []
         self._running: dict[UUID, Callable[[], object]] = {}  # flow runs of this process
         self._lock = threading.Lock()
@@ -38,9 +40,9 @@ class RunControl:
         """
         run_id = flow_run_id if isinstance(flow_run_id, UUID) else UUID(str(flow_run_id))
         with self._lock:
-            if run_id in self._cancelled:
+            if run_id in self.cancelled:
                 return False
-            self._cancelled[run_id] = time.time()
+            self.cancelled[run_id] = time.time()
             watcher = self._running.get(run_id)
             listeners = list(self._listeners)
         if watcher is not None:
@@ -60,20 +62,20 @@ class RunControl:
 
     def cancel_requested(self, scope: Iterable[UUID]) -> bool:
         """Whether any run in `scope` (a flow run and its parents) was asked to stop."""
-        cancelled = self._cancelled
+        cancelled = self.cancelled
         if not cancelled:
             return False
         return any(run_id in cancelled for run_id in scope)
 
     def requested_at(self, flow_run_id: UUID) -> float | None:
         """When the request for `flow_run_id` arrived here (None if there was none)."""
-        return self._cancelled.get(flow_run_id)
+        return self.cancelled.get(flow_run_id)
 
     def forget(self, flow_run_id: UUID) -> None:
         """A flow run ended: drop its request and its callback (keeps the tables small in
         long-lived processes)."""
         with self._lock:
-            self._cancelled.pop(flow_run_id, None)
+            self.cancelled.pop(flow_run_id, None)
             self._running.pop(flow_run_id, None)
 
     def add_listener(self, listener: Listener) -> None:
@@ -82,4 +84,4 @@ class RunControl:
             self._listeners.append(listener)
 
     def __repr__(self) -> str:
-        return f"RunControl(cancelled={sorted(map(str, self._cancelled))})"
+        return f"RunControl(cancelled={sorted(map(str, self.cancelled))})"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextvars
 import threading
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -93,6 +92,15 @@ def flow_run_facts(ctx: FlowRunContext) -> FlowRunFacts:
 
 
 def attempt_settings(task: Task[..., Any], ctx: FlowRunContext | None) -> AttemptSettings:
+    """How a task's runs in this flow run treat prints and persistence.
+
+    The answer depends only on the task, the flow run and the settings, so it is worked out
+    once per task and flow run and kept on the task (one entry, keyed by the flow run's id:
+    nothing grows, and the flow run's context is not kept alive).
+    """
+    cached = task.__dict__.get("_attempts_in")
+    if cached is not None and ctx is not None and cached[0] == ctx.flow_run.id:
+        return cached[1]  # type: ignore[no-any-return]
     if task.log_prints is not None:
         log_prints = task.log_prints
     elif ctx is not None:
@@ -101,7 +109,10 @@ def attempt_settings(task: Task[..., Any], ctx: FlowRunContext | None) -> Attemp
         from headwater import settings
 
         log_prints = settings.log_prints()
-    return AttemptSettings(log_prints, should_persist(task, ctx))
+    decided = AttemptSettings(log_prints, should_persist(task, ctx))
+    if ctx is not None:
+        task.__dict__["_attempts_in"] = (ctx.flow_run.id, decided)
+    return decided
 
 
 def build_request(
@@ -112,7 +123,8 @@ def build_request(
     dependency listed; `blocked` set to NotReady if an upstream did not complete."""
     upstreams: list[tuple[str, UUID]] = []
     blocked = None
-    if wait_for is not None or _any_needs_resolution(parameters):
+    if wait_for is not None or (not _all_plain(parameters)
+                                and _any_needs_resolution(parameters)):
         waits = _as_list(wait_for)
         # Every upstream is recorded, so a NotReady run still shows all of its inputs.
         for name, value in [*parameters.items(), *([("wait_for", waits)] if waits else [])]:
@@ -124,9 +136,15 @@ def build_request(
         except UpstreamTaskError as exc:
             blocked = NotReady(message=str(exc))
         run.parameters = parameters
-    facts = flow_run_facts(ctx) if ctx is not None else None
-    return TaskRunRequest(task, run, parameters, facts, attempt_settings(task, ctx),
-                          tuple(upstreams), None, blocked)
+    if ctx is None:
+        return TaskRunRequest(task, run, parameters, None, attempt_settings(task, None),
+                              tuple(upstreams), None, blocked)
+    # The two per-flow-run answers, looked up inline: this runs once per task run.
+    cached = task.__dict__.get("_attempts_in")
+    settings = cached[1] if cached is not None and cached[0] == ctx.flow_run.id else (
+        attempt_settings(task, ctx))
+    return TaskRunRequest(task, run, parameters, ctx.facts or flow_run_facts(ctx), settings,
+                          tuple(upstreams) if upstreams else (), None, blocked)
 
 
 def _recorder(upstreams: list[tuple[str, UUID]], name: str) -> Any:
@@ -134,10 +152,7 @@ def _recorder(upstreams: list[tuple[str, UUID]], name: str) -> Any:
 
 
 def _any_needs_resolution(parameters: dict[str, Any]) -> bool:
-    for value in parameters.values():
-        if value.__class__ not in _PLAIN and needs_resolution(value):
-            return True
-    return False
+    return any(needs_resolution(value) for value in parameters.values())
 
 
 def _all_plain(parameters: dict[str, Any]) -> bool:
@@ -199,11 +214,14 @@ def submit_task(
     """Start one run of `task` on the current flow run's runner; return its future at once."""
     ctx = flow_run_var.get()
     assert ctx is not None  # Task.submit checked
-    runner = open_task_runner(ctx)
+    runner = ctx.runner or open_task_runner(ctx)
     run = new_task_run(task, parameters, ctx)
-    futures = upstream_futures(parameters, wait_for)
-    check_not_self(task, futures)
-    pending = [f._future for f in futures if not f.done()]
+    pending = None
+    if wait_for is not None or not _all_plain(parameters):
+        futures = upstream_futures(parameters, wait_for)
+        if futures:
+            check_not_self(task, futures)
+            pending = [f._future for f in futures if not f.done()]
     if not pending:
         inner = _launch(ctx, runner, task, run, parameters, wait_for)
     else:
@@ -251,7 +269,9 @@ def _launch(
     parameters: dict[str, Any], wait_for: Any,
 ) -> cf.Future[TaskRunOutcome]:
     request = build_request(task, run, parameters, wait_for, ctx)
-    if request.blocked is not None or ctx.runtime.control.cancel_requested(ctx.cancel_scope):
+    control = ctx.runtime.control
+    if request.blocked is not None or (control.cancelled
+                                       and control.cancel_requested(ctx.cancel_scope)):
         return _done(execute(request))  # nothing will run: record it here
     if runner.in_process:
         return runner.submit(request)
@@ -281,7 +301,7 @@ def _send_many(
 
 def _unsendable(request: TaskRunRequest, exc: SerializationError) -> cf.Future[TaskRunOutcome]:
     """A run that cannot travel still gets its history, recorded here: created, then Failed."""
-    return _done(execute(replace(request, blocked=Failed(message=str(exc), data=exc))))
+    return _done(execute(request._replace(blocked=Failed(message=str(exc), data=exc))))
 
 
 def _with_upstream_assets(ctx: FlowRunContext, request: TaskRunRequest) -> TaskRunRequest:
@@ -289,7 +309,7 @@ def _with_upstream_assets(ctx: FlowRunContext, request: TaskRunRequest) -> TaskR
                                    [uid for _, uid in request.upstreams])
     if known is None:
         return request
-    return replace(request, upstream_assets={k: frozenset(v) for k, v in known.items()})
+    return request._replace(upstream_assets={k: frozenset(v) for k, v in known.items()})
 
 
 def _replayed(

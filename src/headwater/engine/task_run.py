@@ -201,7 +201,8 @@ def task_run_steps(request: TaskRunRequest) -> Steps[TaskRunResult]:
             logger.error("Finished in state %s", state)
             return run, state, None
         scope = flow_ctx.cancel_scope if flow_ctx is not None else ()
-        if runtime.control.cancel_requested(scope):
+        control = runtime.control
+        if control.cancelled and control.cancel_requested(scope):
             state = set_state(_cancelled_before_start())
             logger.engine(logging.INFO, "Finished in state %s", state)
             return run, state, None
@@ -274,7 +275,7 @@ def task_run_steps(request: TaskRunRequest) -> Steps[TaskRunResult]:
             should_retry = retry_rules.retries_left(run.run_count, task.retries)
             if should_retry and task.retry_condition_fn is not None:
                 should_retry = yield from _ask_retry_condition(task, run, state, exc, logger)
-            if should_retry and runtime.control.cancel_requested(scope):
+            if should_retry and control.cancel_requested(scope):
                 logger.info("%s - Not retrying: the flow run was cancelled", failure)
                 should_retry = False
             if not should_retry:
@@ -298,7 +299,7 @@ def task_run_steps(request: TaskRunRequest) -> Steps[TaskRunResult]:
             if delay > 0:
                 set_state(AwaitingRetry(scheduled_time=clock.now() + delay))
                 yield Sleep(delay)
-            if runtime.control.cancel_requested(scope):
+            if control.cancel_requested(scope):
                 state = _cancelled_before_start("its next retry")
                 break
             state = set_state(Retrying())
