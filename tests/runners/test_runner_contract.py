@@ -1,6 +1,8 @@
-"""One contract every task runner passes: thread pool, process pool, Dask (threads and processes).
+"""One contract every task runner passes: thread pool, process pool, Dask (threads and processes),
+Ray.
 
-Task functions live at module level so the process-based runners can import them.
+Task functions live at module level so the process-based runners can import them. The Ray cases
+share the test session's local Ray (`ray_session`): skipped without `ray`, failed under CI=true.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from headwater.events.memory import MemorySink
 from headwater.runners import TaskRunner, ThreadPoolTaskRunner
 from headwater.runners.dask import DaskTaskRunner
 from headwater.runners.process import ProcessPoolTaskRunner
+from headwater.runners.ray import RayTaskRunner
+from tests.runners.test_ray_runner import ray_session  # noqa: F401  (a fixture)
 
 
 @task
@@ -79,12 +83,21 @@ RUNNERS: dict[str, Callable[[], TaskRunner]] = {
         cluster_kwargs={"n_workers": 2, "threads_per_worker": 2, "processes": True,
                         "dashboard_address": ":0"}
     ),
+    # Uses the session's Ray (see `make`), so each flow run does not start one of its own.
+    "ray": lambda: RayTaskRunner(),
 }
+
+
+def make(name: str, request: pytest.FixtureRequest) -> TaskRunner:
+    """A fresh runner of kind `name`; Ray's starts the session's Ray first (or skips)."""
+    if name == "ray":
+        request.getfixturevalue("ray_session")
+    return RUNNERS[name]()
 
 
 @pytest.fixture(params=sorted(RUNNERS))
 def runner(request: pytest.FixtureRequest) -> TaskRunner:
-    return RUNNERS[request.param]()
+    return make(request.param, request)
 
 
 def _in_flow(runner: TaskRunner, body: Callable[[], Any]) -> Any:
@@ -208,8 +221,10 @@ def test_quote_passes_a_value_without_resolving_it(runner: TaskRunner) -> None:
     assert _in_flow(runner, body) == "[1, 2]"
 
 
-@pytest.mark.parametrize("name", ["process", "dask-processes"])
-def test_an_unpicklable_result_fails_the_run_clearly(name: str) -> None:
+@pytest.mark.parametrize("name", ["process", "dask-processes", "ray"])
+def test_an_unpicklable_result_fails_the_run_clearly(
+    name: str, request: pytest.FixtureRequest
+) -> None:
     def body() -> Any:
         future = returns_a_lock.submit()
         future.wait()
@@ -217,19 +232,21 @@ def test_an_unpicklable_result_fails_the_run_clearly(name: str) -> None:
             future.result()
         return future.state.is_failed(), future.state.message
 
-    failed, message = _in_flow(RUNNERS[name](), body)
+    failed, message = _in_flow(make(name, request), body)
     assert failed
     assert "cannot be sent back" in message
 
 
-@pytest.mark.parametrize("name", ["process", "dask-processes"])
-def test_an_unpicklable_argument_fails_the_run_and_names_the_argument(name: str) -> None:
+@pytest.mark.parametrize("name", ["process", "dask-processes", "ray"])
+def test_an_unpicklable_argument_fails_the_run_and_names_the_argument(
+    name: str, request: pytest.FixtureRequest
+) -> None:
     def body() -> Any:
         future = describe.submit(threading.Lock())
         future.wait()
         return future.state.is_failed(), future.state.message
 
-    failed, message = _in_flow(RUNNERS[name](), body)
+    failed, message = _in_flow(make(name, request), body)
     assert failed
     assert "argument 'value'" in message
 

@@ -14,7 +14,7 @@ from typing import Any
 from headwater.compat.table import NAMES, UNSUPPORTED
 from headwater.errors import HeadwaterError
 
-ROOTS = ("prefect", "prefect_dask")
+ROOTS = ("prefect", "prefect_dask", "prefect_ray")
 
 
 class UnsupportedPrefectFeature(HeadwaterError, ImportError):
@@ -71,7 +71,7 @@ class CompatModule(types.ModuleType):
 
 
 class PrefectShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds `prefect`, `prefect.*`, `prefect_dask` and `prefect_dask.*` before anything else."""
+    """Finds `prefect`, `prefect_dask`, `prefect_ray` and their submodules before anything else."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         if fullname.split(".")[0] not in ROOTS:
@@ -95,7 +95,7 @@ _finder = PrefectShimFinder()
 
 
 def install() -> None:
-    """Serve `prefect` and `prefect_dask` imports from headwater, in this process.
+    """Serve `prefect`, `prefect_dask` and `prefect_ray` imports from headwater, in this process.
 
     Idempotent. The shim goes first on `sys.meta_path`, so it takes precedence over a real
     Prefect installation; modules of a Prefect that was already imported are replaced.
@@ -107,7 +107,7 @@ def install() -> None:
         del sys.modules[name]
     sys.meta_path.insert(0, _finder)
     logging.getLogger("headwater.compat").debug(
-        "Serving 'prefect' and 'prefect_dask' imports from headwater%s.",
+        "Serving 'prefect', 'prefect_dask' and 'prefect_ray' imports from headwater%s.",
         f" (replacing {len(replaced)} already-imported modules)" if replaced else "",
     )
 

@@ -118,6 +118,8 @@ NAMES: dict[str, dict[str, str]] = {
     },
     "prefect_dask": {"DaskTaskRunner": "headwater.runners.dask:DaskTaskRunner"},
     "prefect_dask.task_runners": {"DaskTaskRunner": "headwater.runners.dask:DaskTaskRunner"},
+    "prefect_ray": {"RayTaskRunner": "headwater.runners.ray:RayTaskRunner"},
+    "prefect_ray.task_runners": {"RayTaskRunner": "headwater.runners.ray:RayTaskRunner"},
 }
 
 # Prefect names headwater does not have, with what to use instead.
@@ -138,4 +140,6 @@ UNSUPPORTED: dict[str, str] = {
     "prefect.events": "subclass headwater.events.EventSink to receive every run record",
     "prefect.concurrency": "ThreadPoolTaskRunner(max_workers=N) bounds concurrency",
     "prefect_dask.get_dask_client": "DaskTaskRunner(...).client inside the flow run",
+    "prefect_ray.context": "RayTaskRunner(remote_options={...}) sets Ray options (num_cpus, "
+    "num_gpus, resources, ...) for every task run of the flow",
 }

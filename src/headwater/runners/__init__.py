@@ -1,7 +1,8 @@
 """Task runners: where submitted task runs execute.
 
 `ThreadPoolTaskRunner` (the default) and `ProcessPoolTaskRunner` are here; `DaskTaskRunner`
-lives in `headwater.runners.dask` (install the `dask` extra).
+lives in `headwater.runners.dask` (install the `dask` extra) and `RayTaskRunner` in
+`headwater.runners.ray` (the `ray` extra).
 """
 
 from __future__ import annotations
@@ -23,4 +24,8 @@ def __getattr__(name: str) -> Any:
         from headwater.runners.dask import DaskTaskRunner
 
         return DaskTaskRunner
+    if name == "RayTaskRunner":
+        from headwater.runners.ray import RayTaskRunner
+
+        return RayTaskRunner
     raise AttributeError(f"module 'headwater.runners' has no attribute {name!r}")
