@@ -103,6 +103,17 @@ class StateDetails:
         )
         return f"StateDetails({fields})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # States travel back from workers with every outcome: a compact, C-built form.
+        return (_details, tuple(getattr(self, name) for name in self.__slots__))
+
+
+def _details(*values: Any) -> StateDetails:
+    details = StateDetails.__new__(StateDetails)
+    for name, value in zip(StateDetails.__slots__, values, strict=True):
+        setattr(details, name, value)
+    return details
+
 
 class State:
     """One state of a flow or task run.
@@ -133,6 +144,10 @@ class State:
         self._data = data
         self.state_details = state_details if state_details is not None else StateDetails()
         self.timestamp_s = time.time() if timestamp is None else timestamp
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (State, (self.type, self.name, self.message, self._data, self.state_details,
+                        self.timestamp_s))
 
     # -- data ---------------------------------------------------------------------------------
     @property

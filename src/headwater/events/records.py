@@ -97,6 +97,26 @@ class Event:
     timestamp: float = 0.0
 
 
+def _compact_pickling(*classes: type) -> None:
+    """Records come back from worker processes inside outcomes: pickle each as its class and a
+    tuple of its fields (built in C), not through the dataclass's per-field Python hooks."""
+    import operator
+    from dataclasses import fields
+
+    for cls in classes:
+        names = [f.name for f in fields(cls)]
+        getter = operator.attrgetter(*names)
+        single = len(names) == 1
+
+        def reduce(self: Any, g: Any = getter, single: bool = single) -> tuple[Any, ...]:
+            return (type(self), (g(self),) if single else g(self))
+
+        setattr(cls, "__reduce__", reduce)  # noqa: B010 (assigned to the class, after the fact)
+
+
+_compact_pickling(FlowRunCreated, TaskRunCreated, RunRenamed, StateChanged, LogEmitted,
+                  DependencyAdded, Event)
+
 Record = (
     FlowRunCreated
     | TaskRunCreated
