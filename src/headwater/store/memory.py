@@ -37,12 +37,12 @@ from headwater.store.base import (
     decode_json,
     history_line,
     parse_history,
-    state_matches,
     to_uuid,
 )
+from headwater.store.memory_pages import MemoryPageReads, flow_run_matches
 
 
-class MemoryStore(RunStore):
+class MemoryStore(MemoryPageReads, RunStore):
     """Rows in dicts and lists, guarded by one lock."""
 
     url = "memory://"
@@ -87,18 +87,7 @@ class MemoryStore(RunStore):
     def read_flow_runs(self, filter: FlowRunFilter | None = None) -> list[FlowRunView]:
         f = filter or FlowRunFilter()
         with self._lock:
-            rows = list(self._flow_runs.values())
-        if f.flow_name is not None:
-            rows = [r for r in rows if r["flow_name"] == f.flow_name]
-        if f.state is not None:
-            rows = [r for r in rows if state_matches(f.state, r["state_type"], r["state_name"])]
-        if f.parent_flow_run_id is not None:
-            parent = str(f.parent_flow_run_id)
-            rows = [r for r in rows if r.get("parent_flow_run_id") == parent]
-        if f.ids:
-            rows = [r for r in rows if any(r["id"].startswith(p.lower()) for p in f.ids)]
-        if f.created_before is not None:
-            rows = [r for r in rows if r["created"] < f.created_before]
+            rows = [r for r in self._flow_runs.values() if flow_run_matches(f, r)]
         rows.sort(key=lambda r: (r["created"], r["id"]), reverse=True)
         if f.limit is not None:
             rows = rows[: f.limit]

@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
 )
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0005"
 
 metadata = MetaData()
 
@@ -60,6 +60,11 @@ flow_runs = Table(
     Index("ix_flow_runs_flow_name", "flow_name"),
     Index("ix_flow_runs_state_type", "state_type"),
     Index("ix_flow_runs_parent", "parent_flow_run_id"),
+    # Added by revision 0005, for the server's pages (keyset paging, live updates).
+    Index("ix_flow_runs_parent_created", "parent_flow_run_id", "created"),
+    Index("ix_flow_runs_flow_name_created", "flow_name", "created"),
+    Index("ix_flow_runs_state_type_created", "state_type", "created"),
+    Index("ix_flow_runs_state_timestamp", "state_timestamp"),
 )
 
 task_runs = Table(
@@ -71,6 +76,9 @@ task_runs = Table(
     Column("flow_run_id", String(36)),
     Index("ix_task_runs_flow_run_id", "flow_run_id"),
     Index("ix_task_runs_created", "created"),
+    # Added by revision 0005: the timeline of one flow run, and its live updates.
+    Index("ix_task_runs_flow_start", "flow_run_id", "start_time"),
+    Index("ix_task_runs_flow_state_timestamp", "flow_run_id", "state_timestamp"),
 )
 
 logs = Table(

@@ -80,6 +80,7 @@ from headwater.store.schema import (
     run_control,
     task_runs,
 )
+from headwater.store.sql_pages import SqlPageReads, flow_run_conditions
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -90,7 +91,7 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-class SqlRunStore(RunStore):
+class SqlRunStore(SqlPageReads, RunStore):
     """A run store in a SQL database. Opens its engine, and migrates, on first use.
 
     Args:
@@ -295,21 +296,7 @@ class SqlRunStore(RunStore):
     # -- reading ------------------------------------------------------------------------------
     def read_flow_runs(self, filter: FlowRunFilter | None = None) -> list[FlowRunView]:
         f = filter or FlowRunFilter()
-        query = select(flow_runs)
-        if f.flow_name is not None:
-            query = query.where(flow_runs.c.flow_name == f.flow_name)
-        if f.state is not None:
-            wanted = f.state.strip().lower()
-            query = query.where(
-                or_(func.lower(flow_runs.c.state_type) == wanted,
-                    func.lower(flow_runs.c.state_name) == wanted)
-            )
-        if f.parent_flow_run_id is not None:
-            query = query.where(flow_runs.c.parent_flow_run_id == str(f.parent_flow_run_id))
-        if f.ids:
-            query = query.where(or_(*(flow_runs.c.id.like(f"{p.lower()}%") for p in f.ids)))
-        if f.created_before is not None:
-            query = query.where(flow_runs.c.created < f.created_before)
+        query = select(flow_runs).where(*flow_run_conditions(f))
         query = query.order_by(flow_runs.c.created.desc(), flow_runs.c.id.desc())
         if f.limit is not None:
             query = query.limit(f.limit)

@@ -1,0 +1,277 @@
+"""The page and aggregate reads of the SQL stores (see `pages.py`): one indexed query each.
+
+Mixed into `SqlRunStore`. Pages use keyset cursors over the indexes revision 0005 adds
+(`(parent_flow_run_id, created)`, `(flow_name, created)`, `(state_type, created)` on flow
+runs; `(flow_run_id, start_time)` and `(flow_run_id, state_timestamp)` on task runs), so page
+100 costs what page 1 costs; counts and sums are `GROUP BY`s the database does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from headwater.store.memory_pages import one_task_run, sort_groups
+from headwater.store.pages import (
+    DependencyGroupView,
+    FlowSummaryView,
+    LogFilter,
+    TaskGroupView,
+    TaskRunFilter,
+    count_by_state,
+)
+from headwater.store.schema import dependencies, flow_runs, logs, task_runs
+
+if TYPE_CHECKING:
+    from headwater.store.base import FlowRunFilter, LogView, TaskRunView
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def flow_run_conditions(f: FlowRunFilter, *, with_bounds: bool = True) -> list[Any]:
+    """The WHERE conditions of a `FlowRunFilter` (all of it but the limit)."""
+    c = flow_runs.c
+    where: list[Any] = []
+    if f.flow_name is not None:
+        where.append(c.flow_name == f.flow_name)
+    if f.state is not None:
+        wanted = f.state.strip().lower()
+        where.append(or_(func.lower(c.state_type) == wanted, func.lower(c.state_name) == wanted))
+    if f.parent_flow_run_id is not None:
+        where.append(c.parent_flow_run_id == str(f.parent_flow_run_id))
+    if f.roots_only:
+        where.append(c.parent_flow_run_id.is_(None))
+    if f.state_types:
+        where.append(c.state_type.in_(f.state_types))
+    for tag in f.tags:
+        # Tags are a JSON list of strings: a tag is there when its JSON literal is.
+        where.append(c.tags.like(f"%{_like_escape(json.dumps(tag))}%", escape="\\"))
+    if f.ids:
+        where.append(or_(*(c.id.like(f"{_like_escape(p.lower())}%", escape="\\")
+                           for p in f.ids)))
+    if with_bounds:
+        if f.created_before is not None:
+            where.append(c.created < f.created_before)
+        if f.created_after is not None:
+            where.append(c.created >= f.created_after)
+    if f.after is not None:
+        created, run_id = f.after
+        where.append(or_(c.created < created, and_(c.created == created, c.id < run_id)))
+    return where
+
+
+def _task_conditions(flow_run_id: UUID, f: TaskRunFilter) -> list[Any]:
+    c = task_runs.c
+    where: list[Any] = [c.flow_run_id == str(flow_run_id)]
+    if f.state_types:
+        where.append(func.coalesce(c.state_type, "PENDING").in_(f.state_types))
+    if f.task_key is not None:
+        where.append(c.task_key == f.task_key)
+    if f.window is not None:
+        start, end = f.window
+        where.append(c.start_time < end)
+        where.append(or_(c.end_time.is_(None), c.end_time >= start))
+    return where
+
+
+class SqlPageReads:
+    """The reads of `pages.py`, for `SqlRunStore` (which provides `_reading`)."""
+
+    def _reading(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _rows(self, query: Any) -> Iterator[Any]:
+        with self._reading() as conn:
+            yield from list(conn.execute(query).mappings())
+
+    def count_flow_runs(self, filter: FlowRunFilter | None = None) -> dict[str, int]:
+        from headwater.store.base import FlowRunFilter
+
+        f = FlowRunFilter(**{**vars(filter or FlowRunFilter()), "after": None})
+        query = (select(flow_runs.c.state_type, func.count())
+                 .where(*flow_run_conditions(f)).group_by(flow_runs.c.state_type))
+        with self._reading() as conn:
+            return count_by_state([(row[0], row[1]) for row in conn.execute(query)])
+
+    def flow_run_histogram(
+        self, filter: FlowRunFilter | None, *, start: float, end: float, buckets: int
+    ) -> list[dict[str, int]]:
+        from headwater.store.base import FlowRunFilter
+
+        f = FlowRunFilter(**{**vars(filter or FlowRunFilter()), "after": None})
+        width = (end - start) / buckets
+        c = flow_runs.c
+        counts: list[dict[str, int]] = [{} for _ in range(buckets)]
+        with self._reading() as conn:
+            offset = (c.created - literal(start)) / literal(width)
+            # created >= start, so truncation is the floor; PostgreSQL's CAST rounds instead.
+            bucket = (func.floor(offset) if conn.dialect.name == "postgresql"
+                      else cast(offset, Integer))
+            query = (
+                select(bucket.label("bucket"), c.state_type, func.count())
+                .where(c.created >= start, c.created < end,
+                       *flow_run_conditions(f, with_bounds=False))
+                .group_by("bucket", c.state_type)
+            )
+            for index, state_type, count in conn.execute(query):
+                slot = counts[min(int(index), buckets - 1)]
+                key = state_type or "PENDING"
+                slot[key] = slot.get(key, 0) + int(count)
+        return counts
+
+    def count_subflows(self, parent_ids: Sequence[UUID]) -> dict[UUID, int]:
+        if not parent_ids:
+            return {}
+        c = flow_runs.c
+        query = (select(c.parent_flow_run_id, func.count())
+                 .where(c.parent_flow_run_id.in_([str(i) for i in parent_ids]))
+                 .group_by(c.parent_flow_run_id))
+        with self._reading() as conn:
+            return {UUID(parent): int(n) for parent, n in conn.execute(query)}
+
+    def read_flows(self) -> list[FlowSummaryView]:
+        c = flow_runs.c
+        query = (select(c.flow_name, func.count(), func.max(c.created))
+                 .group_by(c.flow_name).order_by(c.flow_name))
+        with self._reading() as conn:
+            return [FlowSummaryView(name, int(n), last) for name, n, last in conn.execute(query)]
+
+    def read_task_run(self, run_id: UUID | str) -> TaskRunView:
+        from headwater.store.memory import task_run_view
+
+        text = str(run_id).strip().lower()
+        query = select(task_runs).where(
+            task_runs.c.id.like(f"{_like_escape(text)}%", escape="\\")).limit(2)
+        return task_run_view(one_task_run(text, list(self._rows(query))))
+
+    def read_task_run_page(self, flow_run_id: UUID, filter: TaskRunFilter) -> list[TaskRunView]:
+        from headwater.store.memory import task_run_view
+
+        c = task_runs.c
+        if filter.order == "created":
+            key = c.created
+        elif filter.order == "start_time":
+            key = c.start_time
+        else:
+            raise ValueError(
+                f"order={filter.order!r} is not a task run order. Use 'created' or "
+                f"'start_time'."
+            )
+        where = _task_conditions(flow_run_id, filter)
+        if filter.order == "start_time":
+            where.append(c.start_time.is_not(None))
+        if filter.after is not None:
+            value, run_id = filter.after
+            where.append(or_(key > value, and_(key == value, c.id > run_id)))
+        query = select(task_runs).where(*where).order_by(key, c.id).limit(filter.limit)
+        return [task_run_view(row) for row in self._rows(query)]
+
+    def count_task_runs(
+        self, flow_run_id: UUID, filter: TaskRunFilter | None = None
+    ) -> dict[str, int]:
+        c = task_runs.c
+        query = (select(c.state_type, func.count())
+                 .where(*_task_conditions(flow_run_id, filter or TaskRunFilter()))
+                 .group_by(c.state_type))
+        with self._reading() as conn:
+            return count_by_state([(row[0], row[1]) for row in conn.execute(query)])
+
+    def task_run_summary(self, flow_run_id: UUID) -> list[TaskGroupView]:
+        c = task_runs.c
+        took = c.end_time - c.start_time
+        query = (
+            select(c.task_key, func.min(c.task_name), c.state_type, func.count(),
+                   func.min(c.start_time), func.max(c.end_time),
+                   func.sum(case((took > 0, took), else_=0.0)), func.max(took))
+            .where(c.flow_run_id == str(flow_run_id))
+            .group_by(c.task_key, c.state_type)
+        )
+        groups: dict[str, dict[str, Any]] = {}
+        with self._reading() as conn:
+            for key, name, state, n, first, last, total, longest in conn.execute(query):
+                g = groups.setdefault(key, {"name": name, "total": 0, "states": [],
+                                            "starts": [], "ends": [], "sum": 0.0, "max": []})
+                g["total"] += int(n)
+                g["states"].append((state, n))
+                g["starts"] += [first] if first is not None else []
+                g["ends"] += [last] if last is not None else []
+                g["sum"] += float(total or 0.0)
+                g["max"] += [max(0.0, float(longest))] if longest is not None else []
+        return sort_groups([
+            TaskGroupView(
+                task_key=key, task_name=g["name"], total=g["total"],
+                states=count_by_state(g["states"]),
+                first_start=min(g["starts"], default=None), last_end=max(g["ends"], default=None),
+                total_duration=g["sum"], max_duration=max(g["max"], default=None),
+            )
+            for key, g in groups.items()
+        ])
+
+    def dependency_summary(self, flow_run_id: UUID) -> list[DependencyGroupView]:
+        down = aliased(task_runs)
+        up = aliased(task_runs)
+        up_flow = aliased(flow_runs)
+        d = dependencies.c
+        kind = case((up.c.id.is_not(None), "task"), (up_flow.c.id.is_not(None), "flow"),
+                    else_="run")
+        up_key = func.coalesce(up.c.task_key, up_flow.c.flow_name, d.upstream_run_id)
+        query = (
+            select(kind, up_key, down.c.task_key, func.count())
+            .select_from(dependencies)
+            .join(down, down.c.id == d.task_run_id)
+            .outerjoin(up, up.c.id == d.upstream_run_id)
+            .outerjoin(up_flow, up_flow.c.id == d.upstream_run_id)
+            .where(down.c.flow_run_id == str(flow_run_id))
+            .group_by(kind, up_key, down.c.task_key)
+        )
+        with self._reading() as conn:
+            groups = [DependencyGroupView(k, u, dn, int(n)) for k, u, dn, n in conn.execute(query)]
+        return sorted(groups, key=lambda g: (g.upstream_key, g.downstream_key))
+
+    def read_log_page(self, flow_run_id: UUID, filter: LogFilter) -> list[LogView]:
+        from headwater.store.memory import log_view
+
+        c = logs.c
+        tasks = select(task_runs.c.id).where(task_runs.c.flow_run_id == str(flow_run_id))
+        where: list[Any] = [
+            or_(c.flow_run_id == str(flow_run_id), c.task_run_id.in_(tasks)),
+            c.id > filter.after_id,
+        ]
+        if filter.before_id is not None:
+            where.append(c.id < filter.before_id)
+        if filter.min_level > 0:
+            where.append(c.level >= filter.min_level)
+        if filter.task_run_id is not None:
+            where.append(c.task_run_id == filter.task_run_id)
+        order = c.id.desc() if filter.newest_first else c.id
+        query = select(logs).where(*where).order_by(order).limit(filter.limit)
+        return [log_view(row) for row in self._rows(query)]
+
+    def read_change_token(self, flow_run_id: UUID | None = None) -> str:
+        f, t = flow_runs.c, task_runs.c
+        if flow_run_id is None:
+            parts: list[Any] = [
+                select(func.max(f.created)).scalar_subquery(),
+                select(func.max(f.state_timestamp)).scalar_subquery(),
+            ]
+        else:
+            run_id = str(flow_run_id)
+            parts = [
+                select(f.state_timestamp).where(f.id == run_id).scalar_subquery(),
+                select(func.count()).where(t.flow_run_id == run_id).scalar_subquery(),
+                select(func.max(t.state_timestamp)).where(t.flow_run_id == run_id)
+                .scalar_subquery(),
+                select(func.max(logs.c.id)).where(logs.c.flow_run_id == run_id)
+                .scalar_subquery(),
+            ]
+        with self._reading() as conn:
+            row = conn.execute(select(*parts)).one()
+        return ":".join("-" if p is None else repr(p) for p in row)
