@@ -8,6 +8,7 @@
     headwater assets show KEY [--json]
     headwater run path/to/file.py:flow_name [--param key=value ...]
     headwater db upgrade | reset | prune --older-than 30d
+    headwater server start [--host 127.0.0.1] [--port 4200]
 
 Every command reads history through `RunStore` (no server needed). A `HeadwaterError` raised
 by the library becomes `Error: <message>` and exit status 1, never a traceback.
@@ -27,6 +28,7 @@ _SUBCOMMANDS = {
     "db": ("headwater.cli.db", "db"),
     "run": ("headwater.cli.run", "run"),
     "runs": ("headwater.cli.runs", "runs"),
+    "server": ("headwater.cli.server", "server"),
 }
 
 

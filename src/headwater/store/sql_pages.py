@@ -36,6 +36,14 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _id_matches(column: Any, text: str) -> Any:
+    """A full id is an equality (the primary key's index); a prefix is a LIKE."""
+    text = text.strip().lower()
+    if len(text) == 36:
+        return column == text
+    return column.like(f"{_like_escape(text)}%", escape="\\")
+
+
 def flow_run_conditions(f: FlowRunFilter, *, with_bounds: bool = True) -> list[Any]:
     """The WHERE conditions of a `FlowRunFilter` (all of it but the limit)."""
     c = flow_runs.c
@@ -55,8 +63,7 @@ def flow_run_conditions(f: FlowRunFilter, *, with_bounds: bool = True) -> list[A
         # Tags are a JSON list of strings: a tag is there when its JSON literal is.
         where.append(c.tags.like(f"%{_like_escape(json.dumps(tag))}%", escape="\\"))
     if f.ids:
-        where.append(or_(*(c.id.like(f"{_like_escape(p.lower())}%", escape="\\")
-                           for p in f.ids)))
+        where.append(or_(*(_id_matches(c.id, p) for p in f.ids)))
     if with_bounds:
         if f.created_before is not None:
             where.append(c.created < f.created_before)
@@ -148,8 +155,7 @@ class SqlPageReads:
         from headwater.store.memory import task_run_view
 
         text = str(run_id).strip().lower()
-        query = select(task_runs).where(
-            task_runs.c.id.like(f"{_like_escape(text)}%", escape="\\")).limit(2)
+        query = select(task_runs).where(_id_matches(task_runs.c.id, text)).limit(2)
         return task_run_view(one_task_run(text, list(self._rows(query))))
 
     def read_task_run_page(self, flow_run_id: UUID, filter: TaskRunFilter) -> list[TaskRunView]:
