@@ -33,10 +33,21 @@ from headwater.errors import (
     StoreUnavailableError,
 )
 from headwater.server.api import assets, flow_runs, task_runs
+from headwater.server.api.models import ErrorOut
 from headwater.server.errors import BadRequestError, ForbiddenError
 from headwater.store.base import RunStore
 
 logger = logging.getLogger("headwater.server")
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description} for status, description in (
+        (401, "HEADWATER_SERVER_AUTH is set and the request has no valid user and password"),
+        (403, "an action from another origin"),
+        (404, "no run or asset has that id or key"),
+        (409, "the run already finished"),
+        (422, "a parameter the API cannot use"),
+        (503, "the run store cannot be reached"),
+    )
+}
 CRASH_CHECK_SECONDS = 10.0
 STATUSES: list[tuple[type[BaseException], int]] = [
     (RunNotFoundError, 404), (AssetNotFoundError, 404), (RunFinishedError, 409),
@@ -62,7 +73,7 @@ def create_app(store: RunStore, *, auth: str | None = None, detect_crashes: bool
     app = FastAPI(
         title="headwater", version=_version(), lifespan=_lifespan(store, detect_crashes),
         description="The runs, task runs, logs and assets recorded by headwater flows.",
-        responses={422: {"model": None}},
+        responses=ERROR_RESPONSES,
     )
     app.state.store = store
     for router in (flow_runs.router, task_runs.router, assets.router):
