@@ -16,6 +16,11 @@ from tests.server.live import run_flows, serving, start_gated
 pytestmark = pytest.mark.timeout(240)
 
 
+def open_run(page: Any, flow: str) -> None:
+    """Click the name of the runs list's row of `flow`."""
+    page.locator("[data-testid=runs-body] tr", has_text=flow).get_by_role("link").first.click()
+
+
 @pytest.fixture
 def served(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A server over a store where `pipeline` and `broken` ran; yields (base URL, store URL)."""
@@ -38,7 +43,7 @@ def test_the_runs_list_opens_a_run_with_its_timeline_graph_and_logs(
     expect(rows).to_have_count(3)
     expect(page.locator("tr.child")).to_contain_text("child")
 
-    page.locator("[data-testid=runs-body] tr", has_text="pipeline").get_by_role("link").first.click()
+    open_run(page, "pipeline")
     expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
     expect(page.get_by_test_id("run-header")).to_contain_text("Completed")
     expect(page.get_by_test_id("task-summary")).to_contain_text("6 task runs")
@@ -72,7 +77,7 @@ def test_a_task_run_page_shows_its_states_inputs_and_logs(
 ) -> None:
     base, _ = served
     page.goto(f"{base}/runs")
-    page.locator("[data-testid=runs-body] tr", has_text="pipeline").get_by_role("link").first.click()
+    open_run(page, "pipeline")
     page.locator("[data-tab='Task runs']").click()
     page.get_by_test_id("task-runs-body").get_by_role("link").first.click()
 

@@ -125,7 +125,7 @@ class MemoryPageReads:
         return [FlowSummaryView(name, runs, last) for name, (runs, last) in sorted(flows.items())]
 
     def read_task_run(self, run_id: UUID | str) -> TaskRunView:
-        from headwater.store.memory import task_run_view
+        from headwater.store.rows import task_run_view
 
         text = str(run_id).strip().lower()
         with self._lock:
@@ -133,7 +133,7 @@ class MemoryPageReads:
         return task_run_view(one_task_run(text, rows))
 
     def read_task_run_page(self, flow_run_id: UUID, filter: TaskRunFilter) -> list[TaskRunView]:
-        from headwater.store.memory import task_run_view
+        from headwater.store.rows import task_run_view
 
         key = _order_key(filter.order)
         rows = sorted((r for r in self._task_rows(flow_run_id) if _task_matches(filter, r)
@@ -196,7 +196,7 @@ class MemoryPageReads:
         ]
 
     def read_log_page(self, flow_run_id: UUID, filter: LogFilter) -> list[LogView]:
-        from headwater.store.memory import log_view
+        from headwater.store.rows import log_view
 
         wanted = str(flow_run_id)
         with self._lock:

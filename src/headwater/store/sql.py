@@ -62,8 +62,8 @@ from headwater.store.base import (
     TaskRunView,
     parse_history,
 )
-from headwater.store.memory import (
-    crashed_update,
+from headwater.store.memory import crashed_update
+from headwater.store.rows import (
     dependency_view,
     event_view,
     flow_run_view,

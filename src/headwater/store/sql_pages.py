@@ -152,14 +152,14 @@ class SqlPageReads:
             return [FlowSummaryView(name, int(n), last) for name, n, last in conn.execute(query)]
 
     def read_task_run(self, run_id: UUID | str) -> TaskRunView:
-        from headwater.store.memory import task_run_view
+        from headwater.store.rows import task_run_view
 
         text = str(run_id).strip().lower()
         query = select(task_runs).where(_id_matches(task_runs.c.id, text)).limit(2)
         return task_run_view(one_task_run(text, list(self._rows(query))))
 
     def read_task_run_page(self, flow_run_id: UUID, filter: TaskRunFilter) -> list[TaskRunView]:
-        from headwater.store.memory import task_run_view
+        from headwater.store.rows import task_run_view
 
         c = task_runs.c
         if filter.order == "created":
@@ -243,7 +243,7 @@ class SqlPageReads:
         return sorted(groups, key=lambda g: (g.upstream_key, g.downstream_key))
 
     def read_log_page(self, flow_run_id: UUID, filter: LogFilter) -> list[LogView]:
-        from headwater.store.memory import log_view
+        from headwater.store.rows import log_view
 
         c = logs.c
         tasks = select(task_runs.c.id).where(task_runs.c.flow_run_id == str(flow_run_id))
