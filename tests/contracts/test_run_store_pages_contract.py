@@ -121,6 +121,7 @@ def test_a_task_run_is_read_by_id_or_unique_prefix(store: RunStore) -> None:
     write(store, *finished_flow(run_id), task(task_id, run_id))
 
     assert store.read_task_run(task_id).id == task_id
+    assert [t.id for t in store.read_task_runs_by_id([task_id, uuid4()])] == [task_id]
     assert store.read_task_run(str(task_id)[:12]).flow_run_id == run_id
     with pytest.raises(RunNotFoundError, match="No task run has the id 'nope'"):
         store.read_task_run("nope")

@@ -442,6 +442,10 @@ class RunStore:
         """
         raise NotImplementedError
 
+    def read_task_runs_by_id(self, ids: Sequence[UUID]) -> list[TaskRunView]:
+        """The task runs with these full ids, in no particular order (unknown ids left out)."""
+        raise NotImplementedError
+
     def read_task_run_page(self, flow_run_id: UUID, filter: TaskRunFilter) -> list[TaskRunView]:
         """One page of the task runs of a flow run, in the filter's order.
 
@@ -480,7 +484,9 @@ class RunStore:
         raise NotImplementedError
 
     def read_log_page(self, flow_run_id: UUID, filter: LogFilter) -> list[LogView]:
-        """One page of the log lines of a flow run and its task runs.
+        """One page of the log lines of a flow run and its task runs: the lines stored with
+        the flow run's id (the engine gives a task run's lines its flow run's id too), so a
+        page is one range of one index.
 
         Returns:
             Oldest first, or newest first with `filter.newest_first`.

@@ -132,6 +132,13 @@ class MemoryPageReads:
             rows = [r for i, r in self._task_runs.items() if i.startswith(text)][:2]
         return task_run_view(one_task_run(text, rows))
 
+    def read_task_runs_by_id(self, ids: Sequence[UUID]) -> list[TaskRunView]:
+        from headwater.store.rows import task_run_view
+
+        with self._lock:
+            rows = [self._task_runs[str(i)] for i in ids if str(i) in self._task_runs]
+        return [task_run_view(r) for r in rows]
+
     def read_task_run_page(self, flow_run_id: UUID, filter: TaskRunFilter) -> list[TaskRunView]:
         from headwater.store.rows import task_run_view
 
@@ -200,10 +207,9 @@ class MemoryPageReads:
 
         wanted = str(flow_run_id)
         with self._lock:
-            tasks = {r["id"] for r in self._task_runs.values() if r.get("flow_run_id") == wanted}
             rows = [
                 r for r in self._logs
-                if (r.get("flow_run_id") == wanted or r.get("task_run_id") in tasks)
+                if r.get("flow_run_id") == wanted
                 and r["id"] > filter.after_id
                 and (filter.before_id is None or r["id"] < filter.before_id)
                 and r["level"] >= filter.min_level

@@ -158,6 +158,16 @@ class SqlPageReads:
         query = select(task_runs).where(_id_matches(task_runs.c.id, text)).limit(2)
         return task_run_view(one_task_run(text, list(self._rows(query))))
 
+    def read_task_runs_by_id(self, ids: Sequence[UUID]) -> list[TaskRunView]:
+        from headwater.store.rows import task_run_view
+
+        views: list[TaskRunView] = []
+        wanted = [str(i) for i in ids]
+        for start in range(0, len(wanted), 500):
+            query = select(task_runs).where(task_runs.c.id.in_(wanted[start:start + 500]))
+            views += [task_run_view(row) for row in self._rows(query)]
+        return views
+
     def read_task_run_page(self, flow_run_id: UUID, filter: TaskRunFilter) -> list[TaskRunView]:
         from headwater.store.rows import task_run_view
 
@@ -246,11 +256,7 @@ class SqlPageReads:
         from headwater.store.rows import log_view
 
         c = logs.c
-        tasks = select(task_runs.c.id).where(task_runs.c.flow_run_id == str(flow_run_id))
-        where: list[Any] = [
-            or_(c.flow_run_id == str(flow_run_id), c.task_run_id.in_(tasks)),
-            c.id > filter.after_id,
-        ]
+        where: list[Any] = [c.flow_run_id == str(flow_run_id), c.id > filter.after_id]
         if filter.before_id is not None:
             where.append(c.id < filter.before_id)
         if filter.min_level > 0:

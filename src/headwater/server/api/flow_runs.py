@@ -3,7 +3,6 @@ state history, subflows and logs, and cancelling it."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import Annotated
 from uuid import UUID
@@ -158,10 +157,8 @@ def read_flow_run_logs(
         after_id=after_id, before_id=before_id, min_level=min_level, task_run_id=task_id,
         newest_first=newest_first, limit=limit,
     ))
-    names: dict[UUID, str] = {}
-    for task_id_seen in {line.task_run_id for line in lines if line.task_run_id}:
-        with contextlib.suppress(LookupError):
-            names[task_id_seen] = store.read_task_run(task_id_seen).name
+    seen = list({line.task_run_id for line in lines if line.task_run_id})
+    names: dict[UUID, str] = {t.id: t.name for t in store.read_task_runs_by_id(seen)}
     last = max([line.id for line in lines] + [after_id])
     return LogPageOut(items=[log_out(line, names) for line in lines], last_id=last)
 

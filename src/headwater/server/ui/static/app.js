@@ -313,7 +313,7 @@ async function flowRunPage(runId) {
     return s;
   };
   renderHeader();
-  const summary = await renderSummary();
+  const summary = await renderSummary();  // the task filters need it
   const timeline = timelinePanel(panels.Timeline, runId, run);
   const logs = logsPanel(panels.Logs, runId, summary);
   widgets.push(timeline, logs, graphPanel(panels.Graph, runId),
