@@ -33,6 +33,7 @@
     │   └── AssetNotFoundError (+ LookupError) ... no asset has the given key
     └── CommandError                           a `headwater` command got input it cannot use
         ├── FlowFileNotFoundError              `run file.py:flow` names a missing file
+        ├── FlowFileError                      ... or a file that fails to import
         ├── FlowNotFoundError                  ... or a flow the file does not define
         └── ParameterParseError (+ ValueError) a `--param` or duration is malformed
 
@@ -241,6 +242,19 @@ class CommandError(HeadwaterError):
 
 class FlowFileNotFoundError(CommandError):
     """`headwater run path.py:flow` names a file that does not exist."""
+
+
+class FlowFileError(CommandError):
+    """`headwater run path.py:flow` names a file whose import raised; the message holds the
+    user's own traceback.
+
+    Attributes:
+        path: the file.
+    """
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class FlowNotFoundError(CommandError):

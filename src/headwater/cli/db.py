@@ -48,13 +48,27 @@ def reset(yes: bool) -> None:
 @db.command()
 @click.option("--older-than", required=True, metavar="DURATION",
               help="Delete runs created longer ago than this: 30d, 12h, 90m, 45s or 2w.")
-def prune(older_than: str) -> None:
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Only say how many flow runs would be deleted.")
+def prune(older_than: str, yes: bool, dry_run: bool) -> None:
     """Delete old flow runs with their task runs, states, logs, dependencies and events."""
-    from headwater.store import using_store
-    from headwater.store.history import prune_older_than
+    import time
 
+    from headwater.store import FlowRunFilter, using_store
+    from headwater.store.history import parse_duration, prune_older_than
+
+    before = time.time() - parse_duration(older_than)
     with using_store() as store:
-        result = prune_older_than(store, older_than)
+        doomed = sum(store.count_flow_runs(FlowRunFilter(created_before=before)).values())
+        if dry_run or not doomed:
+            render.console().print(
+                f"{doomed} flow run(s) were created more than {older_than} ago"
+                + (" and would be deleted (dry run: nothing was deleted)." if doomed else "."))
+            return
+        if not yes:
+            click.confirm(f"Delete {doomed} flow run(s) created more than {older_than} ago, "
+                          f"with their task runs, logs and events?", abort=True)
+        result = prune_older_than(store, older_than, now=before + parse_duration(older_than))
     render.console().print(
         f"Deleted {result.flow_runs} flow run(s) and {result.task_runs} task run(s) "
         f"created more than {older_than} ago."

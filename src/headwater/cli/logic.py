@@ -13,19 +13,22 @@ from pathlib import Path
 from typing import Any
 
 from headwater.errors import (
+    FlowFileError,
     FlowFileNotFoundError,
     FlowNotFoundError,
     ParameterParseError,
 )
 
 
-def split_target(target: str) -> tuple[Path, str]:
-    """`path/to/file.py:flow_name` as (path, flow name).
+def split_target(target: str) -> tuple[Path, str | None]:
+    """`path/to/file.py:flow_name` as (path, flow name); `path/to/file.py` as (path, None).
 
     Raises:
-        FlowNotFoundError: there is no `:flow_name` part.
+        FlowNotFoundError: the target is neither.
     """
     path, sep, name = target.rpartition(":")
+    if not sep and target.endswith(".py"):
+        return Path(target), None
     if not sep or not path or not name:
         raise FlowNotFoundError(
             f"{target!r} does not name a flow. Write the file and the flow's function name, "
@@ -58,7 +61,19 @@ def load_flow(target: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     sys.path.insert(0, str(path.resolve().parent))
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise FlowFileError(user_traceback(exc, path), path=str(path)) from None
+    if name is None:
+        flows = sorted(k for k, v in vars(module).items() if isinstance(v, Flow))
+        if len(flows) != 1:
+            found = f"It defines {', '.join(flows)}." if flows else "It defines no @flow."
+            raise FlowNotFoundError(
+                f"Which flow of {str(path)!r} should run? {found} Name one: "
+                f"`headwater run {path}:{flows[0] if flows else 'my_flow'}`."
+            )
+        name = flows[0]
     candidate = getattr(module, name, None)
     if not isinstance(candidate, Flow):
         flows = sorted(k for k, v in vars(module).items() if isinstance(v, Flow))
@@ -68,6 +83,18 @@ def load_flow(target: str) -> Any:
         what = "is not a flow" if candidate is not None else "is not defined"
         raise FlowNotFoundError(f"{name!r} {what} in {str(path)!r}. {found}")
     return candidate
+
+
+def user_traceback(exc: BaseException, path: Path) -> str:
+    """The error raised while importing the user's file, with only the user's own frames."""
+    import traceback
+
+    ours = str(Path(__file__).resolve().parent.parent)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.startswith(("<frozen", ours))]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
+    return (f"Importing {str(path)!r} failed; fix the error below and run again.\n"
+            f"Traceback (most recent call last):\n{''.join(lines).rstrip()}")
 
 
 def parse_params(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
@@ -98,6 +125,7 @@ def check_params(flow: Any, params: dict[str, Any]) -> None:
 
     Raises:
         ParameterParseError: a key the flow does not take.
+        ParameterTypeError: a value that does not fit the parameter's type hint.
     """
     signature = inspect.signature(flow.fn)
     takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
@@ -107,6 +135,8 @@ def check_params(flow: Any, params: dict[str, Any]) -> None:
         raise ParameterParseError(
             f"Flow {flow.name!r} has no parameter {unknown[0]!r}. Its parameters: {names}."
         )
+    if flow.should_validate_parameters and flow.validator.needed:
+        flow.validator.validate(params)  # a bad value fails here, once, before any run
 
 
 def run_flow(target: str, params: tuple[str, ...] | list[str]) -> Any:
@@ -114,6 +144,11 @@ def run_flow(target: str, params: tuple[str, ...] | list[str]) -> Any:
     flow = load_flow(target)
     values = parse_params(params)
     check_params(flow, values)
+    return run_loaded(flow, values)
+
+
+def run_loaded(flow: Any, values: dict[str, Any]) -> Any:
+    """Run a loaded flow with checked parameters; its final `State`."""
     state = flow(**values, return_state=True)
     if inspect.iscoroutine(state):  # an async flow
         import asyncio

@@ -6,7 +6,8 @@
     headwater runs cancel ID [--no-wait] [--timeout SECONDS]
     headwater assets ls [--json]
     headwater assets show KEY [--json]
-    headwater run path/to/file.py:flow_name [--param key=value ...]
+    headwater run path/to/file.py[:flow_name] [--param key=value ...]
+    headwater version
     headwater db upgrade | reset | prune --older-than 30d
     headwater server start [--host 127.0.0.1] [--port 4200]
 
@@ -67,6 +68,31 @@ def cli() -> None:
     History lives in HEADWATER_HOME/headwater.db (SQLite), or in the database named by
     HEADWATER_DATABASE_URL (e.g. postgresql+psycopg://user@host/db). No server is needed.
     """
+
+
+@cli.command()
+def version() -> None:
+    """Print headwater's version, Python's, and where runs are recorded."""
+    import platform
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    from headwater import settings
+
+    try:
+        mine = installed("headwater")
+    except PackageNotFoundError:
+        mine = "unknown (not installed)"
+    click.echo(f"headwater {mine}")
+    click.echo(f"Python {platform.python_version()} ({platform.python_implementation()})")
+    url = settings.database_url()
+    try:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        url = url.split("@")[-1]
+    click.echo(f"Run store: {url}")
 
 
 def main(argv: list[str] | None = None) -> Any:

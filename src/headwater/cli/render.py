@@ -74,32 +74,63 @@ def click_echo(text: str) -> None:
     click.echo(text)
 
 
-def runs_table(runs: list[FlowRunView], title: str = "Flow runs") -> Table:
-    # Simple borders; ids are shown by their first 18 characters (time, then a per-process
-    # counter: unique in practice, and every command accepts a unique prefix), so the table
-    # fits an 80-column terminal. `--json` gives full ids.
+def unique_prefixes(ids: list[str], shortest: int = 13) -> dict[str, str]:
+    """The shortest prefix of each id that no other listed id starts with (at least
+    `shortest` characters: the creation time to the millisecond), so it can be copied into
+    any command that takes an id."""
+    prefixes = {}
+    for run_id in ids:
+        length = shortest
+        while length < len(run_id) and any(
+            other != run_id and other.startswith(run_id[:length]) for other in ids
+        ):
+            length += 1
+        prefixes[run_id] = run_id[:length]
+    return prefixes
+
+
+def runs_table(
+    runs: list[FlowRunView], title: str = "Flow runs",
+    subflows: dict[Any, list[FlowRunView]] | None = None,
+) -> Table:
+    # Simple borders, no cell ever split mid-word (long names end in "…"), subflows indented
+    # under their parent: the table fits an 80-column terminal. `--json` gives full ids.
+    children = subflows or {}
+    rows = [(run, 0) for run in runs]
+    nested: list[tuple[FlowRunView, int]] = []
+    for run, _ in rows:
+        nested.append((run, 0))
+        nested.extend((child, 1) for child in children.get(run.id, []))
+    ids = unique_prefixes([str(run.id) for run, _ in nested])
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("ID", no_wrap=True)
-    table.add_column("Flow", overflow="fold", min_width=6)
-    table.add_column("Name", no_wrap=True)  # slugs are short; never split them
-    for column in ("State", "Started", "Took"):
-        table.add_column(column, no_wrap=True)
-    for run in runs:
+    table.add_column("Flow", no_wrap=True, overflow="ellipsis", min_width=6, max_width=24)
+    table.add_column("Name", no_wrap=True, overflow="ellipsis", min_width=6)
+    table.add_column("State", no_wrap=True, min_width=9)
+    table.add_column("Started", no_wrap=True, min_width=8)
+    table.add_column("Took", no_wrap=True, min_width=8)
+    for run, depth in nested:
         table.add_row(
-            str(run.id)[:18], run.flow_name, run.name,
+            ids[str(run.id)], ("└ " if depth else "") + run.flow_name, run.name,
             state_text(run.state_type, run.state_name),
             when(run.start_time or run.created, short=True), duration(run.duration),
         )
     return table
 
 
-def print_runs(runs: list[FlowRunView], as_json: bool) -> None:
+def print_runs(
+    runs: list[FlowRunView], as_json: bool, *, filtered: bool = False,
+    subflows: dict[Any, list[FlowRunView]] | None = None,
+) -> None:
     if as_json:
         print_json([run_summary(run) for run in runs])
+    elif not runs and filtered:
+        console().print("No flow run matches these filters. Try `headwater runs ls` without "
+                        "them.")
     elif not runs:
         console().print("No flow runs recorded yet. Run a flow, e.g. `python examples/hello.py`.")
     else:
-        console().print(runs_table(runs))
+        console().print(runs_table(runs, subflows=subflows))
 
 
 def _states_table(states: list[StateView]) -> Table:
@@ -170,8 +201,8 @@ def print_assets(assets: list[AssetView], as_json: bool) -> None:
                         "`python examples/assets_pipeline.py`.")
         return
     table = Table(title="Assets", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("Key", overflow="fold", min_width=12)
-    table.add_column("Name", overflow="fold")
+    table.add_column("Key", no_wrap=True, overflow="ellipsis", min_width=12)
+    table.add_column("Name", no_wrap=True, overflow="ellipsis")
     for column in ("Latest", "Materialized", "Count"):
         table.add_column(column, no_wrap=True)
     for asset in assets:
@@ -240,13 +271,15 @@ def print_asset_details(details: AssetDetails, as_json: bool) -> None:
         out.print(runs_table(details.flow_runs, title="Flow runs that materialized it"))
 
 
-def print_log(line: LogView, as_json: bool) -> None:
+def print_log(line: LogView, as_json: bool, task_name: str | None = None) -> None:
     import logging
 
     if as_json:
         click_echo(json.dumps({**vars(line), "flow_run_id": str(line.flow_run_id),
-                               "task_run_id": str(line.task_run_id) if line.task_run_id else None}))
+                               "task_run_id": str(line.task_run_id) if line.task_run_id else None,
+                               "task_run_name": task_name}))
         return
     level = logging.getLevelName(line.level)
     stamp = datetime.fromtimestamp(line.timestamp).strftime("%H:%M:%S.%f")[:-3]
-    click_echo(f"{stamp} | {level:<7} | {line.message}")
+    who = f"Task run {task_name!r}" if task_name else "Flow run"
+    click_echo(f"{stamp} | {level:<7} | {who} - {line.message}")

@@ -6,6 +6,10 @@ import click
 
 from headwater.cli import render
 
+# What --state takes: a state type, or the name of a state (Retrying, Cached, ...).
+STATES = ("scheduled", "pending", "running", "paused", "cancelling", "completed", "failed",
+          "cancelled", "crashed", "retrying", "cached", "awaitingretry", "late", "timedout")
+
 
 @click.group()
 def runs() -> None:
@@ -14,18 +18,23 @@ def runs() -> None:
 
 @runs.command("ls")
 @click.option("--flow", "flow_name", help="Only runs of this flow (its name).")
-@click.option("--state", help="Only runs in this state, e.g. failed, completed, Crashed.")
+@click.option("--state", type=click.Choice(STATES, case_sensitive=False),
+              help="Only runs in this state.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1),
               help="Show at most this many runs, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def ls(flow_name: str | None, state: str | None, limit: int, as_json: bool) -> None:
-    """List flow runs, newest first. Runs whose process died are marked Crashed first."""
+    """List flow runs, newest first, subflows under their parent. Runs whose process died
+    are marked Crashed first. With --flow or --state, every matching run is a row."""
     from headwater.store import using_store
-    from headwater.store.history import list_runs
+    from headwater.store.history import list_runs, subflows_of
 
+    filtered = flow_name is not None or state is not None
     with using_store() as store:
-        runs = list_runs(store, flow=flow_name, state=state, limit=limit)
-    render.print_runs(runs, as_json)
+        runs = list_runs(store, flow=flow_name, state=state, limit=limit,
+                         roots_only=not filtered)
+        children = {} if filtered or as_json else subflows_of(store, runs)
+    render.print_runs(runs, as_json, filtered=filtered, subflows=children)
 
 
 @runs.command()
@@ -57,8 +66,13 @@ def logs(run_id: str, follow: bool, as_json: bool) -> None:
     from headwater.store.history import run_logs
 
     with using_store() as store:
+        names: dict[object, str] = {}
         for line in run_logs(store, run_id, follow=follow):
-            render.print_log(line, as_json)
+            if line.task_run_id is not None and line.task_run_id not in names:
+                names.update((t.id, t.name) for t in store.read_task_runs_by_id(
+                    [line.task_run_id]))
+            name = names.get(line.task_run_id) if line.task_run_id else None
+            render.print_log(line, as_json, name)
 
 
 @runs.command()

@@ -61,11 +61,25 @@ def detect_crashes(store: RunStore, *, now: float | None = None) -> list[UUID]:
 
 
 def list_runs(
-    store: RunStore, *, flow: str | None = None, state: str | None = None, limit: int | None = 20
+    store: RunStore, *, flow: str | None = None, state: str | None = None, limit: int | None = 20,
+    roots_only: bool = False,
 ) -> list[FlowRunView]:
     """The newest flow runs, after marking crashed ones (so none shows "Running" forever)."""
     detect_crashes(store)
-    return store.read_flow_runs(FlowRunFilter(flow_name=flow, state=state, limit=limit))
+    return store.read_flow_runs(FlowRunFilter(flow_name=flow, state=state, limit=limit,
+                                              roots_only=roots_only))
+
+
+def subflows_of(store: RunStore, runs: list[FlowRunView], limit: int = 20
+                ) -> dict[UUID, list[FlowRunView]]:
+    """The subflow runs of each of `runs` that has some (at most `limit` each), oldest first."""
+    counts = store.count_subflows([run.id for run in runs]) if runs else {}
+    return {
+        parent: sorted(store.read_flow_runs(FlowRunFilter(parent_flow_run_id=parent,
+                                                          limit=limit)),
+                       key=lambda r: r.created)
+        for parent in counts
+    }
 
 
 def inspect_run(store: RunStore, run_id: str) -> RunDetails:
