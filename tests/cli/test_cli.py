@@ -98,7 +98,7 @@ def test_run_records_a_flow_that_runs_ls_and_inspect_then_show(  # type: ignore[
     ran = run_in_subprocess(store_url, "run", f"{flows_file}:pipeline", "--param", "n=5",
                             "--param", "label=nightly")
     assert ran.returncode == 0, ran.stderr
-    assert "finished in state Completed()" in ran.stdout
+    assert "finished in state Completed." in ran.stdout
 
     listed = json.loads(headwater("runs", "ls", "--json").output)
     top = [r for r in listed if r["flow_name"] == "pipeline"]
@@ -148,7 +148,7 @@ def test_run_explains_a_missing_file_a_missing_flow_and_a_bad_parameter(  # type
     assert "'pipelin' is not defined" in missing_flow.output
     assert "Flows in that file: broken, child, pipeline" in missing_flow.output
     assert "'not_a_flow' is not a flow" in not_a_flow.output
-    assert "does not name a flow" in no_colon.output
+    assert "Which flow of" in no_colon.output and "broken, child, pipeline" in no_colon.output
     assert "--param 'n' is not key=value" in bad_param.output
     assert "has no parameter 'm'. Its parameters: n, label" in unknown_param.output
     for result in (missing_file, missing_flow, bad_param, unknown_param):
@@ -161,7 +161,7 @@ def test_a_parameter_the_flow_rejects_fails_the_run_with_the_reason(  # type: ig
     ran = run_in_subprocess(store_url, "run", f"{flows_file}:pipeline", "--param", "n=lots")
 
     assert ran.returncode == 1
-    assert "Failed" in ran.stdout and "n" in ran.stderr
+    assert "Input should be a valid integer" in ran.stderr and ran.stdout == ""
 
 
 def test_an_unknown_run_id_is_a_clear_error(headwater) -> None:  # type: ignore[no-untyped-def]
@@ -178,9 +178,10 @@ def test_db_upgrade_prune_and_reset(  # type: ignore[no-untyped-def]
     assert f"schema version {HEAD_REVISION}" in headwater("db", "upgrade").output
     run_in_subprocess(store_url, "run", f"{flows_file}:pipeline")
 
-    assert "Deleted 0 flow run(s)" in headwater("db", "prune", "--older-than", "30d").output
+    assert "0 flow run(s) were created more than 30d ago." in headwater(
+        "db", "prune", "--older-than", "30d").output
     assert "Deleted 2 flow run(s) and 2 task run(s)" in headwater(
-        "db", "prune", "--older-than", "0s").output
+        "db", "prune", "--older-than", "0s", "--yes").output
     bad = headwater("db", "prune", "--older-than", "a month")
     assert bad.exit_code == 1 and "'a month' is not a duration" in bad.output
 

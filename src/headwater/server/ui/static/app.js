@@ -313,13 +313,15 @@ async function flowRunPage(runId) {
     return s;
   };
   renderHeader();
-  const summary = await renderSummary();  // the task filters need it
+  // The sums over every task run are the slowest read: the timeline does not wait for them.
+  const summary = renderSummary();
   const timeline = timelinePanel(panels.Timeline, runId, run);
-  const logs = logsPanel(panels.Logs, runId, summary);
+  const logs = logsPanel(panels.Logs, runId);
   widgets.push(timeline, logs, graphPanel(panels.Graph, runId),
                taskRunsPanel(panels["Task runs"], runId, summary), statesPanel(panels.States, runId),
                subflowsPanel(panels.Subflows, runId));
   show("Timeline");
+  await summary;
 
   let token = (await api(`/api/changes?flow_run=${runId}`)).token;
   let finished = FINAL.has(run.state_type);
@@ -431,7 +433,7 @@ function graphPanel(panel, runId) {
   return { refresh: async () => { if (drawn && !panel.hidden) await draw(); }, destroy: () => cy && cy.destroy() };
 }
 
-function logsPanel(panel, runId, summary) {
+function logsPanel(panel, runId) {
   const level = h("select", { "data-testid": "log-level" },
     [["0", "all levels"], ["10", "debug+"], ["20", "info+"], ["30", "warning+"], ["40", "error+"]]
       .map(([v, t]) => h("option", { value: v }, t)));
@@ -502,8 +504,8 @@ function pagedTable(panel, columns, fetchPage, rowOf, testid) {
 function taskRunsPanel(panel, runId, summary) {
   const state = h("select", {}, h("option", { value: "" }, "any state"),
     Object.keys(STATE_COLORS).map((s) => h("option", { value: s }, s.toLowerCase())));
-  const task = h("select", {}, h("option", { value: "" }, "any task"),
-    summary.tasks.map((g) => h("option", { value: g.task_key }, g.task_name)));
+  const task = h("select", {}, h("option", { value: "" }, "any task"));
+  summary.then((s) => task.append(...s.tasks.map((g) => h("option", { value: g.task_key }, g.task_name))));
   panel.append(h("div", { class: "filters" }, h("label", {}, "State", state), h("label", {}, "Task", task)));
   const load = pagedTable(panel, ["Name", "Task", "State", "Started", "Duration", "Attempts"],
     (cursor) => api(`/api/flow_runs/${runId}/task_runs${query({ state: state.value, task_key: task.value,
