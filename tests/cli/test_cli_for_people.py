@@ -43,6 +43,7 @@ def test_runs_ls_nests_subflows_under_their_parent_with_ids_a_user_can_copy(
     table = headwater("runs", "ls").output
     rows = [line for line in table.splitlines() if re.match(r"^ [0-9a-f]{8}-", line)]
 
+    # Generated run names vary in length: the flow column keeps at least 10 characters.
     assert [("└ child" in r, "pipeline" in r) for r in rows] == [
         (False, True), (True, False), (False, True), (True, False)]
     assert max(len(line) for line in table.splitlines()) <= 80

@@ -104,7 +104,7 @@ def runs_table(
     ids = unique_prefixes([str(run.id) for run, _ in nested])
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("ID", no_wrap=True)
-    table.add_column("Flow", no_wrap=True, overflow="ellipsis", min_width=6, max_width=24)
+    table.add_column("Flow", no_wrap=True, overflow="ellipsis", min_width=10, max_width=24)
     table.add_column("Name", no_wrap=True, overflow="ellipsis", min_width=6)
     table.add_column("State", no_wrap=True, min_width=9)
     table.add_column("Started", no_wrap=True, min_width=8)
