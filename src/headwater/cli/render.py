@@ -103,9 +103,17 @@ def runs_table(
         nested.extend((child, 1) for child in children.get(run.id, []))
     ids = unique_prefixes([str(run.id) for run, _ in nested])
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("ID", no_wrap=True)
-    table.add_column("Flow", no_wrap=True, overflow="ellipsis", min_width=10, max_width=24)
-    table.add_column("Name", no_wrap=True, overflow="ellipsis", min_width=6)
+    # An id is only useful whole (it is what a user copies), and so are the state, the start
+    # and the duration: those columns keep their width; the flow and run names give way.
+    id_width = max(map(len, ids.values()), default=8)
+    flow_width = min(24, max([10, *(len(run.flow_name) + 2 * depth for run, depth in nested)]))
+    fixed = id_width + 9 + 8 + 8 + 2 * 5  # ID, State, Started, Took, and the gaps between
+    name_width = max(6, console().width - fixed - flow_width - 1)
+    if name_width == 6:  # a narrow terminal: the flow column gives way too
+        flow_width = max(6, console().width - fixed - name_width - 1)
+    table.add_column("ID", no_wrap=True, min_width=id_width)
+    table.add_column("Flow", no_wrap=True, overflow="ellipsis", max_width=flow_width)
+    table.add_column("Name", no_wrap=True, overflow="ellipsis", max_width=name_width)
     table.add_column("State", no_wrap=True, min_width=9)
     table.add_column("Started", no_wrap=True, min_width=8)
     table.add_column("Took", no_wrap=True, min_width=8)
