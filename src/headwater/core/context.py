@@ -87,9 +87,14 @@ class FlowRunContext:
 
 
 class TaskRunContext:
-    """What code running inside a task run can see."""
+    """What code running inside a task run can see.
 
-    __slots__ = ("log_prints", "logger", "parameters", "task", "task_run")
+    Its `logger` is made on first use (most runs of a plain task never log): the engine gives
+    the function that makes it, and the flow run's name and its flow's name to make it with.
+    """
+
+    __slots__ = ("_flow_name", "_flow_run", "_logger", "_make_logger", "log_prints",
+                 "parameters", "task", "task_run")
 
     def __init__(
         self,
@@ -97,13 +102,29 @@ class TaskRunContext:
         task_run: TaskRun,
         parameters: dict[str, Any],
         log_prints: bool,
-        logger: logging.LoggerAdapter[logging.Logger],
+        logger: logging.LoggerAdapter[logging.Logger] | None = None,
+        *,
+        make_logger: Any = None,
+        flow_run: Any = None,
+        flow_name: str | None = None,
     ) -> None:
         self.task = task
         self.task_run = task_run
         self.parameters = parameters
         self.log_prints = log_prints
-        self.logger = logger
+        self._logger = logger
+        self._make_logger = make_logger
+        self._flow_run = flow_run
+        self._flow_name = flow_name
+
+    @property
+    def logger(self) -> logging.LoggerAdapter[logging.Logger]:
+        """The run's logger (its records carry the run's ids and names)."""
+        logger = self._logger
+        if logger is None:
+            logger = self._logger = self._make_logger(self.task_run, self._flow_run,
+                                                      self._flow_name)
+        return logger
 
     def __repr__(self) -> str:
         return f"TaskRunContext(task_run={self.task_run.name!r})"

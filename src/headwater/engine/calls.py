@@ -16,7 +16,7 @@ from headwater.engine.flow_run import call_result as flow_call_result
 from headwater.engine.flow_run import flow_run_steps
 from headwater.engine.logs import setup_logging
 from headwater.engine.task_run import call_result as task_call_result
-from headwater.engine.task_run import new_task_run, task_run_steps
+from headwater.engine.task_run import is_plain, new_task_run, run_plain, task_run_steps
 
 if TYPE_CHECKING:
     from headwater.core.flows import Flow
@@ -59,7 +59,10 @@ def call_task(
     ctx = flow_run_var.get()
     request = submission.build_request(task, new_task_run(task, parameters, ctx), parameters,
                                        wait_for, ctx)
-    _, state, handed_back = drive_sync(task_run_steps(request))
+    if is_plain(request):
+        _, state, handed_back = run_plain(request)
+    else:
+        _, state, handed_back = drive_sync(task_run_steps(request))
     return task_call_result(state, handed_back, return_state)
 
 

@@ -26,7 +26,7 @@ from uuid import UUID
 from headwater import __version__
 from headwater.engine.drivers import drive_async, drive_sync, run_coro_sync
 from headwater.engine.runtime import Runtime, current_runtime, use_runtime
-from headwater.engine.task_run import task_run_steps
+from headwater.engine.task_run import is_plain, run_plain, task_run_steps
 from headwater.errors import SerializationError
 
 if TYPE_CHECKING:
@@ -115,7 +115,10 @@ class TaskRunRequest(NamedTuple):
         """
         if self.task.isasync:
             return run_coro_sync(execute_async(self))
-        run, state, _ = drive_sync(task_run_steps(self))
+        if is_plain(self):
+            run, state, _ = run_plain(self)
+        else:
+            run, state, _ = drive_sync(task_run_steps(self))
         return TaskRunOutcome(run, state)
 
     async def execute_async(self) -> TaskRunOutcome:
