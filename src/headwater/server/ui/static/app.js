@@ -31,6 +31,28 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// The libraries load when a page first needs one: the run page parses only the timeline's,
+// not 700 kB of chart and graph code it shows later, if ever.
+const LIBRARIES = {
+  chart: ["/static/vendor/chart.umd.min.js"],
+  timeline: ["/static/vendor/vis-timeline-graph2d.min.js"],
+  graph: ["/static/vendor/cytoscape.min.js", "/static/vendor/cytoscape-dagre.min.js"],
+};
+const loaded = {};
+
+function need(name) {
+  loaded[name] ??= LIBRARIES[name].reduce((before, src) => before.then(() => new Promise((ok, fail) => {
+    const script = document.createElement("script");
+    script.src = src;
+    script.onload = ok;
+    script.onerror = () => fail(new Error(`Could not load ${src}: reload the page.`));
+    document.head.append(script);
+  })), Promise.resolve()).then(() => {
+    if (name === "graph") window.cytoscape.use(window.cytoscapeDagre);
+  });
+  return loaded[name];
+}
+
 async function api(path, options = {}) {
   const response = await fetch(path, { headers: { Accept: "application/json" }, ...options });
   const body = await response.json().catch(() => ({ message: response.statusText }));
@@ -229,6 +251,8 @@ async function runsPage() {
     const datasets = types.map((t) => ({ label: t.toLowerCase(), backgroundColor: STATE_COLORS[t],
                                          data: hist.buckets.map((b) => b[t] || 0) }));
     if (chart) { chart.data.labels = labels; chart.data.datasets = datasets; chart.update("none"); return; }
+    await need("chart");
+    if (chart) return;  // another refresh made it while the library loaded
     chart = new window.Chart(canvas, {
       type: "bar", data: { labels, datasets },
       options: { animation: false, maintainAspectRatio: false,
@@ -237,8 +261,10 @@ async function runsPage() {
                  plugins: { legend: { position: "right" } } },
     });
   };
-  await Promise.all([loadPage(true), loadSummary()]);
+  // The change token is read before the data: a change made while the page loads is then
+  // seen by the first poll, never lost between the two reads.
   let token = (await api("/api/changes")).token;
+  await Promise.all([loadPage(true), loadSummary()]);
   const stop = poller(async () => {
     const now = (await api("/api/changes")).token;
     if (now === token) return;
@@ -251,8 +277,11 @@ async function runsPage() {
 
 // -- one flow run ---------------------------------------------------------------------------
 async function flowRunPage(runId) {
-  let run = await api(`/api/flow_runs/${encodeURIComponent(runId)}`);
-  runId = run.id;
+  runId = (await api(`/api/flow_runs/${encodeURIComponent(runId)}`)).id;  // a prefix, resolved
+  // The change token before the data, so a change made while the page loads is seen by the
+  // first poll (a run that finishes meanwhile would otherwise stay "Running" on the page).
+  let token = (await api(`/api/changes?flow_run=${runId}`)).token;
+  let run = await api(`/api/flow_runs/${runId}`);
   const header = h("div", { class: "card", "data-testid": "run-header" });
   const summaryBox = h("div", { "data-testid": "task-summary" });
   const panels = {};
@@ -323,7 +352,6 @@ async function flowRunPage(runId) {
   show("Timeline");
   await summary;
 
-  let token = (await api(`/api/changes?flow_run=${runId}`)).token;
   let finished = FINAL.has(run.state_type);
   const stop = poller(async () => {
     const now = (await api(`/api/changes?flow_run=${runId}`)).token;
@@ -342,20 +370,15 @@ function timelinePanel(panel, runId, run) {
   const note = h("div", { class: "note", "data-testid": "timeline-note" });
   const box = h("div", { id: "timeline", "data-testid": "timeline" });
   panel.append(note, box);
-  const items = new window.vis.DataSet();
   const start = run.start_time || run.created;
   const end = run.end_time || Date.now() / 1000;
-  const timeline = new window.vis.Timeline(box, items, {
-    stack: true, showCurrentTime: false, zoomable: true, moveable: true, selectable: true,
-    start: new Date(start * 1000), end: new Date((end + Math.max(0.001, (end - start) * 0.02)) * 1000),
-    zoomMin: 1, orientation: "top", maxHeight: 460, margin: { item: { horizontal: 0, vertical: 2 } },
-    tooltip: { followMouse: true },
-  });
+  let items = null;
+  let timeline = null;
   let window_ = null;
   let loading = Promise.resolve();
-  const load = async (from, to) => {
+  const load = async (from, to, fetched) => {
     const q = from ? query({ start: from, end: to, limit: 500 }) : query({ limit: 500 });
-    const t = await api(`/api/flow_runs/${runId}/timeline${q}`);
+    const t = await (fetched || api(`/api/flow_runs/${runId}/timeline${q}`));
     const now = Date.now() / 1000;
     items.clear();
     items.add(t.bars.map((b) => ({
@@ -369,25 +392,37 @@ function timelinePanel(panel, runId, run) {
     note.dataset.bars = String(t.bars.length);
     window_ = from ? [from, to] : null;
   };
-  let debounce = null;
-  timeline.on("rangechanged", (props) => {
-    if (!props.byUser) return;
-    clearTimeout(debounce);
-    debounce = setTimeout(() => {
-      loading = load(props.start.getTime() / 1000, props.end.getTime() / 1000);
-    }, 150);
-  });
-  timeline.on("select", (props) => {
-    if (props.items.length) {
-      history.pushState(null, "", `/task-runs/${props.items[0]}`);
-      route();
-    }
-  });
-  loading = load();
-  panel.addEventListener("shown", () => timeline.redraw());
+  const make = () => {
+    items = new window.vis.DataSet();
+    timeline = new window.vis.Timeline(box, items, {
+      stack: true, showCurrentTime: false, zoomable: true, moveable: true, selectable: true,
+      start: new Date(start * 1000), end: new Date((end + Math.max(0.001, (end - start) * 0.02)) * 1000),
+      zoomMin: 1, orientation: "top", maxHeight: 460, margin: { item: { horizontal: 0, vertical: 2 } },
+      tooltip: { followMouse: true },
+    });
+    let debounce = null;
+    timeline.on("rangechanged", (props) => {
+      if (!props.byUser) return;
+      clearTimeout(debounce);
+      debounce = setTimeout(() => {
+        loading = load(props.start.getTime() / 1000, props.end.getTime() / 1000);
+      }, 150);
+    });
+    timeline.on("select", (props) => {
+      if (props.items.length) {
+        history.pushState(null, "", `/task-runs/${props.items[0]}`);
+        route();
+      }
+    });
+  };
+  // The library loads while the first bars are fetched.
+  const bars = api(`/api/flow_runs/${runId}/timeline${query({ limit: 500 })}`);
+  bars.catch(() => {});  // reported by `load`, which awaits it
+  const ready = need("timeline").then(() => { make(); loading = load(undefined, undefined, bars); });
+  panel.addEventListener("shown", () => timeline && timeline.redraw());
   return {
-    refresh: async () => { await loading; loading = load(...(window_ || [])); },
-    destroy: () => timeline.destroy(),
+    refresh: async () => { await ready; await loading; loading = load(...(window_ || [])); },
+    destroy: () => ready.then(() => timeline.destroy()),
   };
 }
 
@@ -397,7 +432,7 @@ function graphPanel(panel, runId) {
   panel.append(note, box);
   let cy = null;
   const draw = async () => {
-    const g = await api(`/api/flow_runs/${runId}/graph`);
+    const [g] = await Promise.all([api(`/api/flow_runs/${runId}/graph`), need("graph")]);
     note.textContent = g.grouped
       ? `${g.nodes.length} tasks (each node is every run of one task) and ${g.edges.length} links.`
       : `${g.nodes.length} runs and ${g.edges.length} links.`;
@@ -598,6 +633,7 @@ async function assetPage(key) {
       h("td", {}, m.flow_run_id ? h("a", { href: `/runs/${m.flow_run_id}` }, shortId(m.flow_run_id)) : "–"),
       h("td", {}, m.upstream.join(", ")), h("td", { class: "mono" }, JSON.stringify(m.metadata)))))));
   const keys = new Set([key, ...lineage.upstream, ...lineage.downstream]);
+  await need("graph");
   const cy = window.cytoscape({
     container: box,
     elements: [...[...keys].map((k) => ({ data: { id: k, label: k, me: k === key ? 1 : 0 } })),
@@ -618,7 +654,4 @@ async function assetPage(key) {
   stopPage = () => cy.destroy();
 }
 
-window.addEventListener("DOMContentLoaded", () => {
-  if (window.cytoscapeDagre && window.cytoscape) window.cytoscape.use(window.cytoscapeDagre);
-  route();
-});
+window.addEventListener("DOMContentLoaded", () => route());
