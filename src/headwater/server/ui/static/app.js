@@ -342,13 +342,16 @@ async function flowRunPage(runId) {
     return s;
   };
   renderHeader();
-  // The sums over every task run are the slowest read: the timeline does not wait for them.
-  const summary = renderSummary();
+  // Only the timeline loads now; every other tab fetches when first shown, and the sums over
+  // every task run (the slowest read) are asked for once the first bars are in.
   const timeline = timelinePanel(panels.Timeline, runId, run);
-  const logs = logsPanel(panels.Logs, runId);
-  widgets.push(timeline, logs, graphPanel(panels.Graph, runId),
-               taskRunsPanel(panels["Task runs"], runId, summary), statesPanel(panels.States, runId),
-               subflowsPanel(panels.Subflows, runId));
+  const summary = timeline.firstBars.then(renderSummary, renderSummary);
+  widgets.push(timeline,
+               lazy(panels.Logs, () => logsPanel(panels.Logs, runId)),
+               lazy(panels.Graph, () => graphPanel(panels.Graph, runId)),
+               lazy(panels["Task runs"], () => taskRunsPanel(panels["Task runs"], runId, summary)),
+               lazy(panels.States, () => statesPanel(panels.States, runId)),
+               lazy(panels.Subflows, () => subflowsPanel(panels.Subflows, runId)));
   show("Timeline");
   await summary;
 
@@ -366,6 +369,24 @@ async function flowRunPage(runId) {
   stopPage = () => { stop(); widgets.forEach((w) => w.destroy && w.destroy()); };
 }
 
+// A tab that fetches nothing until it is first shown; from then on it follows the run.
+function lazy(panel, start) {
+  let widget = null;
+  panel.addEventListener("shown", () => {
+    if (widget) return;
+    widget = start();
+    panel.dispatchEvent(new Event("shown"));  // the widget's own "shown" listeners missed this one
+  });
+  return {
+    refresh: async (run) => { if (widget) await widget.refresh(run); },
+    destroy: () => widget && widget.destroy && widget.destroy(),
+  };
+}
+
+// The first bars drawn: enough to see the run's shape; zooming in fetches the bars of the
+// window shown. (Drawing is what costs: 500 bars take vis-timeline about half a second.)
+const TIMELINE_BARS = 200;
+
 function timelinePanel(panel, runId, run) {
   const note = h("div", { class: "note", "data-testid": "timeline-note" });
   const box = h("div", { id: "timeline", "data-testid": "timeline" });
@@ -377,7 +398,8 @@ function timelinePanel(panel, runId, run) {
   let window_ = null;
   let loading = Promise.resolve();
   const load = async (from, to, fetched) => {
-    const q = from ? query({ start: from, end: to, limit: 500 }) : query({ limit: 500 });
+    const q = from ? query({ start: from, end: to, limit: TIMELINE_BARS })
+      : query({ limit: TIMELINE_BARS });
     const t = await (fetched || api(`/api/flow_runs/${runId}/timeline${q}`));
     const now = Date.now() / 1000;
     items.clear();
@@ -416,11 +438,12 @@ function timelinePanel(panel, runId, run) {
     });
   };
   // The library loads while the first bars are fetched.
-  const bars = api(`/api/flow_runs/${runId}/timeline${query({ limit: 500 })}`);
+  const bars = api(`/api/flow_runs/${runId}/timeline${query({ limit: TIMELINE_BARS })}`);
   bars.catch(() => {});  // reported by `load`, which awaits it
   const ready = need("timeline").then(() => { make(); loading = load(undefined, undefined, bars); });
   panel.addEventListener("shown", () => timeline && timeline.redraw());
   return {
+    firstBars: bars,
     refresh: async () => { await ready; await loading; loading = load(...(window_ || [])); },
     destroy: () => ready.then(() => timeline.destroy()),
   };
