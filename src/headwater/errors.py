@@ -16,6 +16,8 @@
     ├── SelfDependencyError (+ ValueError)     a task run would wait for its own result
     ├── UpstreamTaskError                      an upstream run did not complete
     ├── SettingError (+ ValueError)            a HEADWATER_* variable holds a bad value
+    ├── ScheduleError (+ ValueError)           a cron, interval, rrule or time zone is bad
+    ├── DeploymentError (+ ValueError)         a deployment or serve option is bad
     ├── MissingResult                          a completed state carries no data
     ├── RunStateError                          a run's result is not available
     │   ├── UnfinishedRun                      ... because it has not finished
@@ -30,6 +32,7 @@
     │   ├── StoreUnavailableError              ... it cannot be opened, reached or written
     │   ├── RunNotFoundError (+ LookupError)   ... no run has the given id
     │   ├── RunFinishedError                   ... the run is final: it cannot be cancelled
+    │   ├── DeploymentNotFoundError (+ LookupError) ... no deployment has the given name
     │   └── AssetNotFoundError (+ LookupError) ... no asset has the given key
     └── CommandError                           a `headwater` command got input it cannot use
         ├── FlowFileNotFoundError              `run file.py:flow` names a missing file
@@ -141,6 +144,31 @@ class SettingError(HeadwaterError, ValueError):
     """An environment setting holds a value headwater cannot use."""
 
 
+class ScheduleError(HeadwaterError, ValueError):
+    """A schedule was given a cron string, interval, rrule or time zone it cannot use.
+
+    Attributes:
+        value: the value that was given.
+    """
+
+    def __init__(self, message: str, *, value: Any = None) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+class DeploymentError(HeadwaterError, ValueError):
+    """`flow.serve`, `flow.to_deployment` or `serve` got an option it cannot use.
+
+    Attributes:
+        option: the option's name. value: the value that was given.
+    """
+
+    def __init__(self, message: str, *, option: str = "", value: Any = None) -> None:
+        super().__init__(message)
+        self.option = option
+        self.value = value
+
+
 class MissingResult(HeadwaterError):
     """A completed state carries no result data."""
 
@@ -220,6 +248,18 @@ class RunFinishedError(StoreError):
         super().__init__(message)
         self.run_id = run_id
         self.state = state
+
+
+class DeploymentNotFoundError(StoreError, LookupError):
+    """No deployment in the store has the name (`flow/deployment`) or id that was given.
+
+    Attributes:
+        name: the name as given.
+    """
+
+    def __init__(self, message: str, *, name: str = "") -> None:
+        super().__init__(message)
+        self.name = name
 
 
 class AssetNotFoundError(StoreError, LookupError):

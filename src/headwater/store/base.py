@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from headwater.store.deployments import DeploymentMethods
 from headwater.store.pages import (
     DependencyGroupView,
     FlowSummaryView,
@@ -273,8 +274,11 @@ class PruneResult:
     task_runs: int
 
 
-class RunStore:
-    """Base class of every run store. All methods are thread-safe in every implementation."""
+class RunStore(DeploymentMethods):
+    """Base class of every run store. All methods are thread-safe in every implementation.
+
+    The methods for deployments and their runs are in `store/deployments.py`.
+    """
 
     url: str = ""
 
@@ -546,7 +550,10 @@ class RunStore:
                 f"running`).",
                 run_id=str(run.id), state=run.state_name or "",
             )
-        self._write_cancel_request(str(run.id), requested_by, time.time() if now is None else now)
+        when = time.time() if now is None else now
+        self._write_cancel_request(str(run.id), requested_by, when)
+        if run.state_type == "SCHEDULED":  # a deployment run no process took yet ends now
+            self._cancel_unclaimed(str(run.id), when)
         return run
 
     def _write_cancel_request(self, run_id: str, requested_by: str | None, now: float) -> None:

@@ -36,6 +36,7 @@ from headwater.store.base import (
     history_line,
     parse_history,
 )
+from headwater.store.memory_deployments import MemoryDeploymentMethods
 from headwater.store.memory_pages import MemoryPageReads, flow_run_matches
 from headwater.store.rows import (
     dependency_view,
@@ -46,7 +47,7 @@ from headwater.store.rows import (
 )
 
 
-class MemoryStore(MemoryPageReads, RunStore):
+class MemoryStore(MemoryDeploymentMethods, MemoryPageReads, RunStore):
     """Rows in dicts and lists, guarded by one lock."""
 
     url = "memory://"
@@ -61,6 +62,8 @@ class MemoryStore(MemoryPageReads, RunStore):
         self._asset_events: list[Row] = []  # in insertion order, like the SQL id
         self._asset_edges: list[Row] = []
         self._cancel_requests: dict[str, Row] = {}
+        self._deployments: dict[str, Row] = {}
+        self._deployment_runs: dict[str, Row] = {}  # by flow run id
         self._last_log_id = 0
 
     # -- writing ------------------------------------------------------------------------------
@@ -195,6 +198,8 @@ class MemoryStore(MemoryPageReads, RunStore):
                 alive = run.get("heartbeat") or run["created"]
                 if run["state_type"] in FINAL_STATE_TYPES or alive >= heartbeat_before:
                     continue
+                if run["state_type"] == "SCHEDULED" and run.get("start_time") is None:
+                    continue  # a deployment run waiting for its time: no process to heartbeat
                 crashed.append(UUID(run["id"]))
                 runs = [(run, "flow")] + [
                     (task, "task") for task in self._task_runs.values()
@@ -226,6 +231,7 @@ class MemoryStore(MemoryPageReads, RunStore):
             for i in flows:
                 del self._flow_runs[i]
                 self._cancel_requests.pop(i, None)
+                self._deployment_runs.pop(i, None)
             for i in tasks:
                 del self._task_runs[i]
             self._logs = [

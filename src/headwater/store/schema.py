@@ -21,9 +21,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 metadata = MetaData()
 
@@ -166,6 +167,50 @@ run_control = Table(
     Column("requested_by", String(255)),
 )
 
+# A deployment: a flow, where its code is, its schedules and default parameters, registered by
+# `flow.serve` / `serve(...)` (see `headwater.deployments`). Added by revision 0006.
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("flow_name", String(255), nullable=False),
+    Column("entrypoint", Text, nullable=False),  # /abs/path/file.py:function
+    Column("working_dir", Text),
+    Column("schedules", Text, nullable=False),  # JSON list of Schedule.to_json()
+    Column("parameters", Text, nullable=False),  # JSON object
+    Column("tags", Text, nullable=False),  # JSON list
+    Column("description", Text),
+    Column("version", String(255)),
+    Column("paused", Integer, nullable=False),  # 0 | 1
+    Column("concurrency_limit", Integer),
+    Column("created", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+    Column("schedule_from", Float, nullable=False),  # ticks after this time (set on resume)
+    Column("last_tick", Float),  # the newest tick made into a run (never goes back)
+    Column("last_served", Float),  # the newest sign of life of a serve process serving it
+    Column("served_by", String(255)),
+    UniqueConstraint("flow_name", "name", name="uq_deployments_flow_name_name"),
+)
+
+# One row per run of a deployment: a schedule's tick (unique per deployment and tick, which is
+# what makes ticks exactly once) or a run asked for on demand (tick NULL). Its flow run is a
+# row of `flow_runs` from the start, state Scheduled. Added by revision 0006.
+deployment_runs = Table(
+    "deployment_runs",
+    metadata,
+    Column("flow_run_id", String(36), primary_key=True),
+    Column("deployment_id", String(36), nullable=False),
+    Column("tick", Float),  # the schedule's time; NULL for a run on demand
+    Column("scheduled_time", Float, nullable=False),  # when it is due
+    Column("status", String(20), nullable=False),  # scheduled | claimed | missed | cancelled
+    Column("claimed_by", String(255)),
+    Column("claimed_at", Float),
+    Column("created", Float, nullable=False),
+    UniqueConstraint("deployment_id", "tick", name="uq_deployment_runs_tick"),
+    Index("ix_deployment_runs_due", "status", "scheduled_time"),
+)
+
 # Children first: the order `reset` and `prune` delete in.
-ALL_TABLES = (run_control, asset_edges, asset_events, events, dependencies, logs, task_runs,
-              flow_runs)
+ALL_TABLES = (deployment_runs, deployments, run_control, asset_edges, asset_events, events,
+              dependencies, logs, task_runs, flow_runs)

@@ -74,12 +74,14 @@ from headwater.store.schema import (
     asset_edges,
     asset_events,
     dependencies,
+    deployment_runs,
     events,
     flow_runs,
     logs,
     run_control,
     task_runs,
 )
+from headwater.store.sql_deployments import SqlDeploymentMethods
 from headwater.store.sql_pages import SqlPageReads, flow_run_conditions
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
@@ -91,7 +93,7 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-class SqlRunStore(SqlPageReads, RunStore):
+class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
     """A run store in a SQL database. Opens its engine, and migrates, on first use.
 
     Args:
@@ -446,10 +448,13 @@ class SqlRunStore(SqlPageReads, RunStore):
     def _mark_crashed(self, conn: Connection, heartbeat_before: float, now: float) -> list[UUID]:
         unfinished = or_(flow_runs.c.state_type.is_(None),
                          flow_runs.c.state_type.not_in(FINAL_STATE_TYPES))
+        # A deployment run still waiting for its time has no process to heartbeat it.
+        waiting = and_(func.coalesce(flow_runs.c.state_type, "") == "SCHEDULED",
+                       flow_runs.c.start_time.is_(None))
         alive = func.coalesce(flow_runs.c.heartbeat, flow_runs.c.created)
         query = self._lock_rows(
             select(flow_runs.c.id, flow_runs.c.run_count)
-            .where(unfinished, alive < heartbeat_before)
+            .where(unfinished, ~waiting, alive < heartbeat_before)
         )
         flows = [dict(row) for row in conn.execute(query).mappings()]
         if not flows:
@@ -500,6 +505,7 @@ class SqlRunStore(SqlPageReads, RunStore):
                 or_(table.c.flow_run_id.in_(flows), table.c.task_run_id.in_(tasks))))
         conn.execute(delete(dependencies).where(dependencies.c.task_run_id.in_(tasks)))
         conn.execute(delete(run_control).where(run_control.c.flow_run_id.in_(flows)))
+        conn.execute(delete(deployment_runs).where(deployment_runs.c.flow_run_id.in_(flows)))
         conn.execute(delete(logs).where(
             or_(logs.c.flow_run_id.in_(flows), logs.c.task_run_id.in_(tasks))))
         task_count = conn.execute(delete(task_runs).where(task_runs.c.id.in_(tasks))).rowcount
