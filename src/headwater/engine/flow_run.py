@@ -8,10 +8,13 @@ A cancel request is the exception: a flow run asked to stop ends `Cancelled`.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from headwater.core._ids import generate_slug, uuid7
 from headwater.core.annotations import quote
@@ -41,12 +44,33 @@ from headwater.engine.signals import sigterm_as_exception
 from headwater.engine.submission import close_task_runner
 from headwater.engine.task_run import resolve_run_name
 from headwater.errors import FlowRunTimeoutError, UpstreamTaskError
-from headwater.events.records import FlowRunCreated, StateChanged
+from headwater.events.records import FlowRunCreated, RunRenamed, StateChanged
 
 if TYPE_CHECKING:
     from headwater.core.flows import Flow
 
 FlowRunResult = tuple[FlowRun, State]
+
+# A flow run recorded ahead by another process (a deployment's run, created Scheduled and made
+# Pending by the serve process that claimed it): the next top-level flow run takes its id.
+_adopted: contextvars.ContextVar[tuple[UUID, str] | None] = contextvars.ContextVar(
+    "headwater_adopted_flow_run", default=None
+)
+
+
+@contextmanager
+def adopting_flow_run(run_id: UUID, name: str) -> Iterator[None]:
+    """The first top-level flow run started in the block is the flow run `run_id` already in
+    the store (created, and made Pending, by whoever scheduled it): the engine records its
+    states under that id and name, and neither creates it again nor records Pending again.
+
+    Subflows, and flow runs after the first, get ids of their own as usual.
+    """
+    token = _adopted.set((run_id, name))
+    try:
+        yield
+    finally:
+        _adopted.reset(token)
 
 
 def call_result(state: State, return_state: bool) -> Any:
@@ -130,8 +154,12 @@ def flow_run_steps(
     runtime = parent.runtime if parent is not None else current_runtime()
     emit = runtime.sink.emit
     clock = runtime.clock
+    adopted = _adopted.get() if parent is None else None
+    if adopted is not None:
+        _adopted.set(None)  # once: a flow run it starts is a subflow, one after it is new
     run = FlowRun(
-        uuid7(), generate_slug(), flow.name, flow.version, parameters, current_tags(),
+        adopted[0] if adopted else uuid7(), adopted[1] if adopted else generate_slug(),
+        flow.name, flow.version, parameters, current_tags(),
         parent_flow_run_id=parent.flow_run.id if parent is not None else None,
         parent_task_run_id=parent_task.task_run.id if parent_task is not None else None,
     )
@@ -200,9 +228,13 @@ def flow_run_steps(
                 logger.extra["flow_run_name"] = run.name  # type: ignore[index]
             except Exception as naming_exc:
                 setup_error = naming_exc
-        emit(FlowRunCreated(run.id, run.name, flow.name, run.flow_version, parameters, run.tags,
-                            run.parent_flow_run_id, run.parent_task_run_id, clock.now()))
-        set_state(Pending())
+        if adopted is None:
+            emit(FlowRunCreated(run.id, run.name, flow.name, run.flow_version, parameters,
+                                run.tags, run.parent_flow_run_id, run.parent_task_run_id,
+                                clock.now()))
+            set_state(Pending())
+        elif run.name != adopted[1]:  # named by the flow's flow_run_name
+            emit(RunRenamed(run.id, "flow", run.name))
         if upstream_error is not None:
             state = set_state(NotReady(message=str(upstream_error)))
             logger.error("Finished in state %s", state)
