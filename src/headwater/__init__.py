@@ -4,8 +4,8 @@
 
 Names are imported on first use (a lazy table, as in Prefect's own `__init__`), so
 `import headwater` stays cheap: no pydantic, no SQLAlchemy, no Dask until a feature needs them.
-The one thing importing it does is register the engine with the model (`headwater.core.seam`):
-that is how calling a `Flow` or a `Task` reaches it.
+The one thing importing it does is register the engine (and `flow.serve`'s deployments) with the
+model (`headwater.core.seam`): that is how calling a `Flow` or a `Task` reaches it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+import headwater.deployments as _deployments  # noqa: F401  (registers flow.serve; cheap)
 import headwater.engine as _engine  # noqa: F401  (registers the engine; see the docstring)
 
 __version__ = "0.1.0"

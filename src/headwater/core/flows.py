@@ -143,6 +143,64 @@ class Flow(Decorated, Generic[P, R]):
         """
         return seam.current.call_flow(self, self._bind(args, kwargs), wait_for, return_state)
 
+    # -- deployments (headwater.deployments, reached through the seam) ---------------------------
+    def to_deployment(
+        self, name: str, interval: Any = None, cron: Any = None, rrule: Any = None,
+        paused: bool | None = None, schedule: Any = None, schedules: Any = None,
+        concurrency_limit: Any = None, parameters: dict[str, Any] | None = None,
+        triggers: Any = None, description: str | None = None, tags: Any = None,
+        version: str | None = None, version_type: Any = None,
+        enforce_parameter_schema: bool = True, work_pool_name: str | None = None,
+        work_queue_name: str | None = None, job_variables: Any = None,
+        entrypoint_type: Any = None, _sla: Any = None,
+    ) -> Any:
+        """A `Deployment` of this flow, to pass to `serve(...)`; every option is checked now.
+
+        Args:
+            name: the deployment's name (it is known as `flow-name/name`).
+            interval, cron, rrule: a schedule (or a list of them): seconds or a timedelta, a
+                cron string, an RFC 5545 rule. Or `schedule=`/`schedules=` with `Cron(...)`,
+                `Interval(...)`, `RRule(...)` for time zones and anchors. None: on demand only.
+            paused: register it paused (True), resume it (False), keep as stored (None).
+            concurrency_limit: at most this many of its runs at once, across serve processes.
+            parameters: default parameters of its runs (JSON values).
+            description, tags, version: shown with it; tags go on its runs.
+            enforce_parameter_schema: reject parameters the flow does not take.
+            entrypoint_type: name the flow by file (default) or by module ("module_path").
+            triggers, version_type, work_pool_name, work_queue_name, job_variables, _sla:
+                need a Prefect server; refused with what to use instead.
+
+        Raises:
+            ScheduleError: a schedule is not valid (the message quotes it).
+            DeploymentError: another option is not valid.
+        """
+        options = {k: v for k, v in locals().items() if k not in ("self", "name")}
+        return seam.deployer().to_deployment(self, name, options)
+
+    def serve(
+        self, name: str | None = None, interval: Any = None, cron: Any = None,
+        rrule: Any = None, paused: bool | None = None, schedule: Any = None,
+        schedules: Any = None, global_limit: Any = None, triggers: Any = None,
+        parameters: dict[str, Any] | None = None, description: str | None = None,
+        tags: Any = None, version: str | None = None, enforce_parameter_schema: bool = True,
+        pause_on_shutdown: bool = True, print_starting_message: bool = True,
+        limit: int | None = None, webserver: bool = False, entrypoint_type: Any = None,
+    ) -> None:
+        """Serve this flow: run it on its schedule and on demand until SIGINT/SIGTERM.
+
+        Registers the deployment `flow-name/name` in the run store and runs a serve loop
+        (see `headwater.deployments`); any number of processes may serve it at once, and each
+        tick runs exactly once. Options as `to_deployment`, plus `limit` (most runs at once in
+        this process). `headwater deployments run flow-name/name` runs it now.
+
+        Example:
+            >>> @flow
+            ... def report() -> None: ...
+            >>> report.serve(name="every-morning", cron="0 7 * * *")  # doctest: +SKIP
+        """
+        options = {k: v for k, v in locals().items() if k not in ("self", "name")}
+        seam.deployer().serve(self, name, options)
+
 
 def _check_task_runner(value: Any, owner: str) -> Any:
     if value is None:

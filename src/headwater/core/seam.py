@@ -3,6 +3,8 @@
 `core/` is the model (flows, tasks, states, futures, contexts) and never imports `engine/`.
 Calling a `Flow` or a `Task` still has to run something: `headwater/__init__.py` imports
 `headwater.engine`, which registers an `Engine` here. Tests and tools can register another one.
+`flow.serve(...)` and `flow.to_deployment(...)` reach `headwater.deployments` the same way,
+through a `Deployer` it registers when `headwater` is imported.
 """
 
 from __future__ import annotations
@@ -70,3 +72,40 @@ def register_engine(engine: Engine) -> Engine:
 def engine() -> Engine:
     """The registered engine."""
     return current
+
+
+class Deployer(Protocol):
+    """What `Flow.to_deployment` and `Flow.serve` need from `headwater.deployments`."""
+
+    def to_deployment(self, flow: Flow[..., Any], name: str, options: dict[str, Any]) -> Any:
+        """A deployment of `flow` (options as `Flow.to_deployment` takes them)."""
+        ...
+
+    def serve(self, flow: Flow[..., Any], name: str | None, options: dict[str, Any]) -> None:
+        """Serve one deployment of `flow` until the process is stopped."""
+        ...
+
+
+_deployer: Deployer | None = None
+
+
+def register_deployer(deployer: Deployer) -> Deployer | None:
+    """Make `deployer` the one `Flow.serve` and `Flow.to_deployment` use; returns the previous."""
+    global _deployer
+    previous, _deployer = _deployer, deployer
+    return previous
+
+
+def deployer() -> Deployer:
+    """The registered deployer.
+
+    Raises:
+        RuntimeError: none is registered (only possible if `headwater/__init__.py` was skipped).
+    """
+    found = _deployer
+    if found is None:
+        raise RuntimeError(
+            "headwater's deployments are not loaded. Import headwater (e.g. `from headwater "
+            "import flow`) rather than a submodule of headwater.core on its own."
+        )
+    return found
