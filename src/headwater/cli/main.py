@@ -10,6 +10,9 @@
     headwater version
     headwater db upgrade | reset | prune --older-than 30d
     headwater server start [--host 127.0.0.1] [--port 4200]
+    headwater serve path/to/file.py:flow_name [--cron CRON | --interval 10m | --rrule RULE]
+    headwater deployments ls | inspect NAME | pause NAME | resume NAME | delete NAME
+    headwater deployments run NAME [--param key=value ...] [--watch]
 
 Every command reads history through `RunStore` (no server needed). A `HeadwaterError` raised
 by the library becomes `Error: <message>` and exit status 1, never a traceback.
@@ -27,8 +30,10 @@ from headwater.errors import HeadwaterError
 _SUBCOMMANDS = {
     "assets": ("headwater.cli.assets", "assets"),
     "db": ("headwater.cli.db", "db"),
+    "deployments": ("headwater.cli.deployments", "deployments"),
     "run": ("headwater.cli.run", "run"),
     "runs": ("headwater.cli.runs", "runs"),
+    "serve": ("headwater.cli.serve", "serve"),
     "server": ("headwater.cli.server", "server"),
 }
 

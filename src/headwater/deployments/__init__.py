@@ -21,6 +21,8 @@ registers `Flow.serve` and `Flow.to_deployment` with the model (`headwater.core.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from headwater.core.seam import register_deployer
@@ -58,9 +60,10 @@ _PUBLIC_API = {
     "resume_deployment": "headwater.deployments.api",
     "run_deployment": "headwater.deployments.api",
 }
-__all__ = sorted([*_PUBLIC_API, "mark_served_run"])
+__all__ = sorted([*_PUBLIC_API, "in_served_run", "loading_flows", "mark_served_run"])
 
 _served_run = False
+_loading = 0
 
 
 def mark_served_run() -> None:
@@ -70,9 +73,22 @@ def mark_served_run() -> None:
     _served_run = True
 
 
+@contextmanager
+def loading_flows() -> Iterator[None]:
+    """While a file is imported to find its flows (`headwater serve file.py:flow`), a
+    `my_flow.serve(...)` at its top level returns at once instead of serving."""
+    global _loading
+    _loading += 1
+    try:
+        yield
+    finally:
+        _loading -= 1
+
+
 def in_served_run() -> bool:
-    """Whether this process was started by a serve loop to run one deployment run."""
-    return _served_run
+    """Whether `serve()` should return at once: this process runs one deployment run for a
+    serve loop, or a file is being imported to find its flows."""
+    return _served_run or _loading > 0
 
 
 def __getattr__(name: str) -> Any:

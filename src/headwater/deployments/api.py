@@ -68,7 +68,7 @@ def register(deployment: Deployment, *, store: RunStore | None = None) -> Deploy
 def list_deployments(*, store: RunStore | None = None, next_runs: int = 3) -> list[
         DeploymentSummary]:
     """Every deployment, with its schedule and next scheduled runs, sorted by name."""
-    from headwater.deployments.deployment import describe
+    from headwater.deployments.schedules import describe_schedules
 
     with _opened(store) as opened:
         views = opened.read_deployments()
@@ -76,8 +76,8 @@ def list_deployments(*, store: RunStore | None = None, next_runs: int = 3) -> li
     by_deployment: dict[UUID, list[DeploymentRunView]] = {}
     for run in upcoming:
         by_deployment.setdefault(run.deployment_id, []).append(run)
-    return [DeploymentSummary(view, describe(view), by_deployment.get(view.id, [])[:next_runs],
-                              []) for view in views]
+    return [DeploymentSummary(view, describe_schedules(view.schedules),
+                              by_deployment.get(view.id, [])[:next_runs], []) for view in views]
 
 
 def read_deployment(name: str | UUID, *, store: RunStore | None = None) -> DeploymentSummary:
@@ -86,7 +86,7 @@ def read_deployment(name: str | UUID, *, store: RunStore | None = None) -> Deplo
     Raises:
         DeploymentNotFoundError: no deployment has that name.
     """
-    from headwater.deployments.deployment import describe
+    from headwater.deployments.schedules import describe_schedules
 
     with _opened(store) as opened:
         view = opened.read_deployment(name)
@@ -99,7 +99,7 @@ def read_deployment(name: str | UUID, *, store: RunStore | None = None) -> Deplo
             from headwater.store.base import FlowRunFilter
 
             recent = opened.read_flow_runs(FlowRunFilter(ids=ids, limit=RECENT_RUNS))
-    return DeploymentSummary(view, describe(view), upcoming, recent)
+    return DeploymentSummary(view, describe_schedules(view.schedules), upcoming, recent)
 
 
 def pause_deployment(name: str | UUID, *, store: RunStore | None = None) -> DeploymentView:

@@ -21,7 +21,7 @@ from headwater.errors import DeploymentError
 if TYPE_CHECKING:
     from headwater.core.flows import Flow
     from headwater.store.base import RunStore
-    from headwater.store.deployments import DeploymentSpec, DeploymentView
+    from headwater.store.deployments import DeploymentSpec
 
 # Prefect options that need a Prefect server or worker, and what to do instead.
 _SERVER_ONLY = {
@@ -205,9 +205,3 @@ def check_limit(option: str, value: Any) -> int | None:
             option=option, value=value,
         )
     return value
-
-
-def describe(view: DeploymentView) -> str:
-    """The schedules of a stored deployment, as text."""
-    schedules = [Schedule.from_json(s).describe() for s in view.schedules]
-    return ", ".join(schedules) or "on demand only"

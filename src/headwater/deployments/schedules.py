@@ -243,6 +243,11 @@ class Schedule:
         return text if self.active else f"{text} [inactive]"
 
 
+def describe_schedules(schedules: Iterable[dict[str, Any]]) -> str:
+    """Stored schedules (`Schedule.to_json()` each) as text: "every 2s, cron '0 3 * * *'"."""
+    return ", ".join(Schedule.from_json(s).describe() for s in schedules) or "on demand only"
+
+
 # -- Prefect's constructors ---------------------------------------------------------------------
 def Cron(  # Prefect's name, a function returning a Schedule
     cron: str, /, timezone: str | None = None, day_or: bool = True, active: bool = True,

@@ -298,10 +298,11 @@ class ServeLoop:
         return previous
 
     def _announce(self) -> None:
-        from headwater.deployments.deployment import describe
+        from headwater.deployments.schedules import describe_schedules
 
         for view in self.views.values():
             paused = " (paused: only runs on demand)" if view.paused else ""
             logger.info("Serving deployment %r: %s%s. Run it now with: headwater deployments "
-                        "run %r", view.full_name, describe(view), paused, view.full_name)
+                        "run %r", view.full_name, describe_schedules(view.schedules), paused,
+                        view.full_name)
         logger.info("Polling for runs every %gs; stop with Ctrl-C.", self.options.poll_seconds)
