@@ -39,6 +39,16 @@ NAMES: dict[str, dict[str, str]] = {
         "get_run_logger": "headwater.engine.logs:get_run_logger",
         "State": "headwater.core.states:State",
         "runtime": "headwater.runtime",
+        "serve": "headwater.deployments.serving:serve",
+    },
+    "prefect.deployments": {
+        "serve": "headwater.deployments.serving:serve",
+        "run_deployment": "headwater.deployments.api:run_deployment",
+        "RunnerDeployment": "headwater.deployments.deployment:Deployment",
+    },
+    "prefect.schedules": {
+        name: f"headwater.deployments.schedules:{name}"
+        for name in ("Cron", "Interval", "RRule", "Schedule")
     },
     "prefect.flows": {"flow": "headwater.core.flows:flow", "Flow": "headwater.core.flows:Flow"},
     "prefect.tasks": {
@@ -124,7 +134,6 @@ NAMES: dict[str, dict[str, str]] = {
 
 # Prefect names headwater does not have, with what to use instead.
 UNSUPPORTED: dict[str, str] = {
-    "prefect.serve": "run flows by calling them, or `headwater run path.py:flow` from a shell",
     "prefect.deploy": "run flows by calling them; schedule them with cron or your orchestrator",
     "prefect.pause_flow_run": "split the flow in two and run the second part later",
     "prefect.resume_flow_run": "split the flow in two and run the second part later",
@@ -135,7 +144,6 @@ UNSUPPORTED: dict[str, str] = {
     "prefect.transactions": "make tasks idempotent; transactions are not supported",
     "prefect.blocks": "read credentials from environment variables or your secret manager",
     "prefect.variables": "read settings from environment variables",
-    "prefect.deployments": "run flows by calling them; deployments are not supported",
     "prefect.artifacts": "log a summary with get_run_logger().info(...)",
     "prefect.events": "subclass headwater.events.EventSink to receive every run record",
     "prefect.concurrency": "ThreadPoolTaskRunner(max_workers=N) bounds concurrency",

@@ -188,7 +188,24 @@ class MemoryDeploymentMethods:
                  and (r["tick"] is None
                       or not self._deployments.get(r["deployment_id"], {}).get("paused"))),
                 key=lambda r: (r["scheduled_time"], r["flow_run_id"]),
-            )[:limit]
+            )
+            room = {}
+            for deployment_id in ids:
+                cap = self._deployments.get(deployment_id, {}).get("concurrency_limit")
+                if cap is not None:
+                    room[deployment_id] = cap - sum(
+                        1 for r in self._deployment_runs.values()
+                        if r["deployment_id"] == deployment_id and r["status"] == "claimed"
+                        and self._flow_runs.get(r["flow_run_id"], {}).get("state_type")
+                        not in FINAL_STATE_TYPES)
+            allowed = []
+            for r in due:
+                if r["deployment_id"] in room:
+                    if room[r["deployment_id"]] <= 0:
+                        continue
+                    room[r["deployment_id"]] -= 1
+                allowed.append(r)
+            due = allowed[:limit]
             for r in due:
                 r.update(status="claimed", claimed_by=claimed_by[:255], claimed_at=now)
                 flow_run = self._flow_runs.get(r["flow_run_id"])

@@ -269,8 +269,16 @@ class SqlDeploymentMethods:
         )
         if limit is not None:
             due = due.limit(limit)
-        taken = [row[0] for row in conn.execute(
-            self._for_update(conn, due, skip_locked=True, of=dr)).all()]
+        rows = conn.execute(self._for_update(
+            conn, due.add_columns(dr.c.deployment_id), skip_locked=True, of=dr)).all()
+        room = self._room(conn, ids)
+        taken: list[str] = []
+        for run_id, deployment_id in rows:
+            if deployment_id in room:  # a deployment with a concurrency limit
+                if room[deployment_id] <= 0:
+                    continue
+                room[deployment_id] -= 1
+            taken.append(run_id)
         if not taken:
             return ClaimResult([], [UUID(i) for i in missed])
         conn.execute(update(dr).where(dr.c.flow_run_id.in_(taken), dr.c.status == "scheduled")
@@ -282,6 +290,26 @@ class SqlDeploymentMethods:
             .order_by(dr.c.scheduled_time, dr.c.flow_run_id)
         claimed = [deployment_run_view(row) for row in conn.execute(query).mappings()]
         return ClaimResult(claimed, [UUID(i) for i in missed])
+
+    def _room(self, conn: Connection, ids: list[str]) -> dict[str, int]:
+        """For deployments with a concurrency limit: how many more runs may start. Their rows
+        are locked first (PostgreSQL), so claimers of one such deployment take turns."""
+        limited = select(deployments.c.id, deployments.c.concurrency_limit).where(
+            deployments.c.id.in_(ids), deployments.c.concurrency_limit.is_not(None))
+        limits: dict[str, int] = dict(
+            conn.execute(self._for_update(conn, limited, skip_locked=False)).all())
+        if not limits:
+            return {}
+        active: dict[str, int] = dict(conn.execute(
+            select(deployment_runs.c.deployment_id, func.count())
+            .select_from(deployment_runs.join(
+                flow_runs, flow_runs.c.id == deployment_runs.c.flow_run_id))
+            .where(deployment_runs.c.deployment_id.in_(list(limits)),
+                   deployment_runs.c.status == "claimed",
+                   or_(flow_runs.c.state_type.is_(None),
+                       flow_runs.c.state_type.not_in(FINAL_STATE_TYPES)))
+            .group_by(deployment_runs.c.deployment_id)).all())
+        return {i: limit - active.get(i, 0) for i, limit in limits.items()}
 
     def end_flow_run(
         self, run_id: UUID | str, *, state_type: str, state_name: str, message: str,
