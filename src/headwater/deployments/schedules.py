@@ -174,6 +174,7 @@ class Schedule:
     def _interval_ticks(self, after: float, anchor: float, tz: Any) -> Iterator[float]:
         assert self.interval is not None
         base = self.anchor_date
+        exact = anchor if base is None else None  # a datetime would round it to microseconds
         if base is None:
             base = datetime.fromtimestamp(anchor, tz)
         elif base.tzinfo is None:
@@ -191,7 +192,7 @@ class Schedule:
                     yield tick
                 k += 1
         else:
-            origin = base.timestamp()
+            origin = base.timestamp() if exact is None else exact
             k = math.floor((after - origin) / step) + 1
             while True:
                 tick = origin + k * step
