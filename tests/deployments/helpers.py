@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from headwater.deployments.serve import ServeLoop, ServeOptions
+from headwater.deployments.serve_loop import ServeLoop, ServeOptions
 from headwater.testing import FrozenClock
 
 # Each run writes its flow run id to runs/<id> (a file per run: proof the body ran, and under

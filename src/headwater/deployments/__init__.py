@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from headwater.deployments.schedules import Interval as Interval
     from headwater.deployments.schedules import RRule as RRule
     from headwater.deployments.schedules import Schedule as Schedule
-    from headwater.deployments.serve import ServeLoop as ServeLoop
-    from headwater.deployments.serve import ServeOptions as ServeOptions
+    from headwater.deployments.serve_loop import ServeLoop as ServeLoop
+    from headwater.deployments.serve_loop import ServeOptions as ServeOptions
     from headwater.deployments.serving import serve as serve
 
 _PUBLIC_API = {
@@ -50,8 +50,8 @@ _PUBLIC_API = {
     "Interval": "headwater.deployments.schedules",
     "RRule": "headwater.deployments.schedules",
     "Schedule": "headwater.deployments.schedules",
-    "ServeLoop": "headwater.deployments.serve",
-    "ServeOptions": "headwater.deployments.serve",
+    "ServeLoop": "headwater.deployments.serve_loop",
+    "ServeOptions": "headwater.deployments.serve_loop",
     "serve": "headwater.deployments.serving",
     "delete_deployment": "headwater.deployments.api",
     "list_deployments": "headwater.deployments.api",

@@ -17,7 +17,7 @@ from headwater.errors import DeploymentError
 if TYPE_CHECKING:
     from headwater.core.flows import Flow
     from headwater.deployments.deployment import Deployment
-    from headwater.deployments.serve import ServeLoop
+    from headwater.deployments.serve_loop import ServeLoop
     from headwater.store.base import RunStore
 
 # serve()'s own keywords, besides Prefect's: ServeOptions fields, plus these.
@@ -68,7 +68,7 @@ def make_loop(
     from dataclasses import fields
 
     from headwater.deployments.deployment import Deployment, check_limit
-    from headwater.deployments.serve import ServeLoop, ServeOptions
+    from headwater.deployments.serve_loop import ServeLoop, ServeOptions
 
     if not deployments:
         raise DeploymentError(

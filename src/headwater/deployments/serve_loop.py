@@ -1,5 +1,8 @@
 """The serve loop: schedule ahead, claim due runs exactly once, run each in a subprocess.
 
+(Not `serve.py`: the package exports the `serve` function, which a submodule of that name
+would shadow.)
+
 Every `poll_seconds` (0.2 s) a serve process:
 
 1. makes the next `AHEAD` ticks of each deployment it serves into runs (state `Scheduled`, one
