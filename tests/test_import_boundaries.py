@@ -33,6 +33,8 @@ HEAVY = (
     "distributed",
     "cloudpickle",
     "asyncio",
+    "croniter",  # schedules of deployments: loaded when a schedule is built
+    "dateutil",
 )
 # headwater packages core/ must never import (it sees only the base seams).
 FORBIDDEN_FOR_CORE = ("headwater.cli", "headwater.server", "headwater.store")

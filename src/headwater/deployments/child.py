@@ -89,7 +89,7 @@ def start_child(
     spec = {
         "flow_run_id": str(run.flow_run_id), "name": run.name,
         "entrypoint": deployment.entrypoint, "parameters": run.parameters,
-        "start_at": start_at,
+        "start_at": start_at, "prefect_shim": _prefect_shim_installed(),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "headwater.deployments.child"], stdin=subprocess.PIPE,
@@ -102,6 +102,14 @@ def start_child(
     except OSError:  # it died at once; the loop finds it exited and ends the run Crashed
         pass
     return Child(run, process, start_at)
+
+
+def _prefect_shim_installed() -> bool:
+    """Whether this process serves `import prefect` with headwater (`python -m headwater.compat
+    script.py`): its runs' processes must too, to import the same file."""
+    finder = sys.modules.get("headwater.compat._finder")
+    return finder is not None and any(
+        isinstance(f, finder.PrefectShimFinder) for f in sys.meta_path)
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -135,6 +143,10 @@ def main() -> int:
     import headwater.deployments as deployments
 
     deployments.mark_served_run()  # a top-level `my_flow.serve(...)` in the file returns
+    if spec.get("prefect_shim"):
+        from headwater.compat import install
+
+        install()
     from headwater.deployments.entrypoints import load_flow
 
     try:
