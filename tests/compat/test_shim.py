@@ -76,8 +76,8 @@ def test_a_missing_name_says_so_and_suggests_the_closest(shim: None) -> None:
 def test_a_prefect_feature_headwater_lacks_names_what_to_use_instead(shim: None) -> None:
     with pytest.raises(UnsupportedPrefectFeature, match="environment variables"):
         import prefect.blocks  # noqa: F401
-    with pytest.raises(UnsupportedPrefectFeature, match="headwater run"):
-        from prefect import serve  # noqa: F401
+    with pytest.raises(UnsupportedPrefectFeature, match=r"flow\.serve"):
+        from prefect import deploy  # noqa: F401
     with pytest.raises(UnsupportedPrefectFeature, match="ThreadPoolTaskRunner"):
         from prefect.task_runners import PrefectTaskRunner  # noqa: F401
 

@@ -134,7 +134,8 @@ NAMES: dict[str, dict[str, str]] = {
 
 # Prefect names headwater does not have, with what to use instead.
 UNSUPPORTED: dict[str, str] = {
-    "prefect.deploy": "run flows by calling them; schedule them with cron or your orchestrator",
+    "prefect.deploy": "serve the flow with flow.serve(...) or `headwater serve file.py:flow` on "
+    "the machines that should run it (there are no work pools)",
     "prefect.pause_flow_run": "split the flow in two and run the second part later",
     "prefect.resume_flow_run": "split the flow in two and run the second part later",
     "prefect.suspend_flow_run": "split the flow in two and run the second part later",
