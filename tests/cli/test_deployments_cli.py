@@ -69,8 +69,9 @@ def test_run_creates_a_scheduled_run_for_a_serve_process(url: str) -> None:
                     "--json")
 
     assert result.exit_code == 0, result.output
-    made: dict[str, Any] = json.loads(result.output)
+    made: dict[str, Any] = json.loads(result.stdout)
     assert made["state"] == "Scheduled"
+    assert "'ticker/hourly' has never been served; the run waits" in result.stderr
     store = sql_store(url)
     try:
         [run] = store.read_flow_runs(FlowRunFilter(state="scheduled"))

@@ -9,6 +9,9 @@ import click
 
 from headwater.cli import render
 
+# A serve process says it is alive every few seconds (ServeOptions.heartbeat_seconds).
+SERVED_RECENTLY = 60.0
+
 
 @click.group()
 def deployments() -> None:
@@ -144,12 +147,19 @@ def run(name: str, params: tuple[str, ...], watch: bool, timeout: float | None,
     Exits with status 1 if --watch saw the run end other than Completed.
     """
     import sys
+    import time
 
     from headwater.cli.logic import parse_params
-    from headwater.deployments.api import run_deployment
+    from headwater.deployments.api import read_deployment, run_deployment
     from headwater.store.history import run_summary
 
-    flow_run = run_deployment(name, parse_params(params), timeout=timeout if watch else 0)
+    view = read_deployment(name).deployment
+    if view.last_served is None or time.time() - view.last_served > SERVED_RECENTLY:
+        seen = "has never been served" if view.last_served is None else (
+            f"was last served at {render.when(view.last_served)}")
+        click.echo(f"Note: {view.full_name!r} {seen}; the run waits until a serve process "
+                   f"serves it (e.g. headwater serve {view.entrypoint}).", err=True)
+    flow_run = run_deployment(view.id, parse_params(params), timeout=timeout if watch else 0)
     if as_json:
         render.print_json(run_summary(flow_run))
     elif watch:

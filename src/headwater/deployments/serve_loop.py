@@ -42,6 +42,7 @@ from uuid import UUID
 from headwater.deployments.child import Child, start_child
 from headwater.deployments.schedules import Schedule
 from headwater.engine.clock import Clock
+from headwater.errors import StoreUnavailableError
 
 if TYPE_CHECKING:
     from headwater.deployments.deployment import Deployment
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from headwater.store.deployments import DeploymentView
 
 AHEAD = 3  # scheduled runs made ahead per deployment (shown as Scheduled in `runs ls`)
+STORE_RETRY_SECONDS = 2.0  # while the run store cannot be reached
 MAX_CATCHUP_RUNS = 100  # missed ticks run at most, per deployment and step
 logger = logging.getLogger("headwater.serve")
 
@@ -194,9 +196,16 @@ class ServeLoop:
         for run in result.claimed:
             view = self.views[run.deployment_id]
             wall_start = time.time() + max(0.0, run.scheduled_time - now)
-            self.children[run.flow_run_id] = start_child(
-                run, view, store_url=self.store.url, start_at=wall_start,
-                extra_env=self.options.extra_env)
+            try:
+                self.children[run.flow_run_id] = start_child(
+                    run, view, store_url=self.store.url, start_at=wall_start,
+                    extra_env=self.options.extra_env)
+            except OSError as exc:  # no process could be started (limits, a bad interpreter)
+                message = f"The serve process could not start a process for it: {exc}."
+                self.store.end_flow_run(run.flow_run_id, state_type="CRASHED",
+                                        state_name="Crashed", message=message, now=time.time())
+                logger.error("Flow run %r (%s): %s", run.name, run.flow_run_id, message)
+                continue
             logger.info("Started flow run %r (%s) of deployment %r.", run.name, run.flow_run_id,
                         view.full_name)
 
@@ -262,9 +271,21 @@ class ServeLoop:
             self.register()
             self._announce()
             grace_ends: float | None = None
+            unavailable = False
             while True:
                 started = time.monotonic()
-                self.step()
+                try:
+                    self.step()
+                    if unavailable:
+                        logger.info("The run store is reachable again.")
+                    unavailable = False
+                except StoreUnavailableError as exc:  # a database restart must not stop serving
+                    if not unavailable:
+                        logger.error("%s Retrying every %gs; running flow runs go on.", exc,
+                                     STORE_RETRY_SECONDS)
+                    unavailable = True
+                    time.sleep(STORE_RETRY_SECONDS)
+                    continue
                 if self.stopping:
                     if grace_ends is None:
                         grace_ends = started + self.options.shutdown_grace_seconds
