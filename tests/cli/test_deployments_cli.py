@@ -115,3 +115,12 @@ def test_every_command_has_help(command: list[str]) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])
 
     assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_runs_cancel_ends_a_scheduled_run_at_once(url: str) -> None:
+    made = json.loads(invoke(url, "deployments", "run", "ticker/hourly", "--json").stdout)
+
+    result = invoke(url, "runs", "cancel", made["id"], "--timeout", "30")
+
+    assert result.exit_code == 0, result.output
+    assert "it was Scheduled" in result.output and "is Cancelled" in result.output

@@ -247,3 +247,22 @@ def test_a_deleted_deployment_is_no_longer_served(sqlite_url: str, tmp_path: Pat
     finally:
         stop(loop)
     assert loop.views == {} and loop.children == {} and ran(tmp_path) == {}
+
+
+def test_a_run_whose_flow_cannot_be_loaded_ends_failed_saying_why(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    clock = FrozenClock(time.time())
+    deployment = load_ticker(tmp_path).to_deployment("moved")
+    loop = make_loop([deployment], sqlite_url, clock)
+    (tmp_path / "flows.py").unlink()  # the file was moved after the deployment was registered
+    try:
+        run_id = ask(loop, "moved")
+        step_until(loop, lambda: run_id in finished(loop))
+    finally:
+        stop(loop)
+
+    run = loop.store.read_flow_run(run_id)
+    assert run.state_name == "Failed"
+    assert "Could not load the flow" in (run.state_message or "")
+    assert "FlowFileNotFoundError" in (run.state_message or "")
