@@ -89,12 +89,15 @@ class BatchBuilder:
     def add(self, record: Any) -> None:
         self.add_all((record,))
 
-    def build(self, *, heartbeats: tuple[str, ...] = (), now: float = 0.0) -> Batch:
+    def build(
+        self, *, heartbeats: tuple[str, ...] = (), now: float = 0.0, replay: bool = False
+    ) -> Batch:
+        """The batch; `replay` when its records may have been stored already."""
         return Batch(
             flow_runs=self.flow_runs, task_runs=self.task_runs,
             run_updates=list(self.updates.values()), logs=self.logs,
             dependencies=self.dependencies, events=self.events, asset_events=self.asset_events,
-            asset_edges=self.asset_edges, heartbeats=heartbeats, now=now,
+            asset_edges=self.asset_edges, heartbeats=heartbeats, now=now, replay=replay,
         )
 
     def _id(self, value: int) -> str:

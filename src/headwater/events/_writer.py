@@ -77,9 +77,16 @@ class BatchWriter:
         self._reported = False
         self._failed_at: float | None = None
 
-    def write(self, items: list[tuple[Any, ...]], *, heartbeat: bool = False) -> None:
+    def write(
+        self, items: list[tuple[Any, ...]], *, heartbeat: bool = False, replay: bool = False
+    ) -> None:
         """Fold `items` into one batch and commit it, with heartbeats for the running flow
-        runs when `heartbeat` is set. Never raises."""
+        runs when `heartbeat` is set. Never raises.
+
+        Args:
+            replay: the items may have been committed already (by a writer process that died
+                before saying so): what the store holds already is left out.
+        """
         try:
             builder = BatchBuilder(self.running_flows)
             try:
@@ -88,7 +95,7 @@ class BatchWriter:
                 builder = self._fold_one_by_one(items)
             heartbeats = tuple(self.running_flows) if heartbeat else ()
             if builder.count or heartbeats:
-                self._commit(builder, heartbeats, _oldest(items))
+                self._commit(builder, heartbeats, _oldest(items), replay)
         except Exception as exc:  # the writer must outlive any bug: flushes wait on it
             self.failed(exc, len(items))
 
@@ -121,8 +128,8 @@ class BatchWriter:
                 self.failed(exc, 1)
         return builder
 
-    def _commit(self, builder: BatchBuilder, heartbeats: tuple[str, ...], oldest: float | None
-                ) -> None:
+    def _commit(self, builder: BatchBuilder, heartbeats: tuple[str, ...], oldest: float | None,
+                replay: bool = False) -> None:
         stats = self.stats
         if (self._failed_at is not None
                 and time.monotonic() - self._failed_at < RETRY_AFTER_FAILURE_SECONDS):
@@ -131,7 +138,8 @@ class BatchWriter:
         try:
             store = self._open()
             started = time.monotonic()
-            store.write_batch(builder.build(heartbeats=heartbeats, now=time.time()))
+            store.write_batch(builder.build(heartbeats=heartbeats, now=time.time(),
+                                            replay=replay))
         except Exception as exc:
             self.failed(exc, builder.count)
             return

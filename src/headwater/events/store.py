@@ -444,8 +444,8 @@ class StoreSink(EventSink):
         with self._waiting_lock:
             frames = list(self._unacked)
             self._unacked.clear()
-        for _, items in frames:
-            writer.write(items)
+        for _, items in frames:  # it may have committed some of them before it died
+            writer.write(items, replay=True)
         with self._waiting_lock:
             released = [marker for markers in self._waiting.values() for marker in markers]
             self._waiting.clear()

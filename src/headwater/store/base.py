@@ -50,6 +50,9 @@ class Batch:
             materialization: what `asset_lineage` walks.
         heartbeats: flow runs still running in the writing process.
         now: when the batch was built (seconds since the epoch); the heartbeat time.
+        replay: the batch may have been stored already (a writer sends it again when it
+            cannot know whether an earlier attempt committed): rows and history lines
+            already there are left out (see `store/replay.py`).
     """
 
     flow_runs: list[Row] = field(default_factory=list)
@@ -62,6 +65,7 @@ class Batch:
     asset_edges: list[Row] = field(default_factory=list)
     heartbeats: tuple[str, ...] = ()
     now: float = 0.0
+    replay: bool = False
 
     def __len__(self) -> int:
         return (

@@ -38,6 +38,7 @@ from headwater.store.base import (
 )
 from headwater.store.memory_deployments import MemoryDeploymentMethods
 from headwater.store.memory_pages import MemoryPageReads, flow_run_matches
+from headwater.store.replay import already_applied, unseen_in
 from headwater.store.rows import (
     dependency_view,
     event_view,
@@ -68,24 +69,27 @@ class MemoryStore(MemoryDeploymentMethods, MemoryPageReads, RunStore):
 
     # -- writing ------------------------------------------------------------------------------
     def write_batch(self, batch: Batch) -> None:
+        replay = batch.replay
         with self._lock:
-            for row in batch.flow_runs:
-                self._flow_runs[row["id"]] = dict(row)
+            for row in batch.flow_runs:  # a run already there is newer: kept as it is
+                self._flow_runs.setdefault(row["id"], dict(row))
             for row in batch.task_runs:
-                self._task_runs[row["id"]] = dict(row)
+                self._task_runs.setdefault(row["id"], dict(row))
             for update in batch.run_updates:
                 table = self._flow_runs if update["kind"] == "flow" else self._task_runs
                 run = table.get(update["id"])
-                if run is None:
+                if run is None or (replay and already_applied(run, update)):
                     continue
                 apply_update(run, update)
-            for row in batch.logs:
+            log_rows = unseen_in(batch.logs, self._logs) if replay else batch.logs
+            for row in log_rows:
                 self._last_log_id += 1
                 self._logs.append({**row, "id": self._last_log_id})
-            self._dependencies.extend(batch.dependencies)
-            self._events.extend(batch.events)
-            self._asset_events.extend(batch.asset_events)
-            self._asset_edges.extend(batch.asset_edges)
+            for rows, stored in (
+                (batch.dependencies, self._dependencies), (batch.events, self._events),
+                (batch.asset_events, self._asset_events), (batch.asset_edges, self._asset_edges),
+            ):
+                stored.extend(unseen_in(rows, stored) if replay else rows)
             for run_id in batch.heartbeats:
                 if run_id in self._flow_runs:
                     self._flow_runs[run_id]["heartbeat"] = batch.now

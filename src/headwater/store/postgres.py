@@ -43,9 +43,15 @@ class PostgresRunStore(SqlRunStore):
         )
         return engine, engine
 
-    def _insert_many(self, conn: Connection, table: Any, rows: list[Row]) -> None:
-        if conn.dialect.driver != "psycopg":  # COPY as below is psycopg 3's API
-            super()._insert_many(conn, table, rows)
+    def _insert_many(
+        self, conn: Connection, table: Any, rows: list[Row], *, ignore_existing: bool = False,
+        replay: bool = False,
+    ) -> None:
+        # COPY as below is psycopg 3's API, and it cannot skip rows already there: a replayed
+        # batch takes INSERT ... ON CONFLICT DO NOTHING. (A first attempt that meets a row
+        # already there fails, and the writer sends it again as a replay.)
+        if conn.dialect.driver != "psycopg" or (ignore_existing and replay):
+            super()._insert_many(conn, table, rows, ignore_existing=ignore_existing)
             return
         # Every row of one list has the same keys, in order (the batch builder makes them so).
         keys = tuple(rows[0])

@@ -34,7 +34,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from headwater.errors import StoreUnavailableError
 from headwater.store import schema
@@ -63,6 +63,7 @@ from headwater.store.base import (
     parse_history,
 )
 from headwater.store.memory import crashed_update
+from headwater.store.replay import unseen_rows, update_guard
 from headwater.store.rows import (
     dependency_view,
     event_view,
@@ -105,7 +106,7 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
         self._engine: Engine | None = None
         self._write_engine: Engine | None = None
         self._open_lock = threading.Lock()
-        self._update_statements: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._update_statements: dict[tuple[str, tuple[str, ...], bool], Any] = {}
         self._insert_sql: dict[tuple[str, tuple[str, ...]], str] = {}
 
     # -- dialect hooks ------------------------------------------------------------------------
@@ -183,10 +184,15 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
 
     def _unavailable(self, exc: BaseException, what: str) -> StoreUnavailableError:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if isinstance(exc, IntegrityError):  # reachable and writable: the rows are the problem
+            advice = ("The database is reachable; these rows conflict with rows it holds. "
+                      "Please report this as a headwater bug, with this message")
+        else:
+            advice = ("Check that the database is reachable and writable "
+                      "(HEADWATER_DATABASE_URL / HEADWATER_HOME), or set HEADWATER_STORE=memory "
+                      "to keep runs in memory")
         return StoreUnavailableError(
-            f"Could not {what} the run store at {self.display_url!r}: {reason}. Check that the "
-            f"database is reachable and writable (HEADWATER_DATABASE_URL / HEADWATER_HOME), "
-            f"or set HEADWATER_STORE=memory to keep runs in memory.",
+            f"Could not {what} the run store at {self.display_url!r}: {reason}. {advice}.",
             url=self.display_url,
         )
 
@@ -233,14 +239,16 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
 
     def _write_batch(self, conn: Connection, batch: Batch) -> None:
         for table, rows in ((flow_runs, batch.flow_runs), (task_runs, batch.task_runs)):
-            if rows:
-                self._insert_many(conn, table, rows)
+            if rows:  # a run already there (a replay) is newer than this row: kept as it is
+                self._insert_many(conn, table, rows, ignore_existing=True, replay=batch.replay)
         if batch.run_updates:
-            self._apply_updates(conn, batch.run_updates)
+            self._apply_updates(conn, batch.run_updates, replay=batch.replay)
         for table, rows in (
             (logs, batch.logs), (dependencies, batch.dependencies), (events, batch.events),
             (asset_events, batch.asset_events), (asset_edges, batch.asset_edges),
         ):
+            if rows and batch.replay:
+                rows = unseen_rows(conn, table, rows)
             if rows:
                 self._insert_many(conn, table, rows)
         for ids in _chunks(batch.heartbeats):
@@ -249,18 +257,28 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
             )
         self._after_write(conn, batch)
 
-    def _insert_many(self, conn: Connection, table: Any, rows: list[Row]) -> None:
+    def _insert_many(
+        self, conn: Connection, table: Any, rows: list[Row], *, ignore_existing: bool = False,
+        replay: bool = False,
+    ) -> None:
         """INSERT rows with the driver's executemany: SQLAlchemy's per-row processing would
         cost more than the insert itself. Every row of one list has the same keys, in order
-        (the batch builder makes them that way); the SQL text is still built by SQLAlchemy."""
+        (the batch builder makes them that way); the SQL text is still built by SQLAlchemy.
+
+        Args:
+            ignore_existing: rows whose primary key is taken are left out (ON CONFLICT DO
+                NOTHING); a dialect may do so only when `replay` is set.
+            replay: the rows may have been inserted already (see `store/replay.py`).
+        """
         keys = tuple(rows[0])
+        on_conflict = " ON CONFLICT DO NOTHING" if ignore_existing else ""
         sql = self._insert_sql.get((table.name, keys))
         if sql is None:
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             quote = conn.dialect.identifier_preparer.quote
             sql = (
                 f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
-                f"VALUES ({', '.join(mark for _ in keys)})"
+                f"VALUES ({', '.join(mark for _ in keys)}){on_conflict}"
             )
             self._insert_sql[(table.name, keys)] = sql
         getter = itemgetter(*keys)
@@ -269,7 +287,8 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
         else:
             conn.exec_driver_sql(sql, [getter(row) for row in rows])
 
-    def _apply_updates(self, conn: Connection, updates: list[Row]) -> None:
+    def _apply_updates(self, conn: Connection, updates: list[Row], *, replay: bool = False
+                       ) -> None:
         # executemany needs one statement per shape of update: group rows by their keys.
         groups: dict[tuple[str, tuple[str, ...]], list[Row]] = {}
         for row in updates:
@@ -277,10 +296,13 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
             params = {f"b_{k}": v for k, v in row.items() if k != "kind"}
             groups.setdefault((row["kind"], keys), []).append(params)
         for (kind, keys), rows in groups.items():
-            conn.execute(self._update_statement(kind, keys), rows)
+            guarded = replay and "history" in keys
+            conn.execute(self._update_statement(conn, kind, keys, guarded), rows)
 
-    def _update_statement(self, kind: str, keys: tuple[str, ...]) -> Any:
-        statement = self._update_statements.get((kind, keys))
+    def _update_statement(
+        self, conn: Connection, kind: str, keys: tuple[str, ...], guarded: bool = False
+    ) -> Any:
+        statement = self._update_statements.get((kind, keys, guarded))
         if statement is None:
             table = flow_runs if kind == "flow" else task_runs
             values: dict[str, Any] = {}
@@ -291,8 +313,12 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
                 elif key == "history":  # appended, never replaced
                     value = table.c.history + value
                 values[key] = value
-            statement = update(table).where(table.c.id == bindparam("b_id")).values(values)
-            self._update_statements[(kind, keys)] = statement
+            statement = update(table).where(table.c.id == bindparam("b_id"))
+            if guarded:  # a replay: only runs whose history lacks these lines
+                statement = statement.where(
+                    update_guard(conn, table.c.history, bindparam("b_history")))
+            statement = statement.values(values)
+            self._update_statements[(kind, keys, guarded)] = statement
         return statement
 
     # -- reading ------------------------------------------------------------------------------
