@@ -10,7 +10,7 @@
 | `HEADWATER_STORE_BATCH_SECONDS` | `0.2` | how often the store writer commits (at most 1) |
 | `HEADWATER_STORE_WRITER` | `process` | `process`: a writer process commits; `thread`: this one |
 | `HEADWATER_HEARTBEAT_SECONDS` | `5` | how often a running flow run's heartbeat is written |
-| `HEADWATER_CRASH_AFTER_SECONDS` | `30` | a run silent this long (no heartbeat) is marked Crashed |
+| `HEADWATER_CRASH_AFTER_SECONDS` | `30` | silent this long: marked Crashed (>= 2 heartbeats) |
 | `HEADWATER_FLOW_DEFAULT_RETRIES` | `0` | retries of a flow that does not set `retries` |
 | `HEADWATER_TASK_DEFAULT_RETRIES` | `0` | retries of a task that does not set `retries` |
 """
@@ -143,8 +143,44 @@ def heartbeat_seconds() -> float:
 
 
 def crash_after_seconds() -> float:
-    """A flow run with no heartbeat for this long is marked Crashed (default 30 s)."""
-    return get_float("HEADWATER_CRASH_AFTER_SECONDS", 30.0, minimum=0.01)
+    """A flow run with no heartbeat for this long is marked Crashed (default 30 s).
+
+    Raises:
+        SettingError: it is below twice `HEADWATER_HEARTBEAT_SECONDS`.
+    """
+    crash_after = get_float("HEADWATER_CRASH_AFTER_SECONDS", 30.0, minimum=0.01)
+    check_crash_after(crash_after, heartbeat_seconds())
+    return crash_after
+
+
+def check_crash_after(
+    crash_after: float,
+    heartbeat: float,
+    *,
+    names: tuple[str, str] = ("HEADWATER_CRASH_AFTER_SECONDS", "HEADWATER_HEARTBEAT_SECONDS"),
+) -> None:
+    """Refuse a crash-after time shorter than two heartbeats.
+
+    A live run's heartbeat may be one interval late (a busy writer, a slow commit); with less
+    than two intervals of slack, live runs would be marked Crashed while they run.
+
+    Args:
+        crash_after: seconds of silence after which a run is marked Crashed.
+        heartbeat: seconds between heartbeats.
+        names: what the two values are called, for the message.
+
+    Raises:
+        SettingError: `crash_after` is below `2 * heartbeat`.
+    """
+    minimum = 2 * heartbeat
+    if crash_after < minimum:
+        crash_name, heartbeat_name = names
+        raise SettingError(
+            f"{crash_name}={crash_after:g} is too short for {heartbeat_name}={heartbeat:g}: a "
+            f"run is marked Crashed after missing heartbeats, so live runs would be marked "
+            f"Crashed. Set {crash_name} to at least {minimum:g} (twice {heartbeat_name}), or "
+            f"lower {heartbeat_name}."
+        )
 
 
 def store_writer() -> str:

@@ -82,6 +82,7 @@ def test_listing_runs_marks_a_killed_flow_run_crashed(
     run = wait_until(lambda: running_run(url))
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
+    monkeypatch.setenv("HEADWATER_HEARTBEAT_SECONDS", "0.05")
     monkeypatch.setenv("HEADWATER_CRASH_AFTER_SECONDS", "0.5")
 
     def listed_state() -> str | None:

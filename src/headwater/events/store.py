@@ -118,6 +118,8 @@ class StoreSink(EventSink):
         self.batch_seconds = batch_seconds or settings.store_batch_seconds()
         self.heartbeat_seconds = heartbeat_seconds or settings.heartbeat_seconds()
         self.crash_after_seconds = crash_after_seconds or settings.crash_after_seconds()
+        settings.check_crash_after(self.crash_after_seconds, self.heartbeat_seconds,
+                                   names=("crash_after_seconds", "heartbeat_seconds"))
         self.max_batch = max_batch
         self.exit_timeout = exit_timeout
         self.start_timeout = start_timeout
