@@ -1,0 +1,47 @@
+"""Each script in scripts/ runs under the shim and must show what real Prefect 3.9.1 showed.
+
+The recorded outputs (recorded/) come from `python -m tests.differential.record` with
+HEADWATER_PREFECT_PYTHON set; this test needs no Prefect. All scripts run once, in parallel,
+when the first test asks; each test then compares one script.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.differential.runner import Script, all_scripts, diagnose, run, shim_command
+
+SCRIPTS = all_scripts()
+_outputs: dict[str, str] = {}
+
+
+def shim_output(script: Script) -> str:
+    if not _outputs:
+        workers = max(2, 2 * (os.cpu_count() or 1))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            outputs = pool.map(lambda s: run(shim_command(s), s), SCRIPTS)
+            _outputs.update(zip((s.name for s in SCRIPTS), outputs, strict=True))
+    return _outputs[script.name]
+
+
+def test_there_are_at_least_sixty_behaviours_and_each_has_a_recording() -> None:
+    assert sum(s.behaviours for s in SCRIPTS) >= 60
+    assert [s.name for s in SCRIPTS if not s.recorded.exists()] == []
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.name for s in SCRIPTS])
+def test_the_shim_shows_what_prefect_showed(script: Script) -> None:
+    if not script.recorded.exists():
+        pytest.fail(f"{script.name} has no recording; run `python -m tests.differential.record`")
+    expected = script.recorded.read_text(encoding="utf-8")
+    actual = shim_output(script)
+    if script.differs:
+        if actual == expected:
+            pytest.fail(f"{script.name} is marked `# differs:` but now matches Prefect; drop it")
+        pytest.xfail(script.differs)
+    if actual != expected:
+        stderr = diagnose(shim_command(script), script)
+        assert actual == expected, f"stderr under the shim:\n{stderr}"
