@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import headwater.deployments as _deployments  # noqa: F401  (registers flow.serve; cheap)
 import headwater.engine as _engine  # noqa: F401  (registers the engine; see the docstring)
+import headwater.resuming as _resuming  # noqa: F401  (registers flow.resume; cheap)
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,7 @@ _PUBLIC_API: dict[str, str] = {
     "get_run_logger": "headwater.engine.logs",
     "HeadwaterError": "headwater.errors",
     "cancel_flow_run": "headwater.cancellation",
+    "resume_flow_run": "headwater.resuming",
 }
 
 __all__ = sorted([*_PUBLIC_API, "__version__"])
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from headwater.core.tasks import task as task
     from headwater.engine.logs import get_run_logger as get_run_logger
     from headwater.errors import HeadwaterError as HeadwaterError
+    from headwater.resuming import resume_flow_run as resume_flow_run
 
 
 def __getattr__(name: str) -> Any:

@@ -237,6 +237,18 @@ class RunNotFoundError(StoreError, LookupError):
         self.run_id = run_id
 
 
+class ResumeError(HeadwaterError):
+    """A flow run cannot be resumed (it is running, completed, a subflow, another flow's).
+
+    Attributes:
+        run_id: the run's id, as given or found.
+    """
+
+    def __init__(self, message: str, *, run_id: str = "") -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
 class RunFinishedError(StoreError):
     """The run is already in a final state, so it cannot be cancelled.
 

@@ -1,6 +1,8 @@
-"""`headwater runs ...`: list flow runs, inspect one, read its logs, cancel one."""
+"""`headwater runs ...`: list flow runs, inspect one, read its logs, cancel or resume one."""
 
 from __future__ import annotations
+
+import sys
 
 import click
 
@@ -115,3 +117,56 @@ def cancel(run_id: str, wait: bool, timeout: float) -> None:
             "HEADWATER_CRASH_AFTER_SECONDS. Check with `headwater runs inspect "
             f"{str(final.id)[:8]}`."
         )
+
+
+@runs.command()
+@click.argument("run_id")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+              help="Use this value instead of the recorded one; repeat for more.")
+@click.option("--entrypoint", "target", metavar="FILE.py:FLOW",
+              help="Where the flow's code is, if not where the run recorded it.")
+def resume(run_id: str, params: tuple[str, ...], target: str | None) -> None:
+    """Run a Failed, Crashed or Cancelled flow run again from where it stopped.
+
+    The flow runs with its recorded parameters as a new attempt of the same flow run. Task
+    calls that completed before, and whose results were persisted, return those results
+    without running; everything else runs. RUN_ID is the run's id, or a unique prefix of it.
+    Exits with status 0 when the run completes, 1 otherwise.
+    """
+    import inspect as inspection
+    import time
+
+    from headwater.cli.logic import load_flow, parse_params
+    from headwater.resuming import resume_flow_run
+    from headwater.store import using_store
+
+    values = parse_params(params)
+    with using_store() as store:
+        view = store.read_flow_run(run_id)
+        target = target or view.entrypoint
+        if target is None:
+            raise click.ClickException(
+                f"Flow run {view.id} ({view.name!r}) did not record where its flow's code is "
+                "(it was defined inside a function, or not in a .py file). Say where: "
+                f"`headwater runs resume {str(view.id)[:8]} --entrypoint FILE.py:FLOW`."
+            )
+        flow = load_flow(target)
+        started = time.time()
+        state = resume_flow_run(flow, view.id, parameters=values, return_state=True,
+                                store=store)
+        if inspection.iscoroutine(state):  # an async flow
+            import asyncio
+
+            state = asyncio.run(state)
+        after = store.read_flow_run(view.id)
+        tasks = store.read_task_runs(view.id)
+    this = [t for t in tasks if t.created >= started]  # this attempt's task runs
+    resumed = sum(1 for t in this if (t.state_message or "").startswith("Resumed from"))
+    ran = sum(1 for t in this if t.run_count)
+    render.console().print(
+        f"Flow run {view.id} (attempt {after.run_count}) finished in state {state.name}: "
+        f"{resumed} task runs took their earlier results, {ran} ran. "
+        f"See it with: headwater runs inspect {str(view.id)[:8]}"
+    )
+    if not state.is_completed():
+        sys.exit(1)

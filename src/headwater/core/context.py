@@ -34,6 +34,7 @@ class FlowRunContext:
     """
 
     __slots__ = (
+        "calls",
         "cancel_scope",
         "facts",
         "flow",
@@ -46,6 +47,7 @@ class FlowRunContext:
         "parent",
         "pending",
         "persist_by_default",
+        "resume",
         "runner",
         "runtime",
         "sink",
@@ -81,6 +83,8 @@ class FlowRunContext:
         self.facts: Any = None  # the engine's FlowRunFacts, made on first need
         self.runner: Any = None  # the started task runner, made on first submit
         self.lock = threading.Lock()
+        self.calls: dict[str, int] = {}  # calls so far per task key (and subflow): identities
+        self.resume: Any = None  # the engine's ResumePlan when this run resumes an earlier one
 
     def __repr__(self) -> str:
         return f"FlowRunContext(flow_run={self.flow_run.name!r})"

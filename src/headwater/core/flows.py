@@ -201,6 +201,17 @@ class Flow(Decorated, Generic[P, R]):
         options = {k: v for k, v in locals().items() if k not in ("self", "name")}
         seam.deployer().serve(self, name, options)
 
+    def resume(self, run_id: Any, *, return_state: bool = False, **parameters: Any) -> Any:
+        """Run this flow again as a new attempt of its Failed, Crashed or Cancelled flow run
+        `run_id` (an id or a unique prefix): calls that completed before, with persisted
+        results, return them without running; the rest run (see `headwater.resuming`).
+        Parameters given here replace the recorded ones.
+
+        Example:
+            >>> etl.resume("0193f2a4")  # doctest: +SKIP
+        """
+        return seam.resumer().resume(self, run_id, parameters, return_state)
+
 
 def _check_task_runner(value: Any, owner: str) -> Any:
     if value is None:

@@ -120,7 +120,7 @@ class FlowRun(_Run):
 class TaskRun(_Run):
     """One run of a task."""
 
-    __slots__ = ("flow_run_id", "task_key", "task_name")
+    __slots__ = ("call", "flow_run_id", "task_key", "task_name")
 
     def __init__(
         self,
@@ -131,11 +131,19 @@ class TaskRun(_Run):
         flow_run_id: UUID | None,
         parameters: dict[str, Any],
         tags: frozenset[str],
+        call: int | str | None = None,
     ) -> None:
         super().__init__(id, name, parameters, tags)
         self.task_name = task_name
         self.task_key = task_key
         self.flow_run_id = flow_run_id
+        self.call = call  # its place among its task's calls in the flow run: n, or "n.i"
+
+    @property
+    def identity(self) -> str | None:
+        """`task_key#n` (or `task_key#n.i` for a mapped element): the same call in every
+        attempt of its flow run. None outside a flow run."""
+        return None if self.call is None else f"{self.task_key}#{self.call}"
 
     def __repr__(self) -> str:
         return f"TaskRun(id={self.id!s}, name={self.name!r}, state={self.state!s})"

@@ -109,3 +109,37 @@ def deployer() -> Deployer:
             "import flow`) rather than a submodule of headwater.core on its own."
         )
     return found
+
+
+class Resumer(Protocol):
+    """What `Flow.resume` needs from `headwater.resuming`."""
+
+    def resume(self, flow: Flow[..., Any], run_id: Any, parameters: dict[str, Any],
+               return_state: bool) -> Any:
+        """Run `flow` again as a new attempt of its failed, crashed or cancelled run."""
+        ...
+
+
+_resumer: Resumer | None = None
+
+
+def register_resumer(resumer: Resumer) -> Resumer | None:
+    """Make `resumer` the one `Flow.resume` uses; returns the previous one."""
+    global _resumer
+    previous, _resumer = _resumer, resumer
+    return previous
+
+
+def resumer() -> Resumer:
+    """The registered resumer.
+
+    Raises:
+        RuntimeError: none is registered (only possible if `headwater/__init__.py` was skipped).
+    """
+    found = _resumer
+    if found is None:
+        raise RuntimeError(
+            "headwater's resuming is not loaded. Import headwater (e.g. `from headwater "
+            "import flow`) rather than a submodule of headwater.core on its own."
+        )
+    return found

@@ -90,6 +90,8 @@ class TaskRunRequest(NamedTuple):
             run executes in another process (which cannot see this flow's lineage).
         blocked: a final state to record without running the task (an upstream that did not
             complete, or a request that could not be sent); None normally.
+        resume: when its flow run resumes an earlier attempt, the id of the earlier task run
+            whose result it takes, or `engine.resume.RERUN`; None normally.
     """
 
     task: Task[..., Any]
@@ -100,6 +102,7 @@ class TaskRunRequest(NamedTuple):
     upstreams: tuple[tuple[str, UUID], ...] = ()
     upstream_assets: dict[UUID, frozenset[Asset]] | None = None
     blocked: State | None = None
+    resume: UUID | str | None = None
 
     @property
     def isasync(self) -> bool:

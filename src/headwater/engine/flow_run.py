@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
 from headwater.core._ids import generate_slug, uuid7
@@ -48,29 +50,53 @@ from headwater.events.records import FlowRunCreated, RunRenamed, StateChanged
 
 if TYPE_CHECKING:
     from headwater.core.flows import Flow
+    from headwater.engine.resume import ResumePlan
 
 FlowRunResult = tuple[FlowRun, State]
 
+class _Adoption(NamedTuple):
+    run_id: UUID
+    name: str
+    resume: ResumePlan | None
+
+
 # A flow run recorded ahead by another process (a deployment's run, created Scheduled and made
-# Pending by the serve process that claimed it): the next top-level flow run takes its id.
-_adopted: contextvars.ContextVar[tuple[UUID, str] | None] = contextvars.ContextVar(
+# Pending by the serve process that claimed it), or an earlier attempt being resumed: the next
+# top-level flow run takes its id.
+_adopted: contextvars.ContextVar[_Adoption | None] = contextvars.ContextVar(
     "headwater_adopted_flow_run", default=None
 )
 
 
 @contextmanager
-def adopting_flow_run(run_id: UUID, name: str) -> Iterator[None]:
+def adopting_flow_run(
+    run_id: UUID, name: str, resume: ResumePlan | None = None
+) -> Iterator[None]:
     """The first top-level flow run started in the block is the flow run `run_id` already in
     the store (created, and made Pending, by whoever scheduled it): the engine records its
     states under that id and name, and neither creates it again nor records Pending again.
+    With `resume`, it is a new attempt of that (finished) run: its run count goes on from the
+    earlier attempts', it records Pending ("Resuming"), and calls that completed before take
+    their results (`headwater.engine.resume`).
 
     Subflows, and flow runs after the first, get ids of their own as usual.
     """
-    token = _adopted.set((run_id, name))
+    token = _adopted.set(_Adoption(run_id, name, resume))
     try:
         yield
     finally:
         _adopted.reset(token)
+
+
+def entrypoint_of(flow: Flow[..., Any]) -> str | None:
+    """`path/to/file.py:function` for a flow defined at the top of a file; else None."""
+    fn = getattr(flow, "fn", None)
+    qualname = getattr(fn, "__qualname__", "")
+    module = sys.modules.get(getattr(fn, "__module__", "") or "")
+    path = getattr(module, "__file__", None)
+    if not path or not qualname or "." in qualname or not path.endswith(".py"):
+        return None
+    return f"{os.path.abspath(path)}:{qualname}"
 
 
 def call_result(state: State, return_state: bool) -> Any:
@@ -157,12 +183,20 @@ def flow_run_steps(
     adopted = _adopted.get() if parent is None else None
     if adopted is not None:
         _adopted.set(None)  # once: a flow run it starts is a subflow, one after it is new
+    resume = adopted.resume if adopted is not None else None
+    identity = None
+    if parent is not None:  # a subflow's place among its parent's calls of that flow
+        calls, key = parent.calls, f"flow:{flow.name}"
+        calls[key] = calls.get(key, 0) + 1
+        identity = f"{flow.name}#{calls[key]}"
     run = FlowRun(
-        adopted[0] if adopted else uuid7(), adopted[1] if adopted else generate_slug(),
+        adopted.run_id if adopted else uuid7(), adopted.name if adopted else generate_slug(),
         flow.name, flow.version, parameters, current_tags(),
         parent_flow_run_id=parent.flow_run.id if parent is not None else None,
         parent_task_run_id=parent_task.task_run.id if parent_task is not None else None,
     )
+    if resume is not None:
+        run.run_count = resume.run_count
     log_prints = _should_log_prints(flow, parent)
     logger = flow_run_logger(run, flow.name)
     # States come from the run's thread and, once, from whoever delivers a cancel request.
@@ -211,15 +245,26 @@ def flow_run_steps(
         except Exception as validation_exc:
             setup_error = validation_exc
     run.parameters = parameters
+    if parent is not None and parent.resume is not None and identity is not None:
+        from headwater.events._json import encode_json
+
+        resume = parent.resume.subflow(identity, encode_json(parameters))
+        if resume is not None:  # the subflow run of the earlier attempt goes on
+            run.id, run.name, run.run_count = resume.flow_run_id, resume.name, resume.run_count
+            logger.extra.update(flow_run_id=run.id, flow_run_name=run.name)  # type: ignore[union-attr]
     ctx = FlowRunContext(flow, run, parameters, log_prints, logger, runtime, flow.task_runner,
                          parent)
+    if resume is not None:
+        ctx.resume = resume
+        resume.logger = logger
     runtime.control.watch(run.id, cancelling)
     flow_token = flow_run_var.set(ctx)
     task_token = task_run_var.set(None)  # code in this flow belongs to it, not to a parent task
     stack = ExitStack()
     torn_down = False
     try:
-        if setup_error is None and upstream_error is None and flow.flow_run_name is not None:
+        if (setup_error is None and upstream_error is None and flow.flow_run_name is not None
+                and resume is None):
             failed_step = "Naming the run"
             try:
                 run.name = resolve_run_name(
@@ -228,12 +273,17 @@ def flow_run_steps(
                 logger.extra["flow_run_name"] = run.name  # type: ignore[index]
             except Exception as naming_exc:
                 setup_error = naming_exc
-        if adopted is None:
+        if resume is not None:
+            set_state(Pending(message=(
+                f"Resuming: attempt {run.run_count + 1}; "
+                f"{resume.completed} task runs completed in earlier attempts.")))
+        elif adopted is None:
             emit(FlowRunCreated(run.id, run.name, flow.name, run.flow_version, parameters,
                                 run.tags, run.parent_flow_run_id, run.parent_task_run_id,
-                                clock.now()))
+                                clock.now(), identity,
+                                entrypoint_of(flow) if parent is None else None))
             set_state(Pending())
-        elif run.name != adopted[1]:  # named by the flow's flow_run_name
+        elif run.name != adopted.name:  # named by the flow's flow_run_name
             emit(RunRenamed(run.id, "flow", run.name))
         if upstream_error is not None:
             state = set_state(NotReady(message=str(upstream_error)))

@@ -34,7 +34,8 @@ from headwater.engine.resolution import (
     needs_resolution,
     resolve,
 )
-from headwater.engine.task_run import new_task_run
+from headwater.engine.resume import decide_for
+from headwater.engine.task_run import new_task_run, next_call
 from headwater.errors import SelfDependencyError, SerializationError, UpstreamTaskError
 
 if TYPE_CHECKING:
@@ -143,8 +144,11 @@ def build_request(
     cached = task.__dict__.get("_attempts_in")
     settings = cached[1] if cached is not None and cached[0] == ctx.flow_run.id else (
         attempt_settings(task, ctx))
+    resume = None
+    if ctx.resume is not None and blocked is None:
+        resume = decide_for(ctx.resume, run, task, parameters, settings.persist_result)
     return TaskRunRequest(task, run, parameters, ctx.facts or flow_run_facts(ctx), settings,
-                          tuple(upstreams) if upstreams else (), None, blocked)
+                          tuple(upstreams) if upstreams else (), None, blocked, resume)
 
 
 def _recorder(upstreams: list[tuple[str, UUID]], name: str) -> Any:
@@ -209,13 +213,15 @@ def check_not_self(task: Task[..., Any], futures: list[TaskRunFuture[Any]]) -> N
 
 # -- submitting -----------------------------------------------------------------------------------
 def submit_task(
-    task: Task[..., Any], parameters: dict[str, Any], wait_for: Any
+    task: Task[..., Any], parameters: dict[str, Any], wait_for: Any,
+    call: int | str | None = None,
 ) -> TaskRunFuture[Any]:
-    """Start one run of `task` on the current flow run's runner; return its future at once."""
+    """Start one run of `task` on the current flow run's runner; return its future at once.
+    `call` is its identity's call index when it is an element of a `.map`."""
     ctx = flow_run_var.get()
     assert ctx is not None  # Task.submit checked
     runner = ctx.runner or open_task_runner(ctx)
-    run = new_task_run(task, parameters, ctx)
+    run = new_task_run(task, parameters, ctx, call)
     pending = None
     if wait_for is not None or not _all_plain(parameters):
         futures = upstream_futures(parameters, wait_for)
@@ -247,11 +253,13 @@ def map_task(
     """One run per parameter dict; runs that wait for nothing go to the runner together."""
     ctx = flow_run_var.get()
     assert ctx is not None  # Task.map checked
+    n = next_call(task, ctx)  # the elements' identities: task_key#n.0, task_key#n.1, ...
     if wait_for is not None or any(_any_needs_resolution(call) for call in calls):
-        return TaskRunFutureList(submit_task(task, call, wait_for) for call in calls)
+        return TaskRunFutureList(submit_task(task, call, wait_for, f"{n}.{i}")
+                                 for i, call in enumerate(calls))
     runner = open_task_runner(ctx)
-    requests = [build_request(task, new_task_run(task, call, ctx), call, None, ctx)
-                for call in calls]
+    requests = [build_request(task, new_task_run(task, call, ctx, f"{n}.{i}"), call, None, ctx)
+                for i, call in enumerate(calls)]
     futures = TaskRunFutureList()
     if ctx.runtime.control.cancel_requested(ctx.cancel_scope):
         inners = [_done(execute(request)) for request in requests]

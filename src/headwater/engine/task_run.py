@@ -26,6 +26,7 @@ from headwater.core.states import (
     AwaitingRetry,
     Cached,
     Cancelled,
+    Completed,
     Failed,
     Pending,
     Retrying,
@@ -47,7 +48,10 @@ from headwater.errors import RunNameError, TaskRunTimeoutError
 from headwater.events.records import DependencyAdded, StateChanged, TaskRunCreated
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from headwater.core.tasks import Task
+    from headwater.engine.caching import CachePlan
     from headwater.engine.execution import FlowRunFacts, TaskRunRequest
 
 TaskRunResult = tuple[TaskRun, State, Any]
@@ -73,15 +77,28 @@ def call_result(state: State, handed_back: Any, return_state: bool) -> Any:
 
 
 def new_task_run(
-    task: Task[..., Any], parameters: dict[str, Any], flow_ctx: FlowRunContext | None
+    task: Task[..., Any], parameters: dict[str, Any], flow_ctx: FlowRunContext | None,
+    call: int | str | None = None,
 ) -> TaskRun:
+    """A new run of `task`; inside a flow run it is the task's next call there (its identity),
+    unless `call` says which it is (an element of a `.map`)."""
     tags = frozenset(task.tags) | current_tags() if task.tags else current_tags()
     if flow_ctx is None:
         return TaskRun(uuid7(), task.name, task.name, task.task_key, None, parameters, tags)
+    if call is None:
+        calls, key = flow_ctx.calls, task.task_key
+        call = calls[key] = calls.get(key, 0) + 1
     return TaskRun(
         uuid7(), f"{task.name}-{short_key()}", task.name, task.task_key,
-        flow_ctx.flow_run.id, parameters, tags,
+        flow_ctx.flow_run.id, parameters, tags, call,
     )
+
+
+def next_call(task: Task[..., Any], flow_ctx: FlowRunContext) -> int:
+    """Count one call of `task` in the flow run (a `.map`, whose elements share it)."""
+    calls, key = flow_ctx.calls, task.task_key
+    call = calls[key] = calls.get(key, 0) + 1
+    return call
 
 
 def resolve_run_name(template: Any, parameters: dict[str, Any], option: str, owner: str) -> str:
@@ -183,7 +200,7 @@ def task_run_steps(request: TaskRunRequest) -> Steps[TaskRunResult]:
             )
             logger.extra["task_run_name"] = run.name  # type: ignore[index]
         emit(TaskRunCreated(run.id, run.name, task.name, task.task_key, run.flow_run_id,
-                            parameters, run.tags, clock.now()))
+                            parameters, run.tags, clock.now(), run.call))
 
         def set_state(state: State) -> State:
             details = state.state_details
@@ -218,6 +235,25 @@ def task_run_steps(request: TaskRunRequest) -> Steps[TaskRunResult]:
         plan = None
         if request.settings.persist_result:
             plan = plan_caching(task, ctx, flow_ctx, logger)
+        resume = request.resume
+        if resume is not None and plan is not None:
+            if resume.__class__ is str:  # resuming stopped: run, whatever was cached before
+                plan.refresh = True
+            else:
+                found = yield Call(_earlier_result, (plan, resume, logger), blocking=True)
+                assert found is not None
+                if found.exc is not None:
+                    raise found.exc
+                if found.value[0]:
+                    cached = found.value[1]
+                    lineage.link_result(flow_ctx, run.id, cached)
+                    state = set_state(Completed(data=cached,
+                                                message=f"Resumed from task run {resume}"))
+                    state.state_details.cache_key = plan.key
+                    logger.engine(logging.INFO, "Finished in state %s", state)
+                    if hooks_for(task, state):
+                        yield from run_hooks(task, run, state, logger)
+                    return run, state, None
         state = set_state(Running())
         if task.on_running_hooks:
             yield from run_hooks(task, run, state, logger)
@@ -339,6 +375,28 @@ def task_run_steps(request: TaskRunRequest) -> Steps[TaskRunResult]:
             flow_run_var.reset(flow_token)
 
 
+def _earlier_result(plan: CachePlan, earlier: UUID, logger: Any) -> tuple[bool, Any]:
+    """(True, value) when the result an earlier attempt's task run `earlier` persisted can be
+    read; else (False, None), having said why the call runs again."""
+    if plan.key is None:
+        logger.info("Task run %s completed in an earlier attempt, but this task's results have "
+                    "no cache key to find them by (cache_policy=NO_CACHE?): it runs again.",
+                    earlier)
+        return False, None
+    record = plan.store.read(plan.key)
+    if record is None:
+        logger.info("Task run %s completed in an earlier attempt, but its result is not at %s "
+                    "(deleted, expired, or its cache key changed): it runs again.", earlier,
+                    plan.store.storage.location(plan.key))
+        return False, None
+    try:
+        return True, record.value()
+    except Exception as exc:
+        logger.warning("The result of task run %s at %s could not be read (%r): it runs again.",
+                       earlier, plan.store.storage.location(plan.key), exc)
+        return False, None
+
+
 def is_plain(request: TaskRunRequest) -> bool:
     """Whether a run uses none of the optional features, so `run_plain` can run it: no retries,
     hooks, timeout, persistence, printed logs, run-name template or lineage; sync; not blocked.
@@ -350,7 +408,7 @@ def is_plain(request: TaskRunRequest) -> bool:
         or task.on_running_hooks or task.on_completion_hooks or task.on_failure_hooks
         or task.retry_condition_fn is not None or task.task_run_name is not None
         or settings.log_prints or settings.persist_result or request.blocked is not None
-        or assets_in_use()
+        or request.resume is not None or assets_in_use()
     )
 
 
@@ -373,7 +431,7 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
     run_id, flow_run_id = run.id, run.flow_run_id
     try:
         emit(TaskRunCreated(run_id, run.name, task.name, task.task_key, flow_run_id,
-                            parameters, run.tags, now()))
+                            parameters, run.tags, now(), run.call))
         state = Pending()
         details = state.state_details
         details.task_run_id, details.flow_run_id = run_id, flow_run_id

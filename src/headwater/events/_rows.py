@@ -109,20 +109,22 @@ class BatchBuilder:
 
     # -- one handler per kind ----------------------------------------------------------------
     def _flow_run(self, t: tuple[Any, ...]) -> None:
-        _, run_id, name, flow_name, version, parameters, tags, parent_flow, parent_task, ts = t
+        (_, run_id, name, flow_name, version, parameters, tags, parent_flow, parent_task, ts,
+         identity, entrypoint) = t
         row = _new_run(self._id(run_id), name, parameters, tags, ts)
         row.update(
             flow_name=flow_name[:255], flow_version=None if version is None else version[:255],
             parent_flow_run_id=None if parent_flow is None else self._id(parent_flow),
             parent_task_run_id=None if parent_task is None else self._id(parent_task),
-            heartbeat=None,
+            heartbeat=None, identity=None if identity is None else identity[:300],
+            entrypoint=entrypoint,
         )
         self.new_runs[row["id"]] = row
         self.flow_runs.append(row)
 
     def _task_run(self, t: tuple[Any, ...]) -> None:
         # The hottest kind with STATE: one dict literal, no helper calls.
-        _, run_id, name, task_name, task_key, flow_run_id, parameters, tags, ts = t
+        _, run_id, name, task_name, task_key, flow_run_id, parameters, tags, ts, identity = t
         run_id = self._id(run_id)
         row = {
             "id": run_id, "name": name[:255], "parameters": parameters,
@@ -132,6 +134,7 @@ class BatchBuilder:
             "result": None, "history": "", "task_name": task_name[:255],
             "task_key": task_key[:255],
             "flow_run_id": None if flow_run_id is None else self._id(flow_run_id),
+            "identity": None if identity is None else identity[:300],
         }
         self.new_runs[run_id] = row
         self.task_runs.append(row)

@@ -31,8 +31,9 @@ from headwater.events.records import (
 CONTROL_SECONDS = 0.25
 
 # Kinds, and the layout of each tuple after the kind:
-FLOW = 0  # id, name, flow_name, flow_version, parameters, tags, parent_flow, parent_task, ts
-TASK = 1  # id, name, task_name, task_key, flow_run, parameters, tags, ts
+FLOW = 0  # id, name, flow_name, flow_version, parameters, tags, parent_flow, parent_task, ts,
+#            identity, entrypoint
+TASK = 1  # id, name, task_name, task_key, flow_run, parameters, tags, ts, identity
 STATE = 2  # id, is_flow, type, name, message, ts, run_count, result
 RENAME = 3  # id, is_flow, name
 LOG = 4  # flow_run, task_run, logger, level, message, ts
@@ -78,18 +79,21 @@ def _state(r: StateChanged) -> tuple[Any, ...]:
 
 
 def _task_run(r: TaskRunCreated) -> tuple[Any, ...]:
-    parameters, flow_run_id, ts = r.parameters, r.flow_run_id, r.timestamp
-    return (TASK, r.task_run_id.int, str(r.name), str(r.task_name), str(r.task_key),
+    parameters, flow_run_id, ts, call = r.parameters, r.flow_run_id, r.timestamp, r.call
+    key = str(r.task_key)
+    return (TASK, r.task_run_id.int, str(r.name), str(r.task_name), key,
             None if flow_run_id is None else flow_run_id.int,
             encode_json(parameters) if parameters else "{}",
             _tags(r.tags) if r.tags else (),
-            ts if ts.__class__ is float and ts - ts == 0 else _float(ts))
+            ts if ts.__class__ is float and ts - ts == 0 else _float(ts),
+            None if call is None else f"{key}#{call}")
 
 
 def _flow_run(r: FlowRunCreated) -> tuple[Any, ...]:
     return (FLOW, r.flow_run_id.int, str(r.name), str(r.flow_name), _text(r.flow_version),
             encode_json(r.parameters) if r.parameters else "{}", _tags(r.tags),
-            _int(r.parent_flow_run_id), _int(r.parent_task_run_id), _float(r.timestamp))
+            _int(r.parent_flow_run_id), _int(r.parent_task_run_id), _float(r.timestamp),
+            _text(r.identity), _text(r.entrypoint))
 
 
 def _log(r: LogEmitted) -> tuple[Any, ...]:

@@ -28,11 +28,17 @@ class FlowRunCreated:
     parent_flow_run_id: UUID | None
     parent_task_run_id: UUID | None
     timestamp: float
+    identity: str | None = None  # a subflow's place in its parent: "flow-name#n"
+    entrypoint: str | None = None  # "path/to/file.py:function", where it can be known
 
 
 @dataclass(frozen=True, slots=True)
 class TaskRunCreated:
-    """A task run was created, inside a flow run or on its own (`flow_run_id` None)."""
+    """A task run was created, inside a flow run or on its own (`flow_run_id` None).
+
+    `call` is its place among the calls of its task in its flow run: the n-th call (an int),
+    or "n.i" for element i of the n-th call being a `.map` (see `headwater.engine.identity`).
+    """
 
     task_run_id: UUID
     name: str
@@ -42,6 +48,7 @@ class TaskRunCreated:
     parameters: dict[str, Any]
     tags: frozenset[str]
     timestamp: float
+    call: int | str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,6 +140,8 @@ class FlowRunView(_RunView):
     parent_flow_run_id: UUID | None = None
     parent_task_run_id: UUID | None = None
     heartbeat: float | None = None
+    identity: str | None = None
+    entrypoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ class TaskRunView(_RunView):
     task_name: str = ""
     task_key: str = ""
     flow_run_id: UUID | None = None
+    identity: str | None = None
 
 
 @dataclass(frozen=True)

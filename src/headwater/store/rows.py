@@ -43,6 +43,8 @@ def flow_run_view(row: Any) -> FlowRunView:
         parent_flow_run_id=to_uuid(row["parent_flow_run_id"]),
         parent_task_run_id=to_uuid(row["parent_task_run_id"]),
         heartbeat=row.get("heartbeat"),
+        identity=row.get("identity"),
+        entrypoint=row.get("entrypoint"),
     )
 
 
@@ -52,6 +54,7 @@ def task_run_view(row: Any) -> TaskRunView:
         task_name=row["task_name"],
         task_key=row["task_key"],
         flow_run_id=to_uuid(row["flow_run_id"]),
+        identity=row.get("identity"),
     )
 
 

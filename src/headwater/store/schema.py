@@ -24,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 metadata = MetaData()
 
@@ -57,6 +57,10 @@ flow_runs = Table(
     Column("parent_flow_run_id", String(36)),
     Column("parent_task_run_id", String(36)),
     Column("heartbeat", Float),
+    # Added by revision 0007, for resuming: a subflow's place in its parent, and where the
+    # flow's code lives ("file.py:function").
+    Column("identity", String(300)),
+    Column("entrypoint", Text),
     Index("ix_flow_runs_created", "created"),
     Index("ix_flow_runs_flow_name", "flow_name"),
     Index("ix_flow_runs_state_type", "state_type"),
@@ -75,6 +79,7 @@ task_runs = Table(
     Column("task_name", String(255), nullable=False),
     Column("task_key", String(255), nullable=False),
     Column("flow_run_id", String(36)),
+    Column("identity", String(300)),  # revision 0007: "task_key#n" or "task_key#n.i"
     Index("ix_task_runs_flow_run_id", "flow_run_id"),
     Index("ix_task_runs_created", "created"),
     # Added by revision 0005: the timeline of one flow run, and its live updates.
