@@ -83,7 +83,18 @@ def load_plan(run_id: UUID | str, store: RunStore | None = None) -> tuple[FlowRu
 
 
 def _read(store: RunStore, run_id: UUID | str) -> tuple[FlowRunView, ResumePlan]:
+    import time
+
+    from headwater import settings
+
     view = store.read_flow_run(run_id)
+    if view.state_type in ("RUNNING", "PENDING", "CANCELLING"):
+        # Its process may have died since: marked Crashed the way every writer does on
+        # opening, so a run whose machine was lost can be resumed as soon as it counts as dead.
+        now = time.time()
+        if view.id in store.mark_crashed(
+                heartbeat_before=now - settings.crash_after_seconds(), now=now):
+            view = store.read_flow_run(view.id)
     return view, _plan(store, view)
 
 
@@ -113,13 +124,18 @@ def _check_resumable(view: FlowRunView, flow: Flow[..., Any]) -> None:
             f"Flow run {view.id} ({view.name!r}) is a run of flow {view.flow_name!r}, not of "
             f"{flow.name!r}. Resume it with the flow it belongs to.", run_id=str(view.id),
         )
-    if view.state_type not in RESUMABLE:
-        what = ("has not finished yet" if view.state_type not in ("COMPLETED",)
-                else "completed: there is nothing left to run")
+    if view.state_type == "COMPLETED":
         raise ResumeError(
-            f"Flow run {view.id} ({view.name!r}) is {view.state_name or 'not started'} and "
-            f"{what}. Only Failed, Crashed or Cancelled flow runs can be resumed; to run the "
+            f"Flow run {view.id} ({view.name!r}) is {view.state_name}: there is nothing left "
+            f"to run. Only Failed, Crashed or Cancelled flow runs can be resumed; to run the "
             f"flow again from the start, call it.", run_id=str(view.id),
+        )
+    if view.state_type not in RESUMABLE:
+        raise ResumeError(
+            f"Flow run {view.id} ({view.name!r}) is {view.state_name or 'not started'}: it has "
+            f"not finished. If its process is gone, it is marked Crashed once it has been "
+            f"silent for HEADWATER_CRASH_AFTER_SECONDS; resume it then, or cancel it first "
+            f"(`headwater runs cancel {str(view.id)[:8]}`).", run_id=str(view.id),
         )
 
 
