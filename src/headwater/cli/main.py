@@ -90,14 +90,9 @@ def version() -> None:
         mine = "unknown (not installed)"
     click.echo(f"headwater {mine}")
     click.echo(f"Python {platform.python_version()} ({platform.python_implementation()})")
-    url = settings.database_url()
-    try:
-        from sqlalchemy.engine import make_url
+    from headwater._redact import redact_url
 
-        url = make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        url = url.split("@")[-1]
-    click.echo(f"Run store: {url}")
+    click.echo(f"Run store: {redact_url(settings.database_url())}")
 
 
 def main(argv: list[str] | None = None) -> Any:

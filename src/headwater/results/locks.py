@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from headwater._private import make_private_dir
+
 
 class LockManager:
     """Base class: `acquire(key, timeout)` blocks until the key is ours; `release(key)`."""
@@ -62,8 +64,8 @@ class FileSystemLockManager(LockManager):
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self._threads.acquire(key, timeout):
             return False
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.directory / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        make_private_dir(self.directory)
+        fd = os.open(self.directory / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -13,6 +13,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from headwater._private import make_private_dir
+from headwater._redact import redact_url
 from headwater.errors import OptionError
 
 
@@ -56,7 +58,8 @@ class LocalFileStorage(ResultStorage):
 
     def write_bytes(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path.parent)
+        # mkstemp makes the file 0600, and os.replace keeps that mode: results stay private.
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -89,8 +92,8 @@ class FsspecStorage(ResultStorage):
             import fsspec
         except ImportError as exc:
             raise ImportError(
-                f"result_storage={url!r} needs fsspec: pip install fsspec (and the backend, "
-                "e.g. s3fs for s3://)."
+                f"result_storage={redact_url(url)!r} needs fsspec: pip install fsspec (and the "
+                "backend, e.g. s3fs for s3://)."
             ) from exc
         self.url = url.rstrip("/")
         self.fs, self.root = fsspec.core.url_to_fs(self.url)
@@ -117,7 +120,7 @@ class FsspecStorage(ResultStorage):
             self.fs.rm_file(tmp)
 
     def location(self, key: str) -> str:
-        return f"{self.url}/{key}"
+        return f"{redact_url(self.url)}/{key}"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, FsspecStorage) and other.url == self.url
@@ -126,7 +129,7 @@ class FsspecStorage(ResultStorage):
         return hash(self.url)
 
     def __repr__(self) -> str:
-        return f"FsspecStorage({self.url!r})"
+        return f"FsspecStorage({redact_url(self.url)!r})"
 
 
 def default_storage() -> LocalFileStorage:

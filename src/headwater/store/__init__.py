@@ -64,11 +64,12 @@ def sql_store(url: str | None = None) -> SqlRunStore:
     url = url or settings.database_url()
     kind = settings.store_kind()
     if kind in ("postgres", "postgresql") and not url.startswith("postgres"):
+        from headwater._redact import redact_url
         from headwater.errors import SettingError
 
         raise SettingError(
             f"HEADWATER_STORE={kind!r} needs a PostgreSQL URL, but HEADWATER_DATABASE_URL is "
-            f"{url!r}. Set HEADWATER_DATABASE_URL=postgresql+psycopg://user@host:5432/db."
+            f"{redact_url(url)!r}. Set HEADWATER_DATABASE_URL=postgresql+psycopg://user@host:5432/db."
         )
     return store_for_url(url)
 

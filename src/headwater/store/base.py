@@ -289,6 +289,13 @@ class RunStore(DeploymentMethods):
 
     url: str = ""
 
+    @property
+    def display_url(self) -> str:
+        """`url` without its password: the form every message shows."""
+        from headwater._redact import redact_url
+
+        return redact_url(self.url)
+
     def upgrade(self) -> None:
         """Create or migrate the schema to the newest version. Called on first use too.
 
@@ -332,7 +339,7 @@ class RunStore(DeploymentMethods):
             return runs[0]
         if not runs:
             raise RunNotFoundError(
-                f"No flow run has the id {text!r} in {self.url or 'the run store'}. "
+                f"No flow run has the id {text!r} in {self.display_url or 'the run store'}. "
                 f"List runs with `headwater runs ls`.",
                 run_id=text,
             )

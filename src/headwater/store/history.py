@@ -241,7 +241,7 @@ def asset_details(
             hint = ("No assets are recorded yet: run a flow with a @materialize task, e.g. "
                     "`python examples/assets_pipeline.py`.")
         raise AssetNotFoundError(
-            f"No asset has the key {key!r} in {store.url or 'the run store'}. {hint}",
+            f"No asset has the key {key!r} in {store.display_url or 'the run store'}. {hint}",
             key=key, suggestions=suggestions,
         )
     history = store.read_asset_materializations(key, limit=limit)

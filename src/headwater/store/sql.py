@@ -125,16 +125,6 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
         """Called inside the batch's transaction, after its rows are written."""
 
     # -- connections --------------------------------------------------------------------------
-    @property
-    def display_url(self) -> str:
-        """The URL without its password."""
-        from sqlalchemy.engine import make_url
-
-        try:
-            return make_url(self.url).render_as_string(hide_password=True)
-        except Exception:
-            return self.url
-
     def _engines(self) -> tuple[Engine, Engine]:
         if self._engine is None or self._write_engine is None:
             with self._open_lock:

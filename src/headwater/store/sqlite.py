@@ -7,12 +7,14 @@ never wait for writers.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from headwater._private import make_private_dir, make_private_file, tighten
 from headwater.errors import StoreUnavailableError
 from headwater.store.sql import SqlRunStore
 
@@ -40,14 +42,24 @@ class SqliteRunStore(SqlRunStore):
     def _create_engines(self) -> tuple[Engine, Engine]:
         if self.path is not None:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                make_private_dir(self.path.parent)
             except OSError as exc:
                 raise StoreUnavailableError(
                     f"Could not create the folder {str(self.path.parent)!r} for the run store: "
                     f"{exc}. Point HEADWATER_HOME at a writable folder.",
                     url=self.url,
                 ) from exc
+            self._make_private(self.path)
         return self._engine_with(immediate=False), self._engine_with(immediate=True)
+
+    @staticmethod
+    def _make_private(path: Path) -> None:
+        """The database file is created 0600 before SQLite opens it (SQLite gives its -wal and
+        -shm files the database file's mode); one left 0644 by an older version is tightened."""
+        with contextlib.suppress(OSError):  # a read-only folder: reading still works
+            make_private_file(path)
+        for suffix in ("-wal", "-shm", "-journal"):
+            tighten(path.with_name(path.name + suffix))
 
     def _engine_with(self, *, immediate: bool) -> Engine:
         engine = create_engine(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from headwater._redact import redact_url
 from headwater.errors import StoreUnavailableError
 
 if TYPE_CHECKING:
@@ -33,10 +34,11 @@ def store_for_url(url: str) -> SqlRunStore:
         from headwater.store.postgres import PostgresRunStore
 
         return PostgresRunStore(url)
+    shown = redact_url(url)
     raise StoreUnavailableError(
-        f"HEADWATER_DATABASE_URL={url!r} is not a database headwater can use. Use "
+        f"HEADWATER_DATABASE_URL={shown!r} is not a database headwater can use. Use "
         f"'sqlite:///path/to/headwater.db' or 'postgresql+psycopg://user@host:5432/db'.",
-        url=url,
+        url=shown,
     )
 
 
