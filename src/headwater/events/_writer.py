@@ -2,9 +2,14 @@
 
 One implementation for both places a store sink writes from: its own thread (`writer="thread"`)
 and the writer process (`_writer_process.py`). It opens the store lazily, marks Crashed the
-runs of dead processes when it first opens it, and never raises: a failed write is reported
-once through `report`, its records are counted as dropped, and writing is retried after
-`RETRY_AFTER_FAILURE_SECONDS`.
+runs of dead processes when it first opens it, and never raises.
+
+A batch the store refuses is never dropped: it waits in a bounded spill (`_spill.py`), with
+every later batch behind it, and is written again, as a replay (`store/replay.py`), after a
+pause that grows from `RETRY_FIRST_SECONDS` to `RETRY_MAX_SECONDS` while the outage lasts. The
+outage is reported once through `report` (what failed, where the records wait), and its end
+once more. Records are lost only if the spill's bounds are reached: then their count is
+reported, and stored as a log line of each flow run they belonged to.
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ from collections.abc import Callable
 from dataclasses import astuple, dataclass
 from typing import Any
 
+from headwater.events import _spill, _wire
 from headwater.events._rows import BatchBuilder
 from headwater.events._wire import stamp
 from headwater.store.base import RunStore
 
-RETRY_AFTER_FAILURE_SECONDS = 5.0
+RETRY_FIRST_SECONDS = 0.05
+RETRY_MAX_SECONDS = 5.0
 Report = Callable[[int, str], None]  # (logging level, message)
+Items = list[tuple[Any, ...]]
 
 
 @dataclass
@@ -29,10 +37,12 @@ class WriterStats:
     """What the writer has done so far (read them in tests and benchmarks).
 
     Attributes:
-        records: records stored. batches: transactions committed. dropped: records lost to
-        write failures. failures: failed writes. max_window: the longest a record waited
-        between being made and being committed (seconds): commit time minus the timestamp of
-        each batch's first record. max_write: the longest one transaction took (seconds).
+        records: records stored. batches: transactions committed. dropped: records lost (a
+        record that could not be encoded, or a spill past its bounds). failures: failed
+        writes. max_window: the longest a record waited between being made and being
+        committed (seconds): commit time minus the timestamp of each batch's first record.
+        max_write: the longest one transaction took (seconds). waiting: records in the spill,
+        waiting for the store.
     """
 
     records: int = 0
@@ -41,13 +51,14 @@ class WriterStats:
     failures: int = 0
     max_window: float = 0.0
     max_write: float = 0.0
+    waiting: int = 0
 
     def as_tuple(self) -> tuple[Any, ...]:
         return astuple(self)
 
     def update_from(self, values: tuple[Any, ...]) -> None:
         (self.records, self.batches, self.dropped, self.failures, self.max_window,
-         self.max_write) = values
+         self.max_write, self.waiting) = values
 
 
 class BatchWriter:
@@ -58,6 +69,8 @@ class BatchWriter:
         crash_after_seconds: on opening, flow runs silent this long are marked Crashed.
         report: called with (level, message) for the one error of an outage and for the
             warning when writing works again.
+        spill_key: names this store's spill files (`_spill.store_key(url)`); None keeps
+            waiting records in memory only.
     """
 
     def __init__(
@@ -66,6 +79,7 @@ class BatchWriter:
         *,
         crash_after_seconds: float,
         report: Report,
+        spill_key: str | None = None,
     ) -> None:
         self._store_or_factory = store
         self.store: RunStore | None = store if isinstance(store, RunStore) else None
@@ -74,30 +88,70 @@ class BatchWriter:
         self.stats = WriterStats()
         self.running_flows: set[str] = set()
         self._cancels_seen: set[str] = set()
-        self._reported = False
-        self._failed_at: float | None = None
+        self._reported = False  # the outage (or a bug) was reported
+        self.spill = _spill.Spill(spill_key or "memory")
+        self.spill.file_failed = spill_key is None
+        self._spill_key = spill_key
+        self.retry_at: float | None = None  # when to write the spill again (monotonic)
+        self._pause = RETRY_FIRST_SECONDS
+        self._lost_reported = 0
+        self._outage_error = ""
+
+    @property
+    def waiting(self) -> int:
+        """Records waiting in the spill for the store."""
+        return len(self.spill)
 
     def write(
-        self, items: list[tuple[Any, ...]], *, heartbeat: bool = False, replay: bool = False
+        self, items: Items, *, heartbeat: bool = False, replay: bool = False
     ) -> None:
         """Fold `items` into one batch and commit it, with heartbeats for the running flow
-        runs when `heartbeat` is set. Never raises.
+        runs when `heartbeat` is set; if records are waiting, `items` wait behind them. Never
+        raises.
 
         Args:
             replay: the items may have been committed already (by a writer process that died
                 before saying so): what the store holds already is left out.
         """
         try:
-            builder = BatchBuilder(self.running_flows)
-            try:
-                builder.add_wire(items)
-            except Exception:  # a tuple we cannot fold must not cost the others their rows
-                builder = self._fold_one_by_one(items)
-            heartbeats = tuple(self.running_flows) if heartbeat else ()
-            if builder.count or heartbeats:
-                self._commit(builder, heartbeats, _oldest(items), replay)
+            if len(self.spill) or self.retry_at is not None:
+                self._put(items, replay)
+                self.retry(due_only=True)
+                return
+            if self._commit(items, heartbeat=heartbeat, replay=replay) is False:
+                self._put(items, True)  # it may have committed: written again as a replay
         except Exception as exc:  # the writer must outlive any bug: flushes wait on it
             self.failed(exc, len(items))
+
+    def _put(self, items: Items, replay: bool) -> None:
+        # A replay marker travels as the first tuple of its frame: frames may go to a file.
+        if items:
+            self.spill.put([(_REPLAY,), *items] if replay else items)
+        self._note_waiting()
+
+    def retry(self, *, due_only: bool = False) -> bool:
+        """Write what waits in the spill, oldest first, while the store takes it.
+
+        Args:
+            due_only: only if the pause after the last failure is over.
+
+        Returns:
+            Whether nothing waits any more.
+        """
+        if due_only and self.retry_at is not None and time.monotonic() < self.retry_at:
+            return False
+        spill = self.spill
+        while True:
+            items = spill.peek()
+            if items is None:
+                break
+            replay = bool(items) and items[0] == (_REPLAY,)
+            if self._commit(items[1:] if replay else items, replay=True) is False:
+                self._note_waiting()
+                return False
+            spill.pop()
+        self._recovered()
+        return True
 
     def cancel_requests(self) -> list[str]:
         """The flow runs being recorded here that were asked to stop since the last call (each
@@ -116,45 +170,48 @@ class BatchWriter:
         return new
 
     def retry_now(self) -> None:
-        """Write at the next batch, even within the pause after a failure."""
-        self._failed_at = None
+        """Write the spill at the next batch, even within the pause after a failure."""
+        if self.retry_at is not None:
+            self.retry_at = time.monotonic()
 
-    def _fold_one_by_one(self, items: list[tuple[Any, ...]]) -> BatchBuilder:
+    def _fold(self, items: Items) -> BatchBuilder:
         builder = BatchBuilder(self.running_flows)
-        for item in items:
-            try:
-                builder.add_wire((item,))
-            except Exception as exc:
-                self.failed(exc, 1)
+        try:
+            builder.add_wire(items)
+        except Exception:  # a tuple we cannot fold must not cost the others their rows
+            builder = BatchBuilder(self.running_flows)
+            for item in items:
+                try:
+                    builder.add_wire((item,))
+                except Exception as exc:
+                    self.failed(exc, 1)
         return builder
 
-    def _commit(self, builder: BatchBuilder, heartbeats: tuple[str, ...], oldest: float | None,
-                replay: bool = False) -> None:
+    def _commit(self, items: Items, *, heartbeat: bool = False, replay: bool = False
+                ) -> bool | None:
+        """Commit `items`: True if done, False if the store failed (nothing else happens
+        then), None if there was nothing to write."""
+        builder = self._fold(items)
+        heartbeats = tuple(self.running_flows) if heartbeat else ()
+        if not (builder.count or heartbeats):
+            return None
         stats = self.stats
-        if (self._failed_at is not None
-                and time.monotonic() - self._failed_at < RETRY_AFTER_FAILURE_SECONDS):
-            stats.dropped += builder.count
-            return
         try:
             store = self._open()
             started = time.monotonic()
             store.write_batch(builder.build(heartbeats=heartbeats, now=time.time(),
                                             replay=replay))
         except Exception as exc:
-            self.failed(exc, builder.count)
-            return
+            self._outage(exc)
+            return False
         done = time.monotonic()
-        if self._failed_at is not None:
-            self.report(logging.WARNING, (
-                f"headwater is writing run history again; {stats.dropped} records were lost "
-                f"while the run store could not be written."
-            ))
-            self._failed_at = None
         stats.records += builder.count
         stats.batches += 1
         stats.max_write = max(stats.max_write, done - started)
+        oldest = _oldest(items)
         if oldest is not None:  # items are in order: the batch's first record waited longest
             stats.max_window = max(stats.max_window, time.time() - oldest)
+        return True
 
     def _open(self) -> RunStore:
         store = self.store
@@ -169,27 +226,119 @@ class BatchWriter:
                 store.close()
                 raise
             self.store = store
+            self._take_over()
         return store
 
-    def failed(self, exc: BaseException, count: int) -> None:
-        """Count a failure; report the first one of an outage."""
+    def _take_over(self) -> None:
+        """Records left in spill files for this store by writers that are gone wait behind
+        nothing: they are older than anything this writer has."""
+        if self._spill_key is None:
+            return
+        found = 0
+        for items in _spill.take_over(self._spill_key):
+            self.spill.put(items)
+            found += len(items)
+        if found:
+            self.report(logging.WARNING, (
+                f"headwater found {found} records of earlier runs that waited in a spill file "
+                f"for this run store; they are written now."
+            ))
+            self.retry_at = time.monotonic()
+
+    def _outage(self, exc: BaseException) -> None:
+        """A write failed: pause before the next attempt, longer each time; report once."""
         self.stats.failures += 1
-        self.stats.dropped += count
-        self._failed_at = time.monotonic()
+        now = time.monotonic()
+        self._pause = (RETRY_FIRST_SECONDS if self.retry_at is None
+                       else min(self._pause * 2, RETRY_MAX_SECONDS))
+        self.retry_at = now + self._pause
+        self._outage_error = str(exc)
         if self._reported:
             return
         self._reported = True
         url = getattr(exc, "url", "") or getattr(self.store, "display_url", "")
+        folder = "" if self.spill.file_failed else f", then in {str(_spill.spill_folder())!r}"
         self.report(logging.ERROR, (
-            f"headwater could not write run history{f' to {url}' if url else ''}: {exc} "
-            f"Your flows keep running; their history is not being recorded until the store "
-            f"can be written again. (This error is reported once.)"
+            f"headwater could not write run history{f' to {url!r}' if url else ''}: {exc} "
+            f"Your flows keep running. Their records wait in memory (up to "
+            f"{self.spill.memory_limit:,}{folder}) and are written, in order, as soon as the "
+            f"store can be written again; headwater tries again every few seconds. (This "
+            f"error is reported once.)"
         ))
 
-    def close(self) -> None:
+    def _note_waiting(self) -> None:
+        self.stats.waiting = len(self.spill)
+        lost = self.spill.lost
+        if lost > self._lost_reported:
+            self.stats.dropped += lost - self._lost_reported
+            if not self._lost_reported:
+                self.report(logging.ERROR, (
+                    f"headwater's spill for run history is full (the run store has been "
+                    f"failing: {self._outage_error}); {lost} records were lost so far. Their "
+                    f"count is stored with their flow runs when the store is back."
+                ))
+            self._lost_reported = lost
+
+    def _recovered(self) -> None:
+        if self.retry_at is None:
+            return
+        self.retry_at = None
+        self._pause = RETRY_FIRST_SECONDS
+        self.stats.waiting = 0
+        lost = self.spill.lost
+        if lost:
+            self._store_loss(lost)
+        self.report(logging.WARNING, (
+            f"headwater is writing run history again; the records that waited are stored"
+            f"{f', except {lost} lost when the spill was full' if lost else ''}."
+        ))
+        self._reported = False
+
+    def _store_loss(self, lost: int) -> None:
+        flows = self.spill.lost_flows
+        self.spill.lost, self.spill.lost_flows, self._lost_reported = 0, set(), 0
+        now = time.time()
+        message = (f"headwater lost {lost} records of runs (this one among them) while the run "
+                   f"store could not be written and its spill was full.")
+        items: Items = [(_wire.LOG, flow, None, "headwater.store", logging.ERROR, message, now)
+                        for flow in sorted(flows)]
+        if items:
+            self._commit(items)
+
+    def failed(self, exc: BaseException, count: int) -> None:
+        """Count records lost to a bug (a record that cannot be encoded); report the first."""
+        self.stats.failures += 1
+        self.stats.dropped += count
+        if self._reported:
+            return
+        self._reported = True
+        self.report(logging.ERROR, (
+            f"headwater could not record {count} run history record(s): "
+            f"{type(exc).__name__}: {exc}. Your flows keep running. This is a bug in "
+            f"headwater; please report it with this message. (This error is reported once.)"
+        ))
+
+    def close(self, *, save: bool = True) -> None:
+        """Close the store; what still waits is saved to a spill file (and said where)."""
+        if len(self.spill) and save:
+            self.retry()
+        if len(self.spill) and save:
+            count = len(self.spill)
+            path = self.spill.save()
+            if path is not None:  # a warning: the outage itself was the one error
+                self.report(logging.WARNING, (
+                    f"headwater could not write {count} records of run history before "
+                    f"stopping ({self._outage_error}); they wait in {str(path)!r} and are "
+                    f"written the next time headwater opens this run store."
+                ))
+            else:
+                self._note_waiting()
         if self.store is not None:
             with contextlib.suppress(Exception):
                 self.store.close()
+
+
+_REPLAY = -1  # a frame that begins with (_REPLAY,) is written as a replay
 
 
 def _oldest(items: list[tuple[Any, ...]]) -> float | None:

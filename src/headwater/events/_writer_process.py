@@ -34,6 +34,7 @@ from headwater.events import _wire
 
 _HEADER = struct.Struct(">I")
 MAX_BATCH = 20_000  # most records in one transaction
+EXIT_RETRY_SECONDS = 60.0  # after its input closed, how long it tries to store what waits
 
 
 def encode_frame(message: Any) -> bytes:
@@ -87,6 +88,7 @@ def main() -> int:
     out = os.dup(1)
     os.dup2(2, 1)
 
+    from headwater.events._spill import store_key
     from headwater.events._writer import BatchWriter
     from headwater.store import sql_store
 
@@ -102,6 +104,10 @@ def main() -> int:
             parent_gone = True
 
     def report(level: int, message: str) -> None:
+        if parent_gone:  # nobody reads the channel up: say it where the user's program did
+            with contextlib.suppress(OSError):
+                os.write(2, f"headwater: {message}\n".encode())
+            return
         send(("log", level, message))
 
     reader = FrameReader(0)
@@ -111,7 +117,8 @@ def main() -> int:
     if not frames:
         return 0
     url, batch_seconds, heartbeat_seconds, crash_after = frames.pop(0)
-    writer = BatchWriter(lambda: sql_store(url), crash_after_seconds=crash_after, report=report)
+    writer = BatchWriter(lambda: sql_store(url), crash_after_seconds=crash_after, report=report,
+                         spill_key=store_key(url))
     send(("ready",))
     pending: list[tuple[Any, ...]] = []
     last_frame = acked = 0
@@ -129,6 +136,8 @@ def main() -> int:
         due = last_heartbeat + heartbeat_seconds
         if writer.running_flows:
             due = min(due, last_control + _wire.CONTROL_SECONDS)
+        if writer.retry_at is not None:  # records wait for the store
+            due = min(due, writer.retry_at)
         wait = 0.0 if pending else max(0.0, due - time.monotonic())
         while not reader.eof and select.select([0], [], [], wait)[0]:
             for number, items in reader.read():
@@ -146,6 +155,8 @@ def main() -> int:
         heartbeat = now - last_heartbeat >= heartbeat_seconds
         if heartbeat:
             last_heartbeat = now
+        if writer.retry_at is not None and not pending:
+            writer.retry(due_only=True)
         if pending or heartbeat or reader.eof or last_frame != acked:
             writer.write(pending, heartbeat=heartbeat)
             pending, first_at = [], None
@@ -158,6 +169,11 @@ def main() -> int:
                 send(("cancel", cancelled))
         if reader.eof:
             break
+    # Nobody waits for this process any more: keep trying to store what waits, a while.
+    give_up = time.monotonic() + EXIT_RETRY_SECONDS
+    while writer.waiting and writer.retry_at is not None and time.monotonic() < give_up:
+        time.sleep(max(0.0, min(writer.retry_at, give_up) - time.monotonic()))
+        writer.retry(due_only=True)
     writer.close()
     return 0
 

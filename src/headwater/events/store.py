@@ -35,6 +35,8 @@ from collections.abc import Callable
 from typing import Any
 
 from headwater.events import _wire
+from headwater.events._spill import spill_folder
+from headwater.events._writer_process import EXIT_RETRY_SECONDS
 from headwater.events.base import EventSink
 from headwater.store.base import RunStore
 
@@ -235,12 +237,17 @@ class StoreSink(EventSink):
                            "not yet stored may be lost.")
             return
         process = self._process
-        if process is not None and not process.close(timeout=10.0):
+        # A writer whose records wait for the store goes on trying in the background: it is
+        # not waited for long (what it cannot store, it saves to a spill file and says so).
+        waiting = self._remote_stats.waiting
+        if process is not None and not process.close(timeout=1.0 if waiting else 10.0):
             with self._waiting_lock:
-                pending = sum(len(items) for _, items in self._unacked)
+                pending = waiting + sum(len(items) for _, items in self._unacked)
             logger.warning(
                 "headwater's run store writer process (pid %d) is still storing %d records; it "
-                "goes on in the background and exits when it is done.", process.pid, pending,
+                "goes on in the background and exits when it is done (if the store stays "
+                "unavailable, after %d s, saving them to a spill file in %r).", process.pid,
+                pending, EXIT_RETRY_SECONDS, str(spill_folder()),
             )
         if self._local is not None:
             self._local.close()
@@ -273,6 +280,9 @@ class StoreSink(EventSink):
                 interval = min(interval, PUMP_SECONDS)
             elif self._local is not None and self._local.running_flows:
                 interval = min(interval, _wire.CONTROL_SECONDS)
+            local = self._local
+            if local is not None and local.retry_at is not None:  # records wait for the store
+                interval = max(0.0, min(interval, local.retry_at - time.monotonic()))
             self._wake.wait(interval)
             self._wake.clear()
             process = self._process
@@ -305,6 +315,8 @@ class StoreSink(EventSink):
         if self._process_lost and self.mode == "process":
             self._fall_back()  # now, not at the next record: a flush may be waiting on it
         self._look_for_cancel_requests()
+        if self._local is not None and self._local.retry_at is not None:
+            self._local.retry(due_only=True)
         queue = self._queue
         popleft = queue.popleft
         while True:
@@ -346,11 +358,13 @@ class StoreSink(EventSink):
 
     def _local_writer(self) -> Any:
         if self._local is None:
+            from headwater.events._spill import store_key
             from headwater.events._writer import BatchWriter
 
+            url = self.url or getattr(self._store_or_factory, "url", None)
             self._local = BatchWriter(
                 self._store_or_factory, crash_after_seconds=self.crash_after_seconds,
-                report=logger.log,
+                report=logger.log, spill_key=store_key(url) if isinstance(url, str) else None,
             )
         return self._local
 

@@ -1,0 +1,250 @@
+"""The spill: records that wait, in order, while the run store cannot be written.
+
+A writer that fails to commit a batch keeps its wire tuples here and tries again later; every
+batch after it waits behind it, so rows are written in the order they were made. The spill is
+bounded: up to `memory_limit` records in memory, then frames appended to a file of this
+process's own (mode 0600, in `HEADWATER_HOME/spill`, a folder made 0700) up to `file_limit`
+bytes. A spill that cannot grow (both bounds reached, or the file cannot be written: disk full)
+refuses records and counts them in `lost`, with the flow runs they belonged to.
+
+A writer that must stop before the store is back (the end of a process) saves what waits to a
+file (`save`); the next writer that opens the same store writes it (`take_over`). Files are
+named after a hash of the store's URL, never the URL itself (it may hold a password).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import struct
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from headwater.events import _wire
+
+Items = list[tuple[Any, ...]]
+_HEADER = struct.Struct(">I")
+MEMORY_LIMIT = 200_000  # records kept in memory before the file is used
+HARD_MEMORY_LIMIT = 1_000_000  # records kept in memory when the file cannot be written
+FILE_LIMIT = 1 << 30  # bytes in one spill file
+
+
+def spill_folder() -> Path:
+    """Where spill files live: `HEADWATER_HOME/spill`."""
+    from headwater import settings
+
+    return settings.home() / "spill"
+
+
+def store_key(url: str) -> str:
+    """A short name for a store's URL, safe to show (no password)."""
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def _flow_of(item: tuple[Any, ...]) -> int | None:
+    kind = item[0]
+    if kind == _wire.FLOW or (kind == _wire.STATE and item[2]):
+        return item[1]  # type: ignore[no-any-return]
+    if kind == _wire.TASK:
+        return item[5]  # type: ignore[no-any-return]
+    if kind == _wire.LOG:
+        return item[1]  # type: ignore[no-any-return]
+    return None
+
+
+def _frame(items: Items) -> bytes:
+    try:
+        body = marshal.dumps(items)
+    except ValueError:
+        body = marshal.dumps(_wire.marshallable(items))
+    return _HEADER.pack(len(body)) + body
+
+
+def read_frames(handle: BinaryIO) -> Iterator[Items]:
+    """The frames of a spill file, in order; a torn last frame ends them."""
+    while True:
+        header = handle.read(4)
+        if len(header) < 4:
+            return
+        (length,) = _HEADER.unpack(header)
+        body = handle.read(length)
+        if len(body) < length:
+            return
+        try:
+            yield marshal.loads(body)
+        except (ValueError, EOFError, TypeError):
+            return
+
+
+class Spill:
+    """Records waiting for the store, oldest first.
+
+    Args:
+        key: `store_key` of the store's URL (names the file).
+        memory_limit: records kept in memory before frames go to a file.
+        file_limit: bytes in the file before records are refused.
+    """
+
+    def __init__(self, key: str, *, memory_limit: int = MEMORY_LIMIT,
+                 file_limit: int = FILE_LIMIT) -> None:
+        self.key = key
+        self.memory_limit = memory_limit
+        self.file_limit = file_limit
+        self._memory: deque[Items] = deque()
+        self.in_memory = 0
+        self.path: Path | None = None
+        self._writing: BinaryIO | None = None
+        self._reading: Iterator[Items] | None = None
+        self._reading_handle: BinaryIO | None = None
+        self._file_bytes = 0
+        self.in_file = 0
+        self.file_failed = False
+        self.lost = 0
+        self.lost_flows: set[int] = set()
+
+    def __len__(self) -> int:
+        return self.in_memory + self.in_file
+
+    def put(self, items: Items) -> None:
+        """Keep `items` behind everything already waiting (or count them lost)."""
+        if not items:
+            return
+        if self._writing is None and self.in_memory + len(items) <= self.memory_limit:
+            self._memory.append(items)
+            self.in_memory += len(items)
+            return
+        if not self.file_failed and self._to_file(items):
+            return
+        if self._writing is None and self.in_memory + len(items) <= HARD_MEMORY_LIMIT:
+            self._memory.append(items)  # the file failed before it held anything
+            self.in_memory += len(items)
+            return
+        self.lost += len(items)
+        self.lost_flows.update(f for f in map(_flow_of, items) if f is not None)
+
+    def peek(self) -> Items | None:
+        """The oldest waiting items (still waiting until `pop`), or None."""
+        if self._memory:
+            return self._memory[0]
+        if self.in_file:
+            if self._reading is None:
+                assert self.path is not None and self._writing is not None
+                self._writing.flush()
+                self._reading_handle = open(self.path, "rb")  # noqa: SIM115
+                self._reading = read_frames(self._reading_handle)
+            items = next(self._reading, None)
+            if items is None:  # the file holds less than it was sent: count it lost
+                self.lost += self.in_file
+                self._forget_file()
+                return None
+            self._memory.append(items)
+            self.in_memory += len(items)
+            self.in_file -= len(items)
+            return items
+        return None
+
+    def pop(self) -> None:
+        """Forget the items `peek` returned: they are stored."""
+        items = self._memory.popleft()
+        self.in_memory -= len(items)
+        if not self._memory and not self.in_file and self.path is not None:
+            self._forget_file()
+
+    def _to_file(self, items: Items) -> bool:
+        data = _frame(items)
+        try:
+            if self._writing is None:
+                folder = spill_folder()
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                path = folder / f"{self.key}-{os.getpid()}-{id(self):x}.spill"
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                self._writing, self.path = os.fdopen(fd, "wb"), path
+            if self._file_bytes + len(data) > self.file_limit:
+                return False
+            self._writing.write(data)
+            self._writing.flush()
+        except OSError:
+            self.file_failed = True  # disk full, read-only home, a size limit
+            return False
+        self._file_bytes += len(data)
+        self.in_file += len(items)
+        return True
+
+    def _forget_file(self) -> None:
+        for handle in (self._writing, self._reading_handle):
+            if handle is not None:
+                with contextlib.suppress(OSError):
+                    handle.close()
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+        self._writing = self._reading_handle = None
+        self._reading = None
+        self.path = None
+        self._file_bytes = self.in_file = 0
+
+    def save(self) -> Path | None:
+        """Move everything waiting into the file, for a later writer; None if it could not be
+        saved (then it is counted in `lost`)."""
+        while self._memory:
+            items = self._memory.popleft()
+            self.in_memory -= len(items)
+            if self.file_failed or not self._to_file(items):
+                self.lost += len(items) + sum(len(rest) for rest in self._memory)
+                self._memory.clear()
+                self.in_memory = 0
+                return None
+        if self._writing is not None:
+            with contextlib.suppress(OSError):
+                self._writing.close()
+            self._writing = None
+        if self.path is not None:  # complete: any writer may take it over now
+            saved = self.path.with_suffix(".saved")
+            try:
+                self.path.rename(saved)
+            except OSError:
+                return self.path
+            self.path = saved
+        return self.path
+
+
+def take_over(key: str) -> Iterator[Items]:
+    """Frames left in spill files for this store by writers that are gone, oldest file first;
+    each file is claimed (renamed) before it is read, and deleted once read."""
+    folder = spill_folder()
+    try:
+        names = [*folder.glob(f"{key}-*.saved"), *folder.glob(f"{key}-*.spill")]
+        names.sort(key=lambda p: p.stat().st_mtime)
+    except OSError:
+        return
+    for path in names:
+        try:
+            pid = int(path.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if path.suffix == ".spill" and (pid == os.getpid() or _alive(pid)):
+            continue  # still being written
+        claimed = path.with_suffix(f".taken-{os.getpid()}")
+        try:
+            path.rename(claimed)
+            handle = open(claimed, "rb")  # noqa: SIM115
+        except OSError:
+            continue  # another writer took it first
+        with handle:
+            yield from read_frames(handle)
+        with contextlib.suppress(OSError):
+            claimed.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
