@@ -64,7 +64,10 @@ class CompatModule(types.ModuleType):
             return value
         if f"{self.__name__}.{name}" in NAMES:
             return importlib.import_module(f"{self.__name__}.{name}")
-        raise _missing(self.__name__, name)
+        # An AttributeError, so `hasattr(prefect, "x")` and `getattr(prefect, "x", None)`
+        # detect features as under Prefect. `from prefect import x` then asks the finder for a
+        # submodule `prefect.x`, which raises the ImportError with the same advice.
+        raise AttributeError(str(_missing(self.__name__, name)), name=name, obj=self)
 
     def __dir__(self) -> list[str]:
         return sorted(set(NAMES.get(self.__name__, {})) - {"*"})
@@ -77,7 +80,8 @@ class PrefectShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if fullname.split(".")[0] not in ROOTS:
             return None
         if fullname not in NAMES:
-            raise _missing(fullname, None)
+            parent, _, child = fullname.rpartition(".")
+            raise _missing(parent, child) if parent in NAMES else _missing(fullname, None)
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
