@@ -1007,7 +1007,7 @@ def test_submitted_tasks_see_their_flow_run_and_task_run_from_a_worker_thread(
     facts, task_run_id, flow_run_id = reads_context()
     assert facts["thread"] != threading.current_thread().name
     assert facts["flow_run_id"] == flow_run_id
-    assert facts["task_run_id"] == task_run_id
+    assert facts["task_run_id"] == str(task_run_id)
     assert facts["task_run_name"] == events.run_name(task_run_id)
     assert facts["task_run_name"].startswith("run_facts-")
 

@@ -43,7 +43,7 @@ def test_flow_run_fields_describe_the_current_flow_run(events: MemorySink) -> No
 
     [created] = events.flow_runs()
     assert seen == {
-        "id": created.flow_run_id,
+        "id": str(created.flow_run_id),
         "name": "etl-monday",
         "flow_name": "etl",
         "parameters": {"day": "monday", "limit": 5},
@@ -95,14 +95,14 @@ def test_flow_run_in_a_subflow_names_its_parent(events: MemorySink) -> None:
     parent()
 
     parent_run, child_run = events.flow_runs()
-    assert seen["parent_id"] == seen["parent_after"] == parent_run.flow_run_id
+    assert seen["parent_id"] == seen["parent_after"] == str(parent_run.flow_run_id)
     assert seen["child"] == {
-        "id": child_run.flow_run_id,
+        "id": str(child_run.flow_run_id),
         "name": child_run.name,
         "flow_name": "child",
         "parameters": {"x": 7},
         "tags": [],
-        "parent_flow_run_id": parent_run.flow_run_id,
+        "parent_flow_run_id": str(parent_run.flow_run_id),
         "run_count": 1,
     }
 
@@ -122,7 +122,7 @@ def test_flow_run_inside_a_task_describes_the_enclosing_flow_run(events: MemoryS
 
     [created] = events.flow_runs()
     assert seen == {
-        "id": created.flow_run_id,
+        "id": str(created.flow_run_id),
         "name": created.name,
         "flow_name": "outer",
         "parameters": {"a": 1},
@@ -261,13 +261,13 @@ def test_task_run_fields_describe_the_current_task_run(events: MemorySink) -> No
     [flow_created] = events.flow_runs()
     [created] = events.task_runs()
     assert seen == {
-        "id": created.task_run_id,
+        "id": str(created.task_run_id),
         "name": "load-a.csv",
         "task_name": "load",
         "tags": ["io"],
         "parameters": {"path": "a.csv", "retries_seen": 0},
         "run_count": 1,
-        "flow_run_id": flow_created.flow_run_id,
+        "flow_run_id": str(flow_created.flow_run_id),
     }
 
 
@@ -281,7 +281,7 @@ def test_task_run_fields_in_a_task_outside_a_flow(events: MemorySink) -> None:
     solo(2)
 
     [created] = events.task_runs()
-    assert seen["id"] == created.task_run_id
+    assert seen["id"] == str(created.task_run_id)
     assert seen["task_name"] == "solo"
     assert seen["parameters"] == {"x": 2}
     assert seen["run_count"] == 1

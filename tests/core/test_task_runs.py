@@ -181,10 +181,10 @@ def test_the_running_task_sees_its_own_run_in_the_runtime(events: MemorySink) ->
     [flow_created] = events.flow_runs()
     [task_created] = events.task_runs()
     assert seen == {
-        "id": task_created.task_run_id,
+        "id": str(task_created.task_run_id),
         "name": task_created.name,
         "task_name": "introspect",
-        "flow_run_id": flow_created.flow_run_id,
+        "flow_run_id": str(flow_created.flow_run_id),
         "parameters": {},
     }
 

@@ -24,7 +24,9 @@ _EMPTY = inspect.Parameter.empty
 class CallSignature:
     """The signature of a flow or task function, with fast paths for the common cases."""
 
-    __slots__ = ("fn_name", "names", "params", "signature", "simple", "var_keyword")
+    __slots__ = (
+        "fn_name", "names", "params", "signature", "simple", "var_keyword", "var_positional",
+    )
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn_name = getattr(fn, "__name__", repr(fn))
@@ -35,6 +37,7 @@ class CallSignature:
         # arguments map one-to-one onto names. Most task functions look like this.
         self.simple = all(p.kind is _POK and p.default is _EMPTY for p in self.params)
         self.var_keyword = next((p.name for p in self.params if p.kind is _VAR_KW), None)
+        self.var_positional = next((p.name for p in self.params if p.kind is _VAR_POS), None)
 
     def bind(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], apply_defaults: bool = True
@@ -57,7 +60,10 @@ class CallSignature:
             ) from None
         if apply_defaults:
             bound.apply_defaults()
-        return dict(bound.arguments)
+        arguments = dict(bound.arguments)
+        if self.var_positional in arguments:  # `*args` is recorded as a list, as in Prefect
+            arguments[self.var_positional] = list(arguments[self.var_positional])
+        return arguments
 
     def complete(self, parameters: dict[str, Any]) -> dict[str, Any]:
         """`parameters` with defaults filled in for any parameter that is missing."""
@@ -68,7 +74,7 @@ class CallSignature:
             if param.name in parameters:
                 full[param.name] = parameters[param.name]
             elif param.kind is _VAR_POS:
-                full[param.name] = ()
+                full[param.name] = []
             elif param.kind is _VAR_KW:
                 full[param.name] = {}
             elif param.default is not _EMPTY:
