@@ -110,7 +110,7 @@ def _check_delay(option: str, value: Any, owner: str) -> float:
             option=option,
             value=value,
         )
-    return value  # kept as given, as Prefect does: 5 stays 5, 1.5 stays 1.5
+    return value  # type: ignore[return-value]  # kept as given: 5 stays 5, as in Prefect
 
 
 def check_flow_retry_delay(value: Any, *, owner: str = "") -> float:
