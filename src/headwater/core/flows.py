@@ -67,7 +67,7 @@ class Flow(Decorated, Generic[P, R]):
         self.retry_delay_seconds = opt.check_flow_retry_delay(
             0 if retry_delay_seconds is None else retry_delay_seconds, owner=owner
         )
-        self.task_runner = _check_task_runner(task_runner, owner)
+        self._task_runner = _check_task_runner(task_runner, owner)
         self.description = opt.check_optional_str("description", description, owner=owner)
         if self.description is None:
             self.description = inspect.getdoc(self.fn)
@@ -105,6 +105,18 @@ class Flow(Decorated, Generic[P, R]):
                 return hashlib.md5(source.read()).hexdigest()
         except (OSError, TypeError):
             return None
+
+    @property
+    def task_runner(self) -> Any:
+        """The flow's task runner: the one given, else a `ThreadPoolTaskRunner` (as in Prefect).
+
+        Each flow run starts a copy of it, so one flow object can run many times at once.
+        """
+        if self._task_runner is None:
+            from headwater.runners.thread import ThreadPoolTaskRunner
+
+            self._task_runner = ThreadPoolTaskRunner()
+        return self._task_runner
 
     @property
     def validate_parameters(self) -> bool:

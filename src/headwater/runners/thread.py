@@ -59,6 +59,11 @@ class ThreadPoolTaskRunner(TaskRunner):
     def duplicate(self) -> ThreadPoolTaskRunner:
         return type(self)(max_workers=self.max_workers)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Only the init args cross a process boundary (a flow pickled by value carries its
+        # runner): the pool, its threads and loops belong to this process.
+        return (type(self), (self.max_workers,))
+
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other.max_workers == self.max_workers
 
