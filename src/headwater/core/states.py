@@ -189,6 +189,9 @@ class State:
                 raise get_state_exception(self)
             if self._data is not _NO_DATA and self._data is not None:
                 return self._data  # e.g. the states an aggregate was built from
+            details = self.state_details
+            if self._data is None and (details.task_run_id or details.flow_run_id):
+                return None  # a run returned a Failed state without data: its result is None
             return get_state_exception(self)
         if self._data is _NO_DATA:
             raise MissingResult(
