@@ -118,6 +118,15 @@ class Flow(Decorated, Generic[P, R]):
             self._task_runner = ThreadPoolTaskRunner()
         return self._task_runner
 
+    @cached_property
+    def parameters(self) -> Any:
+        """The JSON schema of the flow's parameters (`.properties`, `.required`,
+        `.model_dump()`), as Prefect's `Flow.parameters` gives it. Built with pydantic on
+        first use."""
+        from headwater.core.parameter_schema import parameter_schema
+
+        return parameter_schema(self.fn)
+
     @property
     def validate_parameters(self) -> bool:
         return self.should_validate_parameters
