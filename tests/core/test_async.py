@@ -111,7 +111,9 @@ def test_an_async_flow_gets_a_generated_run_name(events: MemorySink) -> None:
 
 
 # -- async flows called from sync flows ------------------------------------------------------------
-def test_an_async_flow_called_in_a_sync_flow_runs_to_completion(events: MemorySink) -> None:
+def test_a_sync_flow_returning_an_async_subflows_coroutine_returns_its_value(
+    events: MemorySink,
+) -> None:
     @flow
     async def child(x: int) -> int:
         await asyncio.sleep(0)
@@ -119,7 +121,7 @@ def test_an_async_flow_called_in_a_sync_flow_runs_to_completion(events: MemorySi
 
     @flow
     def parent() -> int:
-        return child(21)  # type: ignore[return-value]  # runs to completion here
+        return child(21)  # type: ignore[return-value]  # a coroutine the engine awaits
 
     assert parent() == 42
     parent_created, child_created = events.flow_runs()
@@ -134,7 +136,7 @@ def test_an_async_subflow_failure_raises_in_the_sync_parent(events: MemorySink) 
 
     @flow
     def parent() -> None:
-        child()
+        asyncio.run(child())  # as in Prefect, calling an async flow gives a coroutine
 
     with pytest.raises(KeyError, match="async child"):
         parent()

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from headwater.core import options as opt
-from headwater.core._loops import in_running_loop
-from headwater.core.context import flow_run_var, task_run_var
 from headwater.core.parameters import CallSignature
 from headwater.errors import OptionError
 
@@ -136,15 +134,11 @@ class Decorated:
         return self._signature.bind(args, kwargs, apply_defaults=apply_defaults)
 
     def _returns_coroutine(self) -> bool:
-        """Whether calling this async object hands back a coroutine or runs it to completion.
-
-        Inside a running event loop, or at the top level of a script (so that
-        `asyncio.run(my_flow())` works), the caller gets a coroutine to await. Inside the body of
-        a sync flow or task, it runs to completion: there is nothing there to await it with.
+        """Whether calling this async object hands back a coroutine: always, as for any async
+        callable in Python and in Prefect. Inside a sync flow, run it with `asyncio.run(...)`,
+        or `.submit()` it (the task runner runs it on an event loop of its own).
         """
-        if in_running_loop():
-            return True
-        return flow_run_var.get() is None and task_run_var.get() is None
+        return True
 
     # -- copying and pickling -------------------------------------------------------------------
     def __copy__(self) -> Any:

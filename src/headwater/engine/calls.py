@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 def call_flow(
     flow: Flow[..., Any], parameters: dict[str, Any], wait_for: Any, return_state: bool
 ) -> Any:
-    """Run a flow: in this thread, or as a coroutine for async flows (run to completion when
-    called from the body of a sync flow or task, where nothing could await it)."""
+    """Run a flow in this thread; for an async flow, return the coroutine that runs it (as any
+    async callable does, and as in Prefect)."""
     if flow.isasync:
         coro = call_flow_async(flow, parameters, wait_for, return_state)
         return coro if flow._returns_coroutine() else run_coro_sync(coro)
