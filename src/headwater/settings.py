@@ -13,6 +13,8 @@
 | `HEADWATER_CRASH_AFTER_SECONDS` | `30` | silent this long: marked Crashed (>= 2 heartbeats) |
 | `HEADWATER_FLOW_DEFAULT_RETRIES` | `0` | retries of a flow that does not set `retries` |
 | `HEADWATER_TASK_DEFAULT_RETRIES` | `0` | retries of a task that does not set `retries` |
+| `HEADWATER_RESULTS_PERSIST_BY_DEFAULT` | `false` | persist results (so runs can resume) |
+| `HEADWATER_SERVE_PERSIST_RESULTS` | `true` | ...and in runs of served deployments |
 """
 
 from __future__ import annotations

@@ -173,7 +173,7 @@ class Flow(Decorated, Generic[P, R]):
         version: str | None = None, version_type: Any = None,
         enforce_parameter_schema: bool = True, work_pool_name: str | None = None,
         work_queue_name: str | None = None, job_variables: Any = None,
-        entrypoint_type: Any = None, _sla: Any = None,
+        entrypoint_type: Any = None, _sla: Any = None, resume_crashed: int = 0,
     ) -> Any:
         """A `Deployment` of this flow, to pass to `serve(...)`; every option is checked now.
 
@@ -188,6 +188,8 @@ class Flow(Decorated, Generic[P, R]):
             description, tags, version: shown with it; tags go on its runs.
             enforce_parameter_schema: reject parameters the flow does not take.
             entrypoint_type: name the flow by file (default) or by module ("module_path").
+            resume_crashed: resume a run that crashed (process killed, machine lost) up to
+                this many times, from where it stopped (headwater's; see `flow.resume`).
             triggers, version_type, work_pool_name, work_queue_name, job_variables, _sla:
                 need a Prefect server; refused with what to use instead.
 
@@ -206,6 +208,7 @@ class Flow(Decorated, Generic[P, R]):
         tags: Any = None, version: str | None = None, enforce_parameter_schema: bool = True,
         pause_on_shutdown: bool = True, print_starting_message: bool = True,
         limit: int | None = None, webserver: bool = False, entrypoint_type: Any = None,
+        resume_crashed: int = 0,
     ) -> None:
         """Serve this flow: run it on its schedule and on demand until SIGINT/SIGTERM.
 

@@ -90,6 +90,7 @@ def start_child(
         "flow_run_id": str(run.flow_run_id), "name": run.name,
         "entrypoint": deployment.entrypoint, "parameters": run.parameters,
         "start_at": start_at, "prefect_shim": _prefect_shim_installed(),
+        "resume": run.resumes > 0,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "headwater.deployments.child"], stdin=subprocess.PIPE,
@@ -161,7 +162,17 @@ def main() -> int:
     delay = float(spec["start_at"]) - time.time()
     if delay > 0:
         time.sleep(delay)
-    with adopting_flow_run(run_id, spec["name"]):
+    resume = None
+    if _settings_persist_served_runs():
+        os.environ.setdefault("HEADWATER_RESULTS_PERSIST_BY_DEFAULT", "true")
+    from headwater.store import using_store
+
+    if spec.get("resume"):  # a crashed run, made due again: it goes on where it stopped
+        from headwater.resuming import load_plan
+
+        with using_store() as store:
+            resume = load_plan(run_id, store)[1]
+    with adopting_flow_run(run_id, spec["name"], resume):
         try:
             state = flow(**spec["parameters"], return_state=True)
         except Exception as exc:  # the arguments did not fit: no run was started
@@ -172,6 +183,12 @@ def main() -> int:
 
             state = asyncio.run(state)
     return 0
+
+
+def _settings_persist_served_runs() -> bool:
+    from headwater import settings
+
+    return settings.get_bool("HEADWATER_SERVE_PERSIST_RESULTS", True)
 
 
 def _fail(run_id: UUID, message: str) -> int:

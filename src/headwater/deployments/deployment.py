@@ -50,6 +50,8 @@ class Deployment:
         tags, description, version: shown with it; tags go on its runs.
         paused: True to register it paused, False to resume it, None to keep what is stored.
         concurrency_limit: at most this many of its runs at once, across serve processes.
+        resume_crashed: when one of its runs crashes (its process killed, its machine lost),
+            a serve process resumes it, up to this many times per run (0: never).
         enforce_parameter_schema: check run parameters against the flow's signature.
     """
 
@@ -64,6 +66,7 @@ class Deployment:
     version: str | None = None
     paused: bool | None = None
     concurrency_limit: int | None = None
+    resume_crashed: int = 0
     enforce_parameter_schema: bool = True
     flow: Any = field(default=None, repr=False, compare=False)
 
@@ -80,6 +83,7 @@ class Deployment:
             working_dir=self.working_dir, schedules=tuple(s.to_json() for s in self.schedules),
             parameters=self.parameters, tags=tuple(self.tags), description=self.description,
             version=self.version, paused=self.paused, concurrency_limit=self.concurrency_limit,
+            resume_crashed=self.resume_crashed,
         )
 
     def apply(self, store: RunStore | None = None) -> UUID:
@@ -98,7 +102,7 @@ def to_deployment(
     schedules: Any = None, concurrency_limit: Any = None,
     parameters: dict[str, Any] | None = None, description: str | None = None,
     tags: Any = None, version: str | None = None, enforce_parameter_schema: bool = True,
-    entrypoint_type: Any = None, **server_only: Any,
+    entrypoint_type: Any = None, resume_crashed: int = 0, **server_only: Any,
 ) -> Deployment:
     """`flow.to_deployment(...)`: a `Deployment` of `flow`, every option checked now.
 
@@ -142,8 +146,19 @@ def to_deployment(
         version=version if version is not None else flow.version,
         paused=_check_optional_bool("paused", paused),
         concurrency_limit=check_limit("concurrency_limit", concurrency_limit),
+        resume_crashed=_check_resumes(resume_crashed),
         enforce_parameter_schema=bool(enforce_parameter_schema), flow=flow,
     )
+
+
+def _check_resumes(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise DeploymentError(
+            f"resume_crashed must be a whole number of times >= 0, got {value!r}. E.g. "
+            f"resume_crashed=2 resumes a crashed run at most twice.",
+            option="resume_crashed", value=value,
+        )
+    return value
 
 
 def _check_parameters(flow: Any, parameters: Any, enforce: bool) -> dict[str, Any]:

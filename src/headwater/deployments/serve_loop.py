@@ -15,7 +15,11 @@ Every `poll_seconds` (0.2 s) a serve process:
 4. watches its subprocesses: a cancel request is the child's to honour (its store writer sees
    it); one still running `cancel_grace_seconds` later is killed and its run ends `Cancelled`;
    a child that dies leaves its run `Crashed`; runs get heartbeats while their child starts;
-5. now and then marks `Crashed` the runs of serve processes (or children) that died.
+5. now and then marks `Crashed` the runs of serve processes (or children) that died; the
+   crashed runs of deployments with `resume_crashed=N` are made due again (at most N times
+   per run), and the process that claims one resumes it (`headwater.resuming`): a run whose
+   machine was lost resumes within `HEADWATER_CRASH_AFTER_SECONDS` + `crash_check_seconds`,
+   one whose process died under a live serve process at once.
 
 Catch-up policy: a tick is *missed* when it is more than `catchup_seconds` late (default 60)
 while a later tick of the same deployment is due: it ends `Cancelled` named "Missed". The
@@ -242,6 +246,15 @@ class ServeLoop:
                     final.state_name)
         self.finished.append((run_id, final.state_name))
         del self.children[run_id]
+        if final.state_type == "CRASHED":
+            self._resume_crashed()
+
+    def _resume_crashed(self) -> None:
+        """Make due again the crashed runs of deployments with `resume_crashed`: the next
+        claim (by this serve process or another) resumes them from where they stopped."""
+        for run_id in self.store.requeue_crashed_runs(list(self.views), now=self.clock.now()):
+            logger.warning("Flow run %s crashed; it will be resumed from where it stopped.",
+                           run_id)
 
     def _heartbeat(self, now: float) -> None:
         wall = time.monotonic()
@@ -262,6 +275,7 @@ class ServeLoop:
             for run_id in crashed:
                 logger.warning("Flow run %s had stopped sending heartbeats: marked Crashed.",
                                run_id)
+            self._resume_crashed()
 
     # -- running ------------------------------------------------------------------------------
     def run(self, *, install_signal_handlers: bool = True) -> None:

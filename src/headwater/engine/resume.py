@@ -143,7 +143,8 @@ def plan_from_views(
     for view, plan in subflows:
         if view.identity is not None and view.identity not in children:
             children[view.identity] = (comparable(encode(view.parameters)), plan)
-    return ResumePlan(flow_run.id, flow_run.name, flow_run.run_count, tasks, children)
+    # A run killed before its Running state reached the store still had its first attempt.
+    return ResumePlan(flow_run.id, flow_run.name, max(flow_run.run_count, 1), tasks, children)
 
 
 def decide_for(plan: ResumePlan, run: Any, task: Any, parameters: dict[str, Any],

@@ -26,7 +26,7 @@ def deployment_row(spec: DeploymentSpec, now: float) -> Row:
         "version": None if spec.version is None else spec.version[:255],
         "paused": int(bool(spec.paused)), "concurrency_limit": spec.concurrency_limit,
         "created": now, "updated": now, "schedule_from": now, "last_tick": None,
-        "last_served": None, "served_by": None,
+        "last_served": None, "served_by": None, "resume_crashed": spec.resume_crashed,
     }
 
 
@@ -34,7 +34,8 @@ def deployment_changes(spec: DeploymentSpec, current: Row, now: float) -> Row:
     """The columns to update when `spec` is registered again over the stored row `current`."""
     new = deployment_row(spec, now)
     changes = {k: new[k] for k in ("entrypoint", "working_dir", "schedules", "parameters",
-                                   "tags", "description", "version", "concurrency_limit")}
+                                   "tags", "description", "version", "concurrency_limit",
+                                   "resume_crashed")}
     changes["updated"] = now
     if spec.paused is not None:
         changes["paused"] = int(spec.paused)
@@ -56,6 +57,7 @@ def deployment_view(row: Any) -> DeploymentView:
         concurrency_limit=row["concurrency_limit"], created=row["created"],
         updated=row["updated"], schedule_from=row["schedule_from"], last_tick=row["last_tick"],
         last_served=row["last_served"], served_by=row["served_by"],
+        resume_crashed=row.get("resume_crashed") or 0,
     )
 
 
@@ -65,7 +67,7 @@ def deployment_run_view(row: Any) -> DeploymentRunView:
         name=row["name"], tick=row["tick"], scheduled_time=row["scheduled_time"],
         status=row["status"], claimed_by=row["claimed_by"], claimed_at=row["claimed_at"],
         parameters=json.loads(row["parameters"] or "{}"), state_type=row["state_type"],
-        state_name=row["state_name"],
+        state_name=row["state_name"], resumes=row.get("resumes") or 0,
     )
 
 

@@ -42,6 +42,8 @@ class DeploymentSpec:
         tags, description, version: shown with it; tags go on its flow runs.
         paused: True/False to set, None to keep what is stored (False for a new one).
         concurrency_limit: at most this many runs at once (None: no limit).
+        resume_crashed: a run that crashes is resumed by a serve process up to this many
+            times (0: never).
     """
 
     id: str
@@ -56,6 +58,7 @@ class DeploymentSpec:
     version: str | None = None
     paused: bool | None = None
     concurrency_limit: int | None = None
+    resume_crashed: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class DeploymentView:
     last_tick: float | None
     last_served: float | None
     served_by: str | None
+    resume_crashed: int = 0
 
     @property
     def full_name(self) -> str:
@@ -128,6 +132,7 @@ class DeploymentRunView:
     parameters: dict[str, Any]
     state_type: str | None
     state_name: str | None
+    resumes: int = 0  # times it was made due again after crashing (`resume_crashed`)
 
 
 @dataclass(frozen=True)
@@ -264,6 +269,19 @@ class DeploymentMethods:
 
         Returns:
             True if the run was changed; False if it had already ended (or does not exist).
+        """
+        raise NotImplementedError
+
+    def requeue_crashed_runs(
+        self, deployment_ids: Sequence[UUID | str], *, now: float
+    ) -> list[UUID]:
+        """Make the crashed runs of these deployments due again, to be resumed, if their
+        deployment resumes crashed runs (`resume_crashed`) and they were resumed fewer times
+        than that. Each run is made due once, however many serve processes ask at once; the
+        serve process that claims it resumes it (`headwater.resuming`).
+
+        Returns:
+            The flow run ids made due again.
         """
         raise NotImplementedError
 

@@ -213,6 +213,23 @@ class MemoryDeploymentMethods:
                     _apply(flow_run, pending_update(r["flow_run_id"], flow_run["run_count"], now))
             return ClaimResult([self._run_view(r) for r in due], missed)
 
+    def requeue_crashed_runs(
+        self, deployment_ids: Sequence[UUID | str], *, now: float
+    ) -> list[UUID]:
+        ids = {str(i) for i in deployment_ids}
+        requeued: list[UUID] = []
+        with self._lock:
+            for r in self._deployment_runs.values():
+                limit = self._deployments.get(r["deployment_id"], {}).get("resume_crashed") or 0
+                run = self._flow_runs.get(r["flow_run_id"], {})
+                if (r["deployment_id"] in ids and r["status"] == "claimed"
+                        and run.get("state_type") == "CRASHED"
+                        and limit > (r.get("resumes") or 0)):
+                    r.update(status="scheduled", scheduled_time=now, claimed_by=None,
+                             claimed_at=None, resumes=(r.get("resumes") or 0) + 1)
+                    requeued.append(UUID(r["flow_run_id"]))
+        return requeued
+
     def end_flow_run(
         self, run_id: UUID | str, *, state_type: str, state_name: str, message: str,
         now: float,

@@ -24,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 
 metadata = MetaData()
 
@@ -195,6 +195,7 @@ deployments = Table(
     Column("last_tick", Float),  # the newest tick made into a run (never goes back)
     Column("last_served", Float),  # the newest sign of life of a serve process serving it
     Column("served_by", String(255)),
+    Column("resume_crashed", Integer),  # revision 0008: crashed runs resumed up to this often
     UniqueConstraint("flow_name", "name", name="uq_deployments_flow_name_name"),
 )
 
@@ -212,6 +213,7 @@ deployment_runs = Table(
     Column("claimed_by", String(255)),
     Column("claimed_at", Float),
     Column("created", Float, nullable=False),
+    Column("resumes", Integer),  # revision 0008: times it was resumed after crashing
     UniqueConstraint("deployment_id", "tick", name="uq_deployment_runs_tick"),
     Index("ix_deployment_runs_due", "status", "scheduled_time"),
 )

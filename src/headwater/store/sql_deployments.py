@@ -311,6 +311,42 @@ class SqlDeploymentMethods:
             .group_by(deployment_runs.c.deployment_id)).all())
         return {i: limit - active.get(i, 0) for i, limit in limits.items()}
 
+    def requeue_crashed_runs(
+        self, deployment_ids: Sequence[UUID | str], *, now: float
+    ) -> list[UUID]:
+        ids = [str(i) for i in deployment_ids]
+        if not ids:
+            return []
+        dr = deployment_runs
+        crashed = (
+            select(dr.c.flow_run_id, dr.c.resumes)
+            .select_from(dr.join(deployments, deployments.c.id == dr.c.deployment_id)
+                         .join(flow_runs, flow_runs.c.id == dr.c.flow_run_id))
+            .where(dr.c.deployment_id.in_(ids), dr.c.status == "claimed",
+                   flow_runs.c.state_type == "CRASHED",
+                   deployments.c.resume_crashed > func.coalesce(dr.c.resumes, 0))
+        )
+        with self._reading() as conn:  # most passes find none: no write transaction for them
+            found = conn.execute(crashed).all()
+        if not found:
+            return []
+        return self._write(  # type: ignore[no-any-return]
+            lambda conn: self._requeue(conn, found, now), "requeue crashed runs in")
+
+    def _requeue(self, conn: Connection, found: list[Any], now: float) -> list[UUID]:
+        dr = deployment_runs
+        requeued: list[UUID] = []
+        for run_id, resumes in found:
+            # Only if nobody requeued (and maybe claimed) it since it was read: exactly once.
+            seen = dr.c.resumes.is_(None) if resumes is None else dr.c.resumes == resumes
+            changed = conn.execute(
+                update(dr).where(dr.c.flow_run_id == run_id, dr.c.status == "claimed", seen)
+                .values(status="scheduled", scheduled_time=now, claimed_by=None,
+                        claimed_at=None, resumes=(resumes or 0) + 1))
+            if changed.rowcount == 1:
+                requeued.append(UUID(run_id))
+        return requeued
+
     def end_flow_run(
         self, run_id: UUID | str, *, state_type: str, state_name: str, message: str,
         now: float,
