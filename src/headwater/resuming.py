@@ -49,7 +49,7 @@ def resume_flow_run(
     from headwater.engine.flow_run import adopting_flow_run
 
     view, plan = load_plan(run_id, store)
-    _check_resumable(view, flow)
+    check_resumable(view, flow.name)
     arguments = {**view.parameters, **(parameters or {})}
     if flow.isasync:
         async def resumed() -> Any:
@@ -111,7 +111,9 @@ def _plan(store: RunStore, view: FlowRunView) -> ResumePlan:
     )
 
 
-def _check_resumable(view: FlowRunView, flow: Flow[..., Any]) -> None:
+def check_resumable(view: FlowRunView, flow_name: str | None = None) -> None:
+    """Raise `ResumeError`, saying why and what to do, unless the run can be resumed (by a
+    run of the flow `flow_name`, when given)."""
     from headwater.errors import ResumeError
 
     if view.parent_flow_run_id is not None:
@@ -119,10 +121,10 @@ def _check_resumable(view: FlowRunView, flow: Flow[..., Any]) -> None:
             f"Flow run {view.id} ({view.name!r}) is a subflow run of {view.parent_flow_run_id}. "
             f"Resume that flow run: its subflows resume with it.", run_id=str(view.id),
         )
-    if view.flow_name != flow.name:
+    if flow_name is not None and view.flow_name != flow_name:
         raise ResumeError(
             f"Flow run {view.id} ({view.name!r}) is a run of flow {view.flow_name!r}, not of "
-            f"{flow.name!r}. Resume it with the flow it belongs to.", run_id=str(view.id),
+            f"{flow_name!r}. Resume it with the flow it belongs to.", run_id=str(view.id),
         )
     if view.state_type == "COMPLETED":
         raise ResumeError(
@@ -137,6 +139,43 @@ def _check_resumable(view: FlowRunView, flow: Flow[..., Any]) -> None:
             f"silent for HEADWATER_CRASH_AFTER_SECONDS; resume it then, or cancel it first "
             f"(`headwater runs cancel {str(view.id)[:8]}`).", run_id=str(view.id),
         )
+
+
+def resume_in_background(store: RunStore, run_id: UUID | str) -> tuple[FlowRunView, int]:
+    """Start `headwater runs resume` for the run in a process of its own (what the server does:
+    user code never runs in the server). Returns the run and the process id.
+
+    Raises:
+        RunNotFoundError: no flow run has that id.
+        ResumeError: it cannot be resumed, or did not record where its flow's code is.
+    """
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    from headwater.errors import ResumeError
+
+    view = store.read_flow_run(run_id)
+    check_resumable(view)
+    if view.entrypoint is None:
+        raise ResumeError(
+            f"Flow run {view.id} ({view.name!r}) did not record where its flow's code is. "
+            f"Resume it from a terminal: `headwater runs resume {str(view.id)[:8]} "
+            f"--entrypoint FILE.py:FLOW`.", run_id=str(view.id),
+        )
+    env = dict(os.environ)
+    url = getattr(store, "url", None)
+    if url:  # in the environment, never on the command line (`ps` shows that)
+        env["HEADWATER_DATABASE_URL"] = str(url)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "headwater.cli.main", "runs", "resume", str(view.id)],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    # Reaped when it ends (no zombie is left behind by a long-lived server).
+    threading.Thread(target=process.wait, name=f"resume-{view.id}", daemon=True).start()
+    return view, process.pid
 
 
 class _Resumer:

@@ -1,5 +1,6 @@
 """The UI in a real browser: the runs list, a run's timeline, graph and logs, a live run
-followed until it finishes, cancelling a running run, an asset's lineage."""
+followed until it finishes, cancelling a running run, resuming a failed one, an asset's
+lineage."""
 
 from __future__ import annotations
 
@@ -144,6 +145,35 @@ def test_a_running_run_is_cancelled_from_its_page(
         release.touch()
         proc.kill()
         proc.communicate()
+
+
+def test_a_failed_run_is_resumed_from_its_page_and_completes(
+    sqlite_url: str, tmp_path: Path, page: Any,
+) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    from tests.server.test_resume_api import FLOW
+    from tests.store.processes import env_for
+
+    script = tmp_path / "three.py"
+    script.write_text(textwrap.dedent(FLOW))
+    (tmp_path / "source.txt").write_text("broken")
+    subprocess.run([sys.executable, str(script)], env=env_for(sqlite_url), capture_output=True,
+                   timeout=120, check=False)
+    (tmp_path / "source.txt").write_text("fixed")
+    with serving(sqlite_url) as base:
+        page.goto(f"{base}/runs")
+        open_run(page, "three")
+        header = page.get_by_test_id("run-header")
+        expect(header.locator("[data-state=FAILED]")).to_be_visible()
+        page.get_by_test_id("resume").click()
+        expect(page.get_by_test_id("resume-note")).to_contain_text("(attempt 2)")
+
+        expect(header.locator("[data-state=COMPLETED]")).to_be_visible(timeout=60_000)
+        expect(page.get_by_test_id("resume")).to_have_count(0)
+    assert (tmp_path / "ran.txt").read_text().split() == ["1", "2", "2", "3"]
 
 
 def test_an_assets_lineage_opens_from_the_catalog(served: tuple[str, str], page: Any) -> None:

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 from headwater.errors import (
     AssetNotFoundError,
     HeadwaterError,
+    ResumeError,
     RunFinishedError,
     RunNotFoundError,
     StoreUnavailableError,
@@ -43,7 +44,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "HEADWATER_SERVER_AUTH is set and the request has no valid user and password"),
         (403, "an action from another origin"),
         (404, "no run or asset has that id or key"),
-        (409, "the run already finished"),
+        (409, "the run already finished, or cannot be resumed"),
         (422, "a parameter the API cannot use"),
         (503, "the run store cannot be reached"),
     )
@@ -51,6 +52,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 CRASH_CHECK_SECONDS = 10.0
 STATUSES: list[tuple[type[BaseException], int]] = [
     (RunNotFoundError, 404), (AssetNotFoundError, 404), (RunFinishedError, 409),
+    (ResumeError, 409),
     (BadRequestError, 422), (ForbiddenError, 403), (StoreUnavailableError, 503),
     (ValueError, 422), (HeadwaterError, 400),
 ]

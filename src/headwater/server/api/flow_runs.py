@@ -1,5 +1,5 @@
 """`/api/flow_runs`: the runs list (filters, cursor pages, counts, a histogram), one run, its
-state history, subflows and logs, and cancelling it."""
+state history, subflows and logs, and cancelling or resuming it."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from headwater.server.api.models import (
     FlowRunPageOut,
     HistogramOut,
     LogPageOut,
+    ResumeOut,
     StateOut,
 )
 from headwater.server.errors import BadRequestError
@@ -171,6 +172,19 @@ def cancel_flow_run(store: Store, run_id: str) -> CancelOut:
     return CancelOut(id=str(view.id), name=view.name,
                      message=f"Asked flow run {view.name!r} to stop; it was "
                              f"{view.state_name or 'starting'}.")
+
+
+@router.post("/flow_runs/{run_id}/resume", response_model=ResumeOut, status_code=202)
+def resume_flow_run(store: Store, run_id: str) -> ResumeOut:
+    """Resume a Failed, Crashed or Cancelled flow run from where it stopped, in a process of
+    its own (as `headwater runs resume` does). Answers 202 at once; follow the run's state.
+    Answers 409 if the run cannot be resumed (the message says why)."""
+    from headwater.resuming import resume_in_background
+
+    view, pid = resume_in_background(store, run_id)
+    return ResumeOut(id=str(view.id), name=view.name,
+                     message=f"Resuming flow run {view.name!r} (attempt {view.run_count + 1}) "
+                             f"in process {pid}.")
 
 
 @router.get("/changes", response_model=ChangesOut, tags=["live"])

@@ -209,3 +209,9 @@ class CancelOut(BaseModel):
     id: str
     name: str
     message: str
+
+
+class ResumeOut(BaseModel):
+    id: str
+    name: str
+    message: str

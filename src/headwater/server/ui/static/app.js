@@ -7,6 +7,7 @@
 const POLL_MS = 500;
 const MAX_LOG_LINES = 1000;
 const FINAL = new Set(["COMPLETED", "FAILED", "CRASHED", "CANCELLED"]);
+const RESUMABLE = new Set(["FAILED", "CRASHED", "CANCELLED"]);
 const STATE_COLORS = {
   COMPLETED: "#1a7f37", FAILED: "#cf222e", CRASHED: "#a40e82", CANCELLED: "#9a6700",
   RUNNING: "#1f6feb", PENDING: "#8c959f", SCHEDULED: "#0a8a9a", PAUSED: "#bc4c00",
@@ -315,8 +316,20 @@ async function flowRunPage(runId) {
           header.append(h("div", { class: "error" }, error.message));
         }
       } }, run.cancel_requested ? "Cancelling…" : "Cancel");
+    const resumable = !run.parent_flow_run_id && RESUMABLE.has(run.state_type);
+    const resume = !resumable ? null : h("button", {
+      "data-testid": "resume", title: "Run it again from where it stopped",
+      onclick: async (event) => {
+        event.target.disabled = true;
+        try {
+          const answer = await api(`/api/flow_runs/${runId}/resume`, { method: "POST" });
+          header.append(h("div", { class: "note", "data-testid": "resume-note" }, answer.message));
+        } catch (error) {
+          header.append(h("div", { class: "error", "data-testid": "resume-error" }, error.message));
+        }
+      } }, "Resume");
     header.replaceChildren(
-      h("h1", {}, run.name, " ", stateBadge(run.state_type, run.state_name), " ", cancel),
+      h("h1", {}, run.name, " ", stateBadge(run.state_type, run.state_name), " ", cancel, resume),
       h("dl", { class: "grid" },
         h("dt", {}, "Flow"), h("dd", {}, run.flow_name),
         h("dt", {}, "Id"), h("dd", { class: "mono" }, run.id),
