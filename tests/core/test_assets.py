@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic
 import pytest
 
 from headwater import flow, task
@@ -15,6 +16,7 @@ from headwater.assets import (
     add_asset_metadata,
     materialize,
 )
+from headwater.core.assets import validate_key
 from headwater.events.memory import MemorySink
 from headwater.events.records import Event
 from headwater.runners.dask import DaskTaskRunner
@@ -52,11 +54,14 @@ def _upstream_of(sink: MemorySink, key: str) -> set[str]:
     ("s3://bucket/" + "x" * 600, "cannot exceed 512"),
 ])
 def test_a_bad_key_is_rejected_at_decoration_naming_the_rule(key: str, rule: str) -> None:
-    with pytest.raises(AssetKeyError) as info:
+    # A pydantic ValidationError, as Prefect's pydantic Asset raises; still a ValueError.
+    with pytest.raises(pydantic.ValidationError) as info:
         materialize(key)(lambda: None)
     assert rule in str(info.value)
     assert key[:20] in str(info.value)
     assert isinstance(info.value, ValueError)
+    with pytest.raises(AssetKeyError):  # the check itself, for code that validates keys
+        validate_key(key)
 
 
 def test_good_keys_and_assets_with_properties_are_accepted() -> None:

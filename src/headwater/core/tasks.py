@@ -9,6 +9,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from headwater.core import options as opt
 from headwater.core import seam
+from headwater.core._asset import to_asset
 from headwater.core._decorated import Decorated
 from headwater.core.context import flow_run_var
 from headwater.core.options import NotSet
@@ -128,7 +129,8 @@ class Task(Decorated, Generic[P, R]):
         self.on_failure_hooks = opt.check_hooks("on_failure", on_failure, owner=owner)
         self.on_running_hooks = opt.check_hooks("on_running", on_running, owner=owner)
         self.viz_return_value = viz_return_value
-        self.asset_deps = list(asset_deps) if asset_deps is not None else []
+        # Strings become Asset objects now, so a bad key fails at decoration, as in Prefect.
+        self.asset_deps = [to_asset(a) for a in asset_deps] if asset_deps is not None else []
         self.task_key = _task_key(self.fn)
 
     # -- hook registration (`@my_task.on_failure`) -----------------------------------------------
