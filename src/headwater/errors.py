@@ -34,6 +34,8 @@
     │   ├── RunFinishedError                   ... the run is final: it cannot be cancelled
     │   ├── DeploymentNotFoundError (+ LookupError) ... no deployment has the given name
     │   └── AssetNotFoundError (+ LookupError) ... no asset has the given key
+    ├── UnsupportedPrefectFeature (+ ImportError, NotImplementedError)
+    │                                          a Prefect feature headwater does not have
     └── CommandError                           a `headwater` command got input it cannot use
         ├── FlowFileNotFoundError              `run file.py:flow` names a missing file
         ├── FlowFileError                      ... or a file that fails to import
@@ -286,6 +288,16 @@ class AssetNotFoundError(StoreError, LookupError):
         super().__init__(message)
         self.key = key
         self.suggestions = suggestions
+
+
+class UnsupportedPrefectFeature(HeadwaterError, ImportError, NotImplementedError):
+    """A Prefect name, module or method that headwater does not provide; the message says
+    what to use instead.
+
+    An ImportError, so `from prefect import x` shows this message instead of Python's generic
+    "cannot import name"; a NotImplementedError, for the methods that exist only to say so
+    (`flow.deploy(...)`, `task.delay(...)`).
+    """
 
 
 class CommandError(HeadwaterError):

@@ -146,3 +146,24 @@ def test_arguments_reach_the_script_as_sys_argv(tmp_path: Path) -> None:
     done = _compat(str(script), "--day", "monday")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['--day', 'monday'] prefect"
+
+
+def test_prefect_methods_headwater_lacks_raise_naming_the_alternative(shim: None) -> None:
+    from prefect import flow, task
+
+    @task
+    def load() -> None: ...
+
+    @flow
+    def etl() -> None: ...
+
+    # Given methods that need Prefect's server, when called, they say what to use instead.
+    with pytest.raises(UnsupportedPrefectFeature, match=r"etl\.serve"):
+        etl.deploy(name="x", work_pool_name="pool")
+    with pytest.raises(UnsupportedPrefectFeature, match=r"load\.submit"):
+        load.delay()
+    with pytest.raises(UnsupportedPrefectFeature, match=r"load\.submit"):
+        load.apply_async()
+    with pytest.raises(NotImplementedError, match="headwater serve"):
+        flow.from_source(source="https://github.com/x/y", entrypoint="f.py:etl")
+    assert callable(etl.serve) and callable(etl.to_deployment)

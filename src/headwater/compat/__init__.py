@@ -4,6 +4,7 @@ From a shell:   python -m headwater.compat script.py [args...]
 From code:      import headwater.compat; headwater.compat.install()
 """
 
-from headwater.compat._finder import UnsupportedPrefectFeature, install, uninstall
+from headwater.compat._finder import install, uninstall
+from headwater.errors import UnsupportedPrefectFeature
 
 __all__ = ["UnsupportedPrefectFeature", "install", "uninstall"]

@@ -12,17 +12,9 @@ from difflib import get_close_matches
 from typing import Any
 
 from headwater.compat.table import NAMES, UNSUPPORTED
-from headwater.errors import HeadwaterError
+from headwater.errors import UnsupportedPrefectFeature
 
 ROOTS = ("prefect", "prefect_dask", "prefect_ray")
-
-
-class UnsupportedPrefectFeature(HeadwaterError, ImportError):
-    """A Prefect name or module that headwater does not provide.
-
-    It is an ImportError (not an AttributeError), so `from prefect import x` shows this
-    message instead of Python's generic "cannot import name".
-    """
 
 
 def _missing(module: str, name: str | None) -> UnsupportedPrefectFeature:

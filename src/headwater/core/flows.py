@@ -11,6 +11,7 @@ from headwater.core import options as opt
 from headwater.core import seam
 from headwater.core._decorated import Decorated
 from headwater.core.parameters import ParameterValidator
+from headwater.errors import UnsupportedPrefectFeature
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -225,6 +226,25 @@ class Flow(Decorated, Generic[P, R]):
         options = {k: v for k, v in locals().items() if k not in ("self", "name")}
         seam.deployer().serve(self, name, options)
 
+    def deploy(self, *args: Any, **kwargs: Any) -> Any:
+        """Prefect's way to send a flow to a work pool; headwater has none. Raises
+        `UnsupportedPrefectFeature` naming what to use instead."""
+        raise UnsupportedPrefectFeature(
+            f"{self.name}.deploy(...) hands the flow to a Prefect work pool; headwater has no "
+            f"work pools. Instead: {self.fn.__name__}.serve(name=...) in a process on the "
+            "machine that should run it, or `headwater serve file.py:flow`."
+        )
+
+    @staticmethod
+    def from_source(*args: Any, **kwargs: Any) -> Any:
+        """Prefect loads a flow from remote storage here; headwater raises
+        `UnsupportedPrefectFeature` naming what to use instead."""
+        raise UnsupportedPrefectFeature(
+            "flow.from_source(...) loads a flow from remote storage, which headwater does not "
+            "do. Instead: check the code out on the machine and import the flow, or run "
+            "`headwater serve file.py:flow` there."
+        )
+
     def resume(self, run_id: Any, *, return_state: bool = False, **parameters: Any) -> Any:
         """Run this flow again as a new attempt of its Failed, Crashed or Cancelled flow run
         `run_id` (an id or a unique prefix): calls that completed before, with persisted
@@ -287,3 +307,6 @@ def flow(__fn: Any = None, **options: Any) -> Any:
         return Flow(fn, **options)
 
     return decorate
+
+
+flow.from_source = Flow.from_source  # type: ignore[attr-defined]  # Prefect's `flow.from_source`

@@ -13,7 +13,7 @@ from headwater.core._asset import to_asset
 from headwater.core._decorated import Decorated
 from headwater.core.context import flow_run_var
 from headwater.core.options import NotSet
-from headwater.errors import SubmissionError
+from headwater.errors import SubmissionError, UnsupportedPrefectFeature
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -180,6 +180,20 @@ class Task(Decorated, Generic[P, R]):
             future.wait()
             return future.state
         return future
+
+    def delay(self, *args: Any, **kwargs: Any) -> Any:
+        """Prefect sends the call to background task workers; headwater has none. Raises
+        `UnsupportedPrefectFeature` naming what to use instead."""
+        raise UnsupportedPrefectFeature(
+            f"{self.name}.delay(...) sends the call to Prefect's background task workers, "
+            f"which headwater does not have. Instead: call {self.name}.submit(...) inside a "
+            f"flow, or serve a flow that calls {self.name}(...) and start its runs with "
+            "`headwater deployments run`."
+        )
+
+    def apply_async(self, *args: Any, **kwargs: Any) -> Any:
+        """As `delay`: raises `UnsupportedPrefectFeature`."""
+        return self.delay(*args, **kwargs)
 
     def map(self, /, *args: Any, return_state: bool = False, wait_for: Any = None,
             **kwargs: Any) -> Any:
