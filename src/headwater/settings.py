@@ -3,6 +3,7 @@
 | variable | default | meaning |
 |---|---|---|
 | `HEADWATER_HOME` | `~/.headwater` | where the run store and results live |
+| `HEADWATER_LOCAL_STORAGE_PATH` | `<home>/storage` | results persisted without `result_storage` |
 | `HEADWATER_LOGGING_LEVEL` | `INFO` | level of the run loggers and the console |
 | `HEADWATER_LOGGING_LOG_PRINTS` | `false` | default for `log_prints` when no flow sets it |
 | `HEADWATER_STORE` | (unset) | `memory` keeps every record in memory, for users' unit tests |
@@ -92,6 +93,13 @@ def home() -> Path:
     """The folder for headwater's files (`HEADWATER_HOME`, default `~/.headwater`)."""
     value = _raw("HEADWATER_HOME")
     return Path(value).expanduser() if value else Path.home() / ".headwater"
+
+
+def local_storage_path() -> Path:
+    """Where results are persisted when no `result_storage` is given
+    (`HEADWATER_LOCAL_STORAGE_PATH`, default `<home>/storage`)."""
+    value = _raw("HEADWATER_LOCAL_STORAGE_PATH")
+    return Path(value).expanduser() if value else home() / "storage"
 
 
 def logging_level() -> int:

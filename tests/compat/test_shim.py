@@ -167,3 +167,18 @@ def test_prefect_methods_headwater_lacks_raise_naming_the_alternative(shim: None
     with pytest.raises(NotImplementedError, match="headwater serve"):
         flow.from_source(source="https://github.com/x/y", entrypoint="f.py:etl")
     assert callable(etl.serve) and callable(etl.to_deployment)
+
+
+def test_prefect_settings_map_onto_unset_headwater_settings() -> None:
+    from headwater.compat._environment import apply_prefect_environment
+
+    env = {
+        "PREFECT_HOME": "prefect-home",
+        "PREFECT_LOCAL_STORAGE_PATH": "results",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "HEADWATER_LOGGING_LEVEL": "DEBUG",  # set explicitly: headwater's own wins
+    }
+    applied = apply_prefect_environment(env)
+    assert applied == {"HEADWATER_HOME": "prefect-home",
+                       "HEADWATER_LOCAL_STORAGE_PATH": "results"}
+    assert env["HEADWATER_LOGGING_LEVEL"] == "DEBUG"

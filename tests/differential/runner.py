@@ -83,15 +83,22 @@ def prefect_command(python: str, script: Script) -> list[str]:
     return [python, str(script.path)]
 
 
+def _environment(script: Script, folder: str) -> dict[str, str]:
+    """The caller's environment without its HEADWATER_* settings, HOME in the script's empty
+    folder (so `~/.headwater` and `~/.prefect` are fresh), the common basics, the header's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    env.update(_COMMON_ENV, HOME=folder)
+    for name, value in script.env.items():
+        env[name] = value.replace("{tmp}", folder)
+    return env
+
+
 def run(command: list[str], script: Script, *, timeout: float = 300) -> str:
     """Run `command` in a fresh empty folder; return the script's comparable output."""
     with tempfile.TemporaryDirectory(prefix="differential-") as folder:
-        env = {**os.environ, **_COMMON_ENV}
-        for name, value in script.env.items():
-            env[name] = value.replace("{tmp}", folder)
         done = subprocess.run(
-            command, cwd=folder, env=env, capture_output=True, text=True, timeout=timeout,
-            check=False,
+            command, cwd=folder, env=_environment(script, folder), capture_output=True,
+            text=True, timeout=timeout, check=False,
         )
     output = done.stdout
     if done.returncode != 0:
@@ -102,11 +109,8 @@ def run(command: list[str], script: Script, *, timeout: float = 300) -> str:
 def diagnose(command: list[str], script: Script) -> str:
     """The stderr of a run, for a failure message."""
     with tempfile.TemporaryDirectory(prefix="differential-") as folder:
-        env = {**os.environ, **_COMMON_ENV}
-        for name, value in script.env.items():
-            env[name] = value.replace("{tmp}", folder)
         done = subprocess.run(
-            command, cwd=folder, env=env, capture_output=True, text=True, timeout=300,
-            check=False,
+            command, cwd=folder, env=_environment(script, folder), capture_output=True,
+            text=True, timeout=300, check=False,
         )
     return done.stderr[-4000:]

@@ -11,6 +11,7 @@ import types
 from difflib import get_close_matches
 from typing import Any
 
+from headwater.compat._environment import apply_prefect_environment
 from headwater.compat.table import NAMES, UNSUPPORTED
 from headwater.errors import UnsupportedPrefectFeature
 
@@ -81,6 +82,8 @@ class PrefectShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module.__path__ = []  # a package, so `import prefect.x` asks us for children
         if spec.name == "prefect":
             module.__version__ = "3.4.0+headwater"  # type: ignore[attr-defined]
+            # Prefect reads its settings when `prefect` is imported; so does the shim.
+            apply_prefect_environment()
         return module
 
     def exec_module(self, module: types.ModuleType) -> None:

@@ -135,7 +135,7 @@ class FsspecStorage(ResultStorage):
 def default_storage() -> LocalFileStorage:
     from headwater import settings
 
-    return LocalFileStorage(settings.home() / "storage")
+    return LocalFileStorage(settings.local_storage_path())
 
 
 def get_storage(value: Any) -> ResultStorage:
