@@ -41,7 +41,8 @@ def load_flow(target: str) -> Any:
     """Import the file and return the flow object named in `target` (`file.py:name`).
 
     The file is imported as a module (its `if __name__ == "__main__":` block does not run),
-    with its folder first on `sys.path` so its own imports work.
+    with its folder first on `sys.path` so its own imports work. A file that imports
+    `prefect` gets headwater's Prefect shim first.
 
     Raises:
         FlowFileNotFoundError: the file does not exist.
@@ -55,6 +56,9 @@ def load_flow(target: str) -> Any:
             f"There is no file {str(path)!r} (looked in {str(Path.cwd())!r}). "
             f"Check the path, e.g. `headwater run examples/hello.py:hello`."
         )
+    from headwater.compat._detect import install_for_file
+
+    install_for_file(path)  # a Prefect script runs as under `python -m headwater.compat`
     module_name = f"__headwater_run__{path.stem}"
     spec = importlib.util.spec_from_file_location(module_name, path.resolve())
     assert spec is not None and spec.loader is not None

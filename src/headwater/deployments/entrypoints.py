@@ -70,6 +70,9 @@ def load_flow(entrypoint: str) -> Any:
                 f"There is no file {where!r} (looked in {str(Path.cwd())!r}): the deployment's "
                 f"flow was moved or deleted. Serve it again from its new place."
             )
+        from headwater.compat._detect import install_for_file
+
+        install_for_file(path)  # a served Prefect script gets the shim, as under `headwater run`
         module_name = f"__headwater_deployment__{path.stem}"
         spec = importlib.util.spec_from_file_location(module_name, path.resolve())
         assert spec is not None and spec.loader is not None
