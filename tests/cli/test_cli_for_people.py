@@ -161,9 +161,11 @@ def test_db_prune_asks_first_and_dry_run_deletes_nothing(
     kept = json.loads(headwater("runs", "ls", "--json").output)
     done = headwater("db", "prune", "--older-than", "0s", input="y\n")
 
-    assert "2 flow run(s) were created more than 0s ago and would be deleted" in dry.output
+    assert "Would delete 2 flow run(s) with 2 task run(s), finished and created more than 0s ago"\
+        in dry.output
+    assert "pipeline/" in dry.output and "child/" in dry.output
     assert declined.exit_code == 1 and "Aborted" in declined.output and len(kept) == 1
-    assert "Deleted 2 flow run(s)" in done.output
+    assert "Deleted 2 flow run(s) with 2 task run(s)" in done.output
     assert json.loads(headwater("runs", "ls", "--json").output) == []
 
 

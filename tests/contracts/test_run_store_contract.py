@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from headwater.core.states import Completed, Failed, Pending, Running
+from headwater.core.states import Cancelled, Completed, Failed, Pending, Running
 from headwater.errors import RunFinishedError, RunNotFoundError
 from headwater.events._rows import BatchBuilder
 from headwater.events.records import (
@@ -398,6 +398,7 @@ def test_prune_deletes_the_cancel_requests_of_the_runs_it_deletes(store: RunStor
     write(store, flow_created(old, created=time.time() - 3600),
           StateChanged(old, "flow", Running(), 1))
     store.request_cancel(old)
+    write(store, StateChanged(old, "flow", Cancelled(), 1))
     store.prune(created_before=time.time() - 60)
 
     assert store.read_cancel_requests([str(old)]) == []

@@ -37,7 +37,8 @@ def test_prune_older_than_keeps_recent_runs() -> None:
     store, old, new = MemoryStore(), uuid4(), uuid4()
     now = 1_000_000.0
     write(store, FlowRunCreated(old, "a", "f", None, {}, frozenset(), None, None, now - 40 * 86400),
-          FlowRunCreated(new, "b", "f", None, {}, frozenset(), None, None, now - 86400))
+          FlowRunCreated(new, "b", "f", None, {}, frozenset(), None, None, now - 86400),
+          StateChanged(old, "flow", Completed(), 1), StateChanged(new, "flow", Completed(), 1))
 
     result = prune_older_than(store, "30d", now=now)
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from headwater.cli import render
+
+if TYPE_CHECKING:
+    from headwater.store import PruneResult, RunStore
 
 
 @click.group()
@@ -47,29 +52,65 @@ def reset(yes: bool) -> None:
 
 @db.command()
 @click.option("--older-than", required=True, metavar="DURATION",
-              help="Delete runs created longer ago than this: 30d, 12h, 90m, 45s or 2w.")
+              help="Delete finished runs created longer ago than this: 30d, 12h, 90m, 45s, 2w.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--dry-run", is_flag=True, help="Only say how many flow runs would be deleted.")
+@click.option("--dry-run", is_flag=True,
+              help="Only show what would be deleted (counts and the first runs); delete nothing.")
 def prune(older_than: str, yes: bool, dry_run: bool) -> None:
-    """Delete old flow runs with their task runs, states, logs, dependencies and events."""
+    """Delete finished flow runs created more than DURATION ago, with their task runs,
+    states, logs, dependencies and events.
+
+    Only runs in a final state (Completed, Failed, Cancelled, Crashed) go; a run still running
+    or waiting, its subflows and its parents stay. Task runs whose flow run is already gone go
+    too. Deletes in short transactions, so flows running meanwhile keep recording.
+    """
     import time
 
-    from headwater.store import FlowRunFilter, using_store
-    from headwater.store.history import parse_duration, prune_older_than
+    from headwater.store import using_store
+    from headwater.store.history import prune_older_than
 
-    before = time.time() - parse_duration(older_than)
+    now = time.time()
     with using_store() as store:
-        doomed = sum(store.count_flow_runs(FlowRunFilter(created_before=before)).values())
-        if dry_run or not doomed:
-            render.console().print(
-                f"{doomed} flow run(s) were created more than {older_than} ago"
-                + (" and would be deleted (dry run: nothing was deleted)." if doomed else "."))
+        plan = prune_older_than(store, older_than, now=now, dry_run=True)
+        if dry_run or not (plan.flow_runs or plan.task_runs or plan.orphan_task_runs):
+            _print_plan(store, plan, older_than, dry_run)
             return
         if not yes:
-            click.confirm(f"Delete {doomed} flow run(s) created more than {older_than} ago, "
-                          f"with their task runs, logs and events?", abort=True)
-        result = prune_older_than(store, older_than, now=before + parse_duration(older_than))
-    render.console().print(
-        f"Deleted {result.flow_runs} flow run(s) and {result.task_runs} task run(s) "
-        f"created more than {older_than} ago."
-    )
+            click.confirm(f"Delete {_what(plan)} (finished, created more than {older_than} ago) "
+                          f"from {store.display_url}?", abort=True)
+        result = prune_older_than(store, older_than, now=now)
+    kept = (f" Kept {result.kept_flow_runs} older finished flow run(s) that belong to a run "
+            f"still running." if result.kept_flow_runs else "")
+    render.console().print(f"Deleted {_what(result)}.{kept}")
+
+
+def _what(result: PruneResult) -> str:
+    orphans = (f" and {result.orphan_task_runs} task run(s) whose flow run was already gone"
+               if result.orphan_task_runs else "")
+    rows = (f" (and {result.orphan_rows} log, event or asset row(s) of runs already gone)"
+            if result.orphan_rows else "")
+    return f"{result.flow_runs} flow run(s) with {result.task_runs} task run(s){orphans}{rows}"
+
+
+def _print_plan(store: RunStore, plan: PruneResult, older_than: str, dry_run: bool) -> None:
+    from headwater.store import FlowRunFilter
+
+    out = render.console()
+    if not (plan.flow_runs or plan.task_runs or plan.orphan_task_runs):
+        out.print(f"Nothing to delete: no finished flow run was created more than {older_than} "
+                  f"ago in {store.display_url}.")
+        return
+    out.print(f"Would delete {_what(plan)}, finished and created more than {older_than} ago "
+              f"(dry run: nothing was deleted).", soft_wrap=True)
+    shown = store.read_flow_runs(FlowRunFilter(ids=tuple(str(i) for i in plan.flow_run_ids[:10]),
+                                               limit=10))
+    for run in shown:
+        out.print(f"  {str(run.id)[:8]}  {run.flow_name}/{run.name}  {run.state_name}  "
+                  f"created {render.when(run.created)}", highlight=False, soft_wrap=True)
+    if plan.flow_runs > len(shown):
+        out.print(f"  ... and {plan.flow_runs - len(shown)} more.")
+    if plan.kept_flow_runs:
+        out.print(f"Kept: {plan.kept_flow_runs} older finished flow run(s) that belong to a run "
+                  f"still running.")
+    if dry_run:
+        out.print(f"Run `headwater db prune --older-than {older_than}` to delete them.")

@@ -275,10 +275,25 @@ class AssetLineageView:
 
 @dataclass(frozen=True)
 class PruneResult:
-    """What `prune` deleted."""
+    """What `prune` deleted (or, with `dry_run`, would delete).
+
+    Attributes:
+        flow_runs: flow runs deleted, with everything that belongs to them.
+        task_runs: task runs deleted with them, and task runs that ran outside any flow.
+        orphan_task_runs: task runs deleted because their flow run was already gone.
+        kept_flow_runs: final flow runs old enough, kept because they belong to a run that
+            is still running or waiting (a subflow of it, or its parent).
+        flow_run_ids: with `dry_run`, the flow runs that would be deleted.
+        orphan_rows: log, event and asset rows deleted because their run was already gone
+            (not counted by a dry run).
+    """
 
     flow_runs: int
     task_runs: int
+    orphan_task_runs: int = 0
+    kept_flow_runs: int = 0
+    flow_run_ids: tuple[UUID, ...] = ()
+    orphan_rows: int = 0
 
 
 class RunStore(DeploymentMethods):
@@ -585,10 +600,28 @@ class RunStore(DeploymentMethods):
         """
         raise NotImplementedError
 
-    def prune(self, *, created_before: float) -> PruneResult:
-        """Delete flow runs created before a time, with their task runs, states, logs,
-        dependencies and events (asset events and lineage links included). Task runs outside
-        any flow are pruned by their own age.
+    def prune(
+        self, *, created_before: float, now: float | None = None, dry_run: bool = False
+    ) -> PruneResult:
+        """Delete final flow runs created before a time, with their task runs, states, logs,
+        dependencies and events (asset events and lineage links included).
+
+        Only flow runs in a final state go, and none that belongs to an unfinished run (a
+        subflow of a running flow, or the parent of a running subflow): a running run and
+        everything it wrote survive any prune. Task runs outside any flow go by their own age;
+        task runs whose flow run is gone (left by an older version) go once they are an hour
+        old. SQL stores delete in many short transactions, so writers never wait long.
+
+        Args:
+            created_before: flow runs created before this time (seconds since the epoch) go.
+            now: the current time (default: now), for the age of orphaned task runs.
+            dry_run: only count what would go; delete nothing.
+
+        Returns:
+            What was deleted, or would be.
+
+        Raises:
+            StoreUnavailableError: the database cannot be reached or written.
         """
         raise NotImplementedError
 

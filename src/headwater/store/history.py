@@ -140,12 +140,18 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2).lower()]
 
 
-def prune_older_than(store: RunStore, older_than: str, *, now: float | None = None) -> PruneResult:
-    """Delete flow runs created more than `older_than` ago (e.g. '30d'), with everything
-    that belongs to them."""
+def prune_older_than(
+    store: RunStore, older_than: str, *, now: float | None = None, dry_run: bool = False
+) -> PruneResult:
+    """Delete final flow runs created more than `older_than` ago (e.g. '30d'), with
+    everything that belongs to them; runs still running, and what belongs to them, stay.
+
+    Raises:
+        ParameterParseError: `older_than` is not a duration.
+    """
     seconds = parse_duration(older_than)
     now = time.time() if now is None else now
-    return store.prune(created_before=now - seconds)
+    return store.prune(created_before=now - seconds, now=now, dry_run=dry_run)
 
 
 def run_summary(run: FlowRunView | TaskRunView) -> dict[str, Any]:

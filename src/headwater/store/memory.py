@@ -8,6 +8,7 @@ this class is what the CLI and server get when asked for a memory store.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -38,6 +39,7 @@ from headwater.store.base import (
 )
 from headwater.store.memory_deployments import MemoryDeploymentMethods
 from headwater.store.memory_pages import MemoryPageReads, flow_run_matches
+from headwater.store.pruning import ORPHAN_GRACE_SECONDS, doomed_flow_runs
 from headwater.store.replay import already_applied, unseen_in
 from headwater.store.rows import (
     dependency_view,
@@ -224,35 +226,74 @@ class MemoryStore(MemoryDeploymentMethods, MemoryPageReads, RunStore):
         with self._lock:
             return [i for i in flow_run_ids if i in self._cancel_requests]
 
-    def prune(self, *, created_before: float) -> PruneResult:
+    def prune(
+        self, *, created_before: float, now: float | None = None, dry_run: bool = False
+    ) -> PruneResult:
+        now = time.time() if now is None else now
+        orphaned_before = min(created_before, now - ORPHAN_GRACE_SECONDS)
         with self._lock:
-            flows = {i for i, r in self._flow_runs.items() if r["created"] < created_before}
-            tasks = {
-                i for i, r in self._task_runs.items()
-                if r.get("flow_run_id") in flows
-                or (r.get("flow_run_id") is None and r["created"] < created_before)
-            }
-            for i in flows:
-                del self._flow_runs[i]
-                self._cancel_requests.pop(i, None)
-                self._deployment_runs.pop(i, None)
-            for i in tasks:
-                del self._task_runs[i]
-            self._logs = [
-                r for r in self._logs
+            runs = self._flow_runs
+            candidates = {i: r["parent_flow_run_id"] for i, r in runs.items()
+                          if r["state_type"] in FINAL_STATE_TYPES and r["created"] < created_before}
+            unfinished = {i: r["parent_flow_run_id"] for i, r in runs.items()
+                          if r["state_type"] not in FINAL_STATE_TYPES}
+            flows = set(doomed_flow_runs(
+                candidates, unfinished,
+                lambda ids: {i: runs[i]["parent_flow_run_id"] for i in ids if i in runs}))
+            tasks, orphans = set(), set()
+            for i, r in self._task_runs.items():
+                parent = r.get("flow_run_id")
+                if parent in flows or (parent is None and r["created"] < created_before
+                                       and r["state_type"] in FINAL_STATE_TYPES):
+                    tasks.add(i)
+                elif parent is not None and parent not in runs and r["created"] < orphaned_before:
+                    orphans.add(i)
+            result = PruneResult(
+                flow_runs=len(flows), task_runs=len(tasks), orphan_task_runs=len(orphans),
+                kept_flow_runs=len(candidates) - len(flows),
+                flow_run_ids=tuple(UUID(i) for i in sorted(flows)) if dry_run else (),
+            )
+            if dry_run:
+                return result
+            self._delete(flows, tasks | orphans)
+            swept = self._sweep(orphaned_before)
+        return PruneResult(**{**vars(result), "orphan_rows": swept})
+
+    def _sweep(self, orphaned_before: float) -> int:
+        """Delete log, event and asset rows whose run is gone (see `store/pruning.py`)."""
+        def orphaned(row: Row) -> bool:
+            flow, task = row.get("flow_run_id"), row.get("task_run_id")
+            return row["timestamp"] < orphaned_before and (
+                (flow is not None and flow not in self._flow_runs)
+                or (task is not None and task not in self._task_runs))
+
+        swept = 0
+        for name in ("_logs", "_events", "_asset_events", "_asset_edges"):
+            rows: list[Row] = getattr(self, name)
+            kept = [row for row in rows if not orphaned(row)]
+            swept += len(rows) - len(kept)
+            setattr(self, name, kept)
+        return swept
+
+    def _delete(self, flows: set[str], tasks: set[str]) -> None:
+        for i in flows:
+            del self._flow_runs[i]
+            self._cancel_requests.pop(i, None)
+            self._deployment_runs.pop(i, None)
+        for i in tasks:
+            del self._task_runs[i]
+
+        def kept(rows: list[Row]) -> list[Row]:
+            return [
+                r for r in rows
                 if r.get("flow_run_id") not in flows and r.get("task_run_id") not in tasks
             ]
-            self._dependencies = [r for r in self._dependencies if r["task_run_id"] not in tasks]
-            def kept(rows: list[Row]) -> list[Row]:
-                return [
-                    r for r in rows
-                    if r.get("flow_run_id") not in flows and r.get("task_run_id") not in tasks
-                ]
 
-            self._events = kept(self._events)
-            self._asset_events = kept(self._asset_events)
-            self._asset_edges = kept(self._asset_edges)
-        return PruneResult(flow_runs=len(flows), task_runs=len(tasks))
+        self._logs = kept(self._logs)
+        self._dependencies = [r for r in self._dependencies if r["task_run_id"] not in tasks]
+        self._events = kept(self._events)
+        self._asset_events = kept(self._asset_events)
+        self._asset_edges = kept(self._asset_edges)
 
     def reset(self) -> None:
         with self._lock:

@@ -75,7 +75,6 @@ from headwater.store.schema import (
     asset_edges,
     asset_events,
     dependencies,
-    deployment_runs,
     events,
     flow_runs,
     logs,
@@ -505,30 +504,13 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
                 found.extend(row[0] for row in conn.execute(query))
         return found
 
-    def prune(self, *, created_before: float) -> PruneResult:
-        return self._write(  # type: ignore[no-any-return]
-            lambda conn: self._prune(conn, created_before), "prune"
-        )
+    def prune(
+        self, *, created_before: float, now: float | None = None, dry_run: bool = False
+    ) -> PruneResult:
+        from headwater.store.sql_prune import prune
 
-    def _prune(self, conn: Connection, created_before: float) -> PruneResult:
-        flows = select(flow_runs.c.id).where(flow_runs.c.created < created_before)
-        tasks = select(task_runs.c.id).where(
-            or_(task_runs.c.flow_run_id.in_(flows),
-                and_(task_runs.c.flow_run_id.is_(None), task_runs.c.created < created_before))
-        )
-        for table in (events, asset_events, asset_edges):
-            conn.execute(delete(table).where(
-                or_(table.c.flow_run_id.in_(flows), table.c.task_run_id.in_(tasks))))
-        conn.execute(delete(dependencies).where(dependencies.c.task_run_id.in_(tasks)))
-        conn.execute(delete(run_control).where(run_control.c.flow_run_id.in_(flows)))
-        conn.execute(delete(deployment_runs).where(deployment_runs.c.flow_run_id.in_(flows)))
-        conn.execute(delete(logs).where(
-            or_(logs.c.flow_run_id.in_(flows), logs.c.task_run_id.in_(tasks))))
-        task_count = conn.execute(delete(task_runs).where(task_runs.c.id.in_(tasks))).rowcount
-        flow_count = conn.execute(
-            delete(flow_runs).where(flow_runs.c.created < created_before)
-        ).rowcount
-        return PruneResult(flow_runs=flow_count, task_runs=task_count)
+        return prune(self, created_before=created_before,
+                     now=time.time() if now is None else now, dry_run=dry_run)
 
     def reset(self) -> None:
         def work(conn: Connection) -> None:
