@@ -6,6 +6,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import logging
+import os
 import sys
 import types
 from difflib import get_close_matches
@@ -101,6 +102,7 @@ def install() -> None:
     """
     if _finder in sys.meta_path:
         return
+    _reach_child_processes()
     replaced = [name for name in sys.modules if name.split(".")[0] in ROOTS]
     for name in replaced:
         del sys.modules[name]
@@ -115,6 +117,33 @@ def uninstall() -> None:
     """Undo `install()`: later imports of `prefect` find the real package again, if any."""
     if _finder in sys.meta_path:
         sys.meta_path.remove(_finder)
+    _leave_child_processes()
     for name in [n for n in sys.modules if n.split(".")[0] in ROOTS]:
         if isinstance(sys.modules[name], CompatModule):
             del sys.modules[name]
+
+
+# -- child processes ------------------------------------------------------------------------------
+# Worker processes (Dask nannies and workers, process pools, Ray workers, spawned processes that
+# re-import the script as `__mp_main__`) are new interpreters: they must install the shim before
+# they import the user's code. `_startup/sitecustomize.py` does that when it is first on the
+# path and SHIM_VARIABLE is set; both travel to children in the environment.
+SHIM_VARIABLE = "HEADWATER_PREFECT_SHIM"
+STARTUP_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_startup")
+
+
+def _reach_child_processes() -> None:
+    os.environ[SHIM_VARIABLE] = "1"
+    entries = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if STARTUP_FOLDER not in entries:
+        os.environ["PYTHONPATH"] = os.pathsep.join([STARTUP_FOLDER, *entries])
+
+
+def _leave_child_processes() -> None:
+    os.environ.pop(SHIM_VARIABLE, None)
+    entries = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+               if p and p != STARTUP_FOLDER]
+    if entries:
+        os.environ["PYTHONPATH"] = os.pathsep.join(entries)
+    else:
+        os.environ.pop("PYTHONPATH", None)
