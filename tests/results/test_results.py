@@ -151,12 +151,12 @@ KILLED_WRITER = textwrap.dedent("""
     import os, sys, time
     from headwater.results import LocalFileStorage, PickleSerializer, ResultStore
 
-    def stall(fd):
+    def stall(*args):
         # The new bytes are in the temporary file; stop here, before the rename.
         print("writing", flush=True)
         time.sleep(30)
 
-    os.fsync = stall
+    os.replace = stall
     store = ResultStore(LocalFileStorage(sys.argv[1]), PickleSerializer())
     store.write("key", "new value " + "x" * 1_000_000, None)
 """)

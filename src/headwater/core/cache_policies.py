@@ -8,8 +8,10 @@ Policies combine with `+` (a key made of all of theirs); `INPUTS - "x"` leaves i
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -219,13 +221,24 @@ class CompoundCachePolicy(CachePolicy):
         )
 
 
+_SOURCES: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
 def source_of(fn: Any) -> str:
-    """The source of `fn`, or its bytecode when the source is not available (e.g. a REPL)."""
+    """The source of `fn`, or its bytecode when the source is not available (e.g. a REPL).
+    Read once per function: the code a function object runs does not change."""
     try:
-        return inspect.getsource(fn)
+        return _SOURCES[fn]
+    except (KeyError, TypeError):
+        pass
+    try:
+        source = inspect.getsource(fn)
     except (OSError, TypeError):
         code = getattr(fn, "__code__", None)
-        return code.co_code.hex() if code is not None else repr(fn)
+        source = code.co_code.hex() if code is not None else repr(fn)
+    with contextlib.suppress(TypeError):  # not every callable can be weakly referenced
+        _SOURCES[fn] = source
+    return source
 
 
 NO_CACHE = _None()

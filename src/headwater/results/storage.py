@@ -39,6 +39,7 @@ class LocalFileStorage(ResultStorage):
 
     def __init__(self, basepath: str | Path) -> None:
         self.basepath = Path(basepath).expanduser()
+        self._made = False  # its folder was made (once per storage, not once per result)
 
     def _path(self, key: str) -> Path:
         if not key or "/" in key or "\\" in key or key in (".", ".."):
@@ -57,15 +58,25 @@ class LocalFileStorage(ResultStorage):
             return None
 
     def write_bytes(self, key: str, data: bytes) -> None:
+        """Write atomically: readers see the old record or the whole new one, never part.
+
+        No fsync per record: it would cost more than the rest of a task run, and what it
+        protects against (a power cut before the page cache reaches the disk) can only leave a
+        record incomplete, which reads as a miss (`ResultStore.read`): the task runs again.
+        """
         path = self._path(key)
-        make_private_dir(path.parent)
+        if not self._made:
+            make_private_dir(path.parent)
+            self._made = True
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
+        except FileNotFoundError:  # the folder was removed since
+            make_private_dir(path.parent)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
         # mkstemp makes the file 0600, and os.replace keeps that mode: results stay private.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -132,10 +143,19 @@ class FsspecStorage(ResultStorage):
         return f"FsspecStorage({redact_url(self.url)!r})"
 
 
+_DEFAULTS: dict[str, LocalFileStorage] = {}
+
+
 def default_storage() -> LocalFileStorage:
+    """The storage `HEADWATER_LOCAL_STORAGE_PATH` names (one object per path: asked for once
+    per persisted task run)."""
     from headwater import settings
 
-    return LocalFileStorage(settings.local_storage_path())
+    path = str(settings.local_storage_path())
+    storage = _DEFAULTS.get(path)
+    if storage is None:
+        storage = _DEFAULTS[path] = LocalFileStorage(path)
+    return storage
 
 
 def get_storage(value: Any) -> ResultStorage:
