@@ -165,7 +165,8 @@ def resume(run_id: str, params: tuple[str, ...], target: str | None) -> None:
     ran = sum(1 for t in this if t.run_count)
     render.console().print(
         f"Flow run {view.id} (attempt {after.run_count}) finished in state {state.name}: "
-        f"{resumed} task runs took their earlier results, {ran} ran. "
+        f"{resumed} task run{'' if resumed == 1 else 's'} took {'its' if resumed == 1 else 'their'} "
+        f"earlier result{'' if resumed == 1 else 's'}, {ran} ran. "
         f"See it with: headwater runs inspect {str(view.id)[:8]}"
     )
     if not state.is_completed():
