@@ -163,10 +163,11 @@ def resume(run_id: str, params: tuple[str, ...], target: str | None) -> None:
     this = [t for t in tasks if t.created >= started]  # this attempt's task runs
     resumed = sum(1 for t in this if (t.state_message or "").startswith("Resumed from"))
     ran = sum(1 for t in this if t.run_count)
+    took = ("1 task run took its earlier result" if resumed == 1
+            else f"{resumed} task runs took their earlier results")
     render.console().print(
         f"Flow run {view.id} (attempt {after.run_count}) finished in state {state.name}: "
-        f"{resumed} task run{'' if resumed == 1 else 's'} took {'its' if resumed == 1 else 'their'} "
-        f"earlier result{'' if resumed == 1 else 's'}, {ran} ran. "
+        f"{took}, {ran} ran. "
         f"See it with: headwater runs inspect {str(view.id)[:8]}"
     )
     if not state.is_completed():
