@@ -362,3 +362,74 @@ def test_a_run_whose_flow_file_is_gone_asks_for_its_entrypoint(
     assert gone.returncode == 1 and "There is no file" in gone.stderr
     assert found.returncode == 0, found.stdout + found.stderr
     assert ran(tmp_path) == ["1", "2", "3", "3", "4", "5"]
+
+
+ASYNC = """
+    import asyncio, os, sys
+    from pathlib import Path
+    from headwater import flow, task
+
+    @task
+    async def step(i: int) -> int:
+        with open(os.environ["RAN"], "a") as f:
+            f.write(f"{i}\\n")
+        if i == 2 and Path(os.environ["SOURCE"]).read_text() == "broken":
+            raise ValueError("broken")
+        return i
+
+    @flow(persist_result=True)
+    async def steps() -> int:
+        return await step(1) + await step(2)
+
+    if __name__ == "__main__":
+        if len(sys.argv) > 1:
+            state = asyncio.run(steps.resume(sys.argv[1], return_state=True))
+        else:
+            state = asyncio.run(steps(return_state=True))
+        print(state.name, state.result(raise_on_failure=False))
+"""
+
+
+def test_an_async_flow_resumes_with_flow_resume(sqlite_url: str, tmp_path: Path) -> None:
+    script = write_flow(tmp_path, ASYNC)
+    (tmp_path / "source.txt").write_text("broken")
+    run([str(script)], sqlite_url, tmp_path)
+    failed = only_run(sqlite_url)
+
+    (tmp_path / "source.txt").write_text("fixed")
+    done = run([str(script), str(failed.id)], sqlite_url, tmp_path)  # type: ignore[attr-defined]
+
+    assert done.stdout.split()[-2:] == ["Completed", "3"], done.stderr
+    assert ran(tmp_path) == ["1", "2", "2"]
+
+
+WRONG_FLOW = """
+    import sys
+    from headwater import flow
+    from headwater.errors import ResumeError
+
+    @flow
+    def other() -> None: ...
+
+    try:
+        other.resume(sys.argv[1])
+    except ResumeError as exc:
+        print(exc)
+"""
+
+
+def test_resuming_with_another_flow_says_which_flow_the_run_belongs_to(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    script = write_flow(tmp_path, FIVE)
+    (tmp_path / "source.txt").write_text("broken")
+    run([str(script)], sqlite_url, tmp_path)
+    failed = only_run(sqlite_url)
+    (tmp_path / "other.py").write_text(textwrap.dedent(WRONG_FLOW))
+
+    done = run([str(tmp_path / "other.py"), str(failed.id)], sqlite_url, tmp_path)  # type: ignore[attr-defined]
+
+    assert " ".join(done.stdout.split()) == (
+        f"Flow run {failed.id} ({failed.name!r}) is a run of flow 'five', not of "  # type: ignore[attr-defined]
+        "'other'. Resume it with the flow it belongs to.")
+    assert ran(tmp_path) == ["1", "2", "3"]
