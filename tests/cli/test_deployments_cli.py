@@ -124,3 +124,21 @@ def test_runs_cancel_ends_a_scheduled_run_at_once(url: str) -> None:
 
     assert result.exit_code == 0, result.output
     assert "it was Scheduled" in result.output and "is Cancelled" in result.output
+
+
+def test_inspect_says_how_often_crashed_runs_are_resumed(sqlite_url: str,
+                                                         tmp_path: Path) -> None:
+    store = sql_store(sqlite_url)
+    try:
+        register(load_ticker(tmp_path).to_deployment("recovering", resume_crashed=2),
+                 store=store)
+    finally:
+        store.close()
+
+    shown = invoke(sqlite_url, "deployments", "inspect", "ticker/recovering")
+    serve_help = invoke(sqlite_url, "serve", "--help")
+
+    assert shown.exit_code == 0, shown.output
+    assert "Crashed runs: resumed from where they stopped, at most 2 times" in " ".join(
+        shown.output.split())
+    assert "--resume-crashed N" in serve_help.output

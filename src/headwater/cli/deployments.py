@@ -84,6 +84,9 @@ def inspect(name: str, as_json: bool) -> None:
     out.print(f"Status: {'paused' if view.paused else 'active'}   Schedule: {summary.schedule}")
     out.print(f"Entrypoint: {view.entrypoint}")
     out.print(f"Parameters: {view.parameters}   Tags: {list(view.tags)}")
+    if view.resume_crashed:
+        out.print(f"Crashed runs: resumed from where they stopped, at most "
+                  f"{view.resume_crashed} time{'s' if view.resume_crashed > 1 else ''}")
     if view.description:
         out.print(f"Description: {view.description}")
     out.print(f"Last served: {render.when(view.last_served)} by {view.served_by or '-'}")

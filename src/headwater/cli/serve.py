@@ -38,10 +38,13 @@ def _seconds(text: str) -> float:
                    "are skipped (the latest due tick always runs).")
 @click.option("--prefetch", default="1s", show_default=True, metavar="DURATION",
               help="Start a run's process this long before its time.")
+@click.option("--resume-crashed", default=0, show_default=True, type=click.IntRange(min=0),
+              metavar="N", help="Resume a run that crashed (its process killed, its machine "
+                                "lost) from where it stopped, at most N times.")
 def serve(target: str, name: str | None, crons: tuple[str, ...], intervals: tuple[str, ...],
           rrules: tuple[str, ...], timezone: str | None, params: tuple[str, ...],
           tags: tuple[str, ...], description: str | None, paused: bool | None,
-          limit: int | None, catchup: str, prefetch: str) -> None:
+          limit: int | None, catchup: str, prefetch: str, resume_crashed: int) -> None:
     """Serve the flow FLOW of FILE.py: run it on its schedules and on demand until Ctrl-C.
 
     Every tick runs exactly once however many processes serve the same deployment (on one
@@ -63,6 +66,6 @@ def serve(target: str, name: str | None, crons: tuple[str, ...], intervals: tupl
     schedules += [RRule(r, timezone=timezone) for r in rrules]
     deployment = flow.to_deployment(
         name or flow.name, schedules=schedules, parameters=values, tags=list(tags) or None,
-        description=description, paused=paused)
+        description=description, paused=paused, resume_crashed=resume_crashed)
     serve_deployments(deployment, limit=limit, catchup_seconds=_seconds(catchup),
                       prefetch_seconds=_seconds(prefetch))
