@@ -89,6 +89,11 @@ class FlowRunContext:
     def __repr__(self) -> str:
         return f"FlowRunContext(flow_run={self.flow_run.name!r})"
 
+    @classmethod
+    def get(cls) -> FlowRunContext | None:
+        """The current flow run's context, or None outside one (as Prefect's)."""
+        return flow_run_var.get()
+
 
 class TaskRunContext:
     """What code running inside a task run can see.
@@ -132,6 +137,11 @@ class TaskRunContext:
 
     def __repr__(self) -> str:
         return f"TaskRunContext(task_run={self.task_run.name!r})"
+
+    @classmethod
+    def get(cls) -> TaskRunContext | None:
+        """The current task run's context, or None outside one (as Prefect's)."""
+        return task_run_var.get()
 
 
 flow_run_var: contextvars.ContextVar[FlowRunContext | None] = contextvars.ContextVar(
