@@ -73,13 +73,36 @@ def test_a_missing_name_says_so_and_suggests_the_closest(shim: None) -> None:
     assert isinstance(info.value, ImportError)
 
 
-def test_a_prefect_feature_headwater_lacks_names_what_to_use_instead(shim: None) -> None:
+def test_a_prefect_feature_headwater_lacks_imports_and_names_what_to_use_instead_on_use(
+    shim: None,
+) -> None:
+    # Given imports of features headwater does not have, they succeed (never at import) ...
+    from prefect import deploy, get_client
+    from prefect.blocks.system import Secret
+    from prefect.client.orchestration import get_client as client_getter
+    from prefect.concurrency.sync import concurrency
+
+    # ... and using one raises, saying what to use instead.
     with pytest.raises(UnsupportedPrefectFeature, match="environment variables"):
-        import prefect.blocks  # noqa: F401
+        Secret.load("password")
     with pytest.raises(UnsupportedPrefectFeature, match=r"flow\.serve"):
-        from prefect import deploy  # noqa: F401
-    with pytest.raises(UnsupportedPrefectFeature, match="ThreadPoolTaskRunner"):
-        from prefect.task_runners import PrefectTaskRunner  # noqa: F401
+        deploy()
+    with pytest.raises(UnsupportedPrefectFeature, match="headwater runs ls"):
+        get_client()
+    with pytest.raises(UnsupportedPrefectFeature, match="headwater runs ls"):
+        client_getter(sync_client=True)
+    with pytest.raises(UnsupportedPrefectFeature, match="max_workers"):
+        concurrency("db", occupy=1)
+
+
+def test_a_stand_in_can_be_subclassed_and_instantiating_the_subclass_raises(shim: None) -> None:
+    from prefect.blocks.core import Block
+
+    class Credentials(Block):  # type: ignore[misc]
+        token: str
+
+    with pytest.raises(UnsupportedPrefectFeature, match=r"prefect\.blocks\.core\.Block"):
+        Credentials(token="x")
 
 
 def test_install_is_idempotent(shim: None) -> None:

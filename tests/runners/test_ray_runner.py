@@ -415,7 +415,9 @@ def test_the_runner_is_exported_lazily_and_served_to_prefect_code() -> None:
         assert prefect_ray.RayTaskRunner is RayTaskRunner and FromTaskRunners is RayTaskRunner
         # prefect-ray's signature: RayTaskRunner(address=None, init_kwargs=None)
         assert FromTaskRunners("ray://h:10001", {"num_cpus": 1}).address == "ray://h:10001"
+        import prefect_ray.context  # type: ignore[import-not-found]  # imports; use raises
+
         with pytest.raises(UnsupportedPrefectFeature, match="remote_options"):
-            import prefect_ray.context  # type: ignore[import-not-found]
+            prefect_ray.context.remote_options(num_cpus=1)
     finally:
         headwater.compat.uninstall()

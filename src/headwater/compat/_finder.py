@@ -13,7 +13,8 @@ from difflib import get_close_matches
 from typing import Any
 
 from headwater.compat._environment import apply_prefect_environment
-from headwater.compat.table import NAMES, UNSUPPORTED
+from headwater.compat._stubs import StandInModule, stand_in
+from headwater.compat.table import NAMES, STAND_IN_NAMES, stand_in_advice
 from headwater.errors import UnsupportedPrefectFeature
 
 ROOTS = ("prefect", "prefect_dask", "prefect_ray")
@@ -21,12 +22,6 @@ ROOTS = ("prefect", "prefect_dask", "prefect_ray")
 
 def _missing(module: str, name: str | None) -> UnsupportedPrefectFeature:
     full = f"{module}.{name}" if name else module
-    for key in (full, module):
-        if key in UNSUPPORTED:
-            return UnsupportedPrefectFeature(
-                f"{full!r} is a Prefect feature headwater does not have. Instead: "
-                f"{UNSUPPORTED[key]}."
-            )
     known = sorted(n for n in NAMES.get(module, {}) if n != "*")
     close = get_close_matches(name or "", known, n=1) if name else []
     hint = f" Did you mean {module}.{close[0]}?" if close else ""
@@ -56,15 +51,22 @@ class CompatModule(types.ModuleType):
             value = _resolve(table[name])
             setattr(self, name, value)
             return value
-        if f"{self.__name__}.{name}" in NAMES:
-            return importlib.import_module(f"{self.__name__}.{name}")
+        full = f"{self.__name__}.{name}"
+        if full in NAMES or stand_in_advice(full) is not None:
+            return importlib.import_module(full)
+        if full in STAND_IN_NAMES:
+            value = stand_in(full, STAND_IN_NAMES[full])
+            setattr(self, name, value)
+            return value
         # An AttributeError, so `hasattr(prefect, "x")` and `getattr(prefect, "x", None)`
         # detect features as under Prefect. `from prefect import x` then asks the finder for a
         # submodule `prefect.x`, which raises the ImportError with the same advice.
         raise AttributeError(str(_missing(self.__name__, name)), name=name, obj=self)
 
     def __dir__(self) -> list[str]:
-        return sorted(set(NAMES.get(self.__name__, {})) - {"*"})
+        prefix = f"{self.__name__}."
+        stand_ins = {k[len(prefix):] for k in STAND_IN_NAMES if k.startswith(prefix)}
+        return sorted((set(NAMES.get(self.__name__, {})) | stand_ins) - {"*"})
 
 
 class PrefectShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -73,12 +75,17 @@ class PrefectShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         if fullname.split(".")[0] not in ROOTS:
             return None
-        if fullname not in NAMES:
+        if fullname not in NAMES and stand_in_advice(fullname) is None:
             parent, _, child = fullname.rpartition(".")
             raise _missing(parent, child) if parent in NAMES else _missing(fullname, None)
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        if spec.name not in NAMES:  # a module headwater does not have: names raise on use
+            stand_ins = StandInModule(spec.name)
+            stand_ins._instead = stand_in_advice(spec.name) or ""
+            stand_ins.__path__ = []
+            return stand_ins
         module = CompatModule(spec.name)
         module.__path__ = []  # a package, so `import prefect.x` asks us for children
         if spec.name == "prefect":

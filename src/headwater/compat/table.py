@@ -132,23 +132,76 @@ NAMES: dict[str, dict[str, str]] = {
     "prefect_ray.task_runners": {"RayTaskRunner": "headwater.runners.ray:RayTaskRunner"},
 }
 
-# Prefect names headwater does not have, with what to use instead.
-UNSUPPORTED: dict[str, str] = {
-    "prefect.deploy": "serve the flow with flow.serve(...) or `headwater serve file.py:flow` on "
-    "the machines that should run it (there are no work pools)",
-    "prefect.pause_flow_run": "split the flow in two and run the second part later",
-    "prefect.resume_flow_run": "split the flow in two and run the second part later",
-    "prefect.suspend_flow_run": "split the flow in two and run the second part later",
-    "prefect.get_client": "read run history with `headwater runs ls` (no API server is needed)",
-    "prefect.task_runners.PrefectTaskRunner": "ThreadPoolTaskRunner, or DaskTaskRunner to "
-    "spread work over machines",
-    "prefect.transactions": "make tasks idempotent; transactions are not supported",
-    "prefect.blocks": "read credentials from environment variables or your secret manager",
+# Prefect features headwater does not have, with what to use instead. They import without
+# error and raise UnsupportedPrefectFeature on use (compat/_stubs.py): a module listed in
+# STAND_IN_MODULES, and every submodule of it, offers a stand-in for any name; a name listed
+# in STAND_IN_NAMES is one stand-in.
+_NO_SERVER = ("read run history with `headwater runs ls` or headwater's HTTP API (no Prefect "
+              "API server is needed)")
+_SERVE = ("serve the flow with flow.serve(...) or `headwater serve file.py:flow` on the "
+          "machines that should run it (there are no work pools)")
+_SPLIT = "split the flow in two and run the second part later"
+
+STAND_IN_MODULES: dict[str, str] = {
+    "prefect.blocks": "read credentials and configuration from environment variables or "
+    "your secret manager",
+    "prefect.filesystems": "give result_storage a folder path or an fsspec URL",
     "prefect.variables": "read settings from environment variables",
     "prefect.artifacts": "log a summary with get_run_logger().info(...)",
     "prefect.events": "subclass headwater.events.EventSink to receive every run record",
+    "prefect.automations": "react to run records with a headwater.events.EventSink",
     "prefect.concurrency": "ThreadPoolTaskRunner(max_workers=N) bounds concurrency",
-    "prefect_dask.get_dask_client": "DaskTaskRunner(...).client inside the flow run",
+    "prefect.client.orchestration": _NO_SERVER,
+    "prefect.client.cloud": _NO_SERVER,
+    "prefect.client.schemas.filters": _NO_SERVER,
+    "prefect.client.schemas.actions": _NO_SERVER,
+    "prefect.client.schemas.responses": _NO_SERVER,
+    "prefect.client.schemas.sorting": _NO_SERVER,
+    "prefect.workers": _SERVE,
+    "prefect.infrastructure": _SERVE,
+    "prefect.docker": _SERVE,
+    "prefect.runner": _SERVE,
+    "prefect.deployments.runner": _SERVE,
+    "prefect.deployments.base": _SERVE,
+    "prefect.deployments.steps": _SERVE,
+    "prefect.task_worker": "call tasks inside a flow, or serve a flow that calls them",
+    "prefect.input": _SPLIT,
+    "prefect.flow_runs": _SPLIT,
+    "prefect.flow_engine": "call the flow: my_flow(...) (return_state=True for its State)",
+    "prefect.task_engine": "call the task: my_task(...) (return_state=True for its State)",
+    "prefect.engine": "call the flow: my_flow(...)",
+    "prefect.bundles": _SERVE,
+    "prefect.plugins": "headwater has no plugin system; configure with HEADWATER_* variables",
+    "prefect.telemetry": "headwater sends no telemetry",
+    "prefect._internal": "use Prefect's public API; its private modules are not served",
+    "prefect_dask.utils": "DaskTaskRunner(...).client inside the flow run",
     "prefect_ray.context": "RayTaskRunner(remote_options={...}) sets Ray options (num_cpus, "
     "num_gpus, resources, ...) for every task run of the flow",
 }
+
+STAND_IN_NAMES: dict[str, str] = {
+    "prefect.deploy": _SERVE,
+    "prefect.aserve": "serve(...) in a process of its own",
+    "prefect.get_client": _NO_SERVER,
+    "prefect.client.get_client": _NO_SERVER,
+    "prefect.pause_flow_run": _SPLIT,
+    "prefect.resume_flow_run": _SPLIT,
+    "prefect.suspend_flow_run": _SPLIT,
+    "prefect.apause_flow_run": _SPLIT,
+    "prefect.aresume_flow_run": _SPLIT,
+    "prefect.asuspend_flow_run": _SPLIT,
+    "prefect.task_runners.PrefectTaskRunner": "ThreadPoolTaskRunner, or DaskTaskRunner to "
+    "spread work over machines",
+    "prefect_dask.get_dask_client": "DaskTaskRunner(...).client inside the flow run",
+    "prefect_dask.get_async_dask_client": "DaskTaskRunner(...).client inside the flow run",
+}
+
+
+def stand_in_advice(fullname: str) -> str | None:
+    """What to use instead, if `fullname` is a stand-in module or lies under one."""
+    parts = fullname.split(".")
+    for end in range(len(parts), 0, -1):
+        advice = STAND_IN_MODULES.get(".".join(parts[:end]))
+        if advice is not None:
+            return advice
+    return None

@@ -11,7 +11,8 @@ def scale(x, factor):
 @flow
 def f():
     futures = scale.map([1, 2, 3], unmapped(10))
-    return [fut.result() for fut in futures], futures.result(), isinstance(futures, PrefectFutureList)
+    is_list = isinstance(futures, PrefectFutureList)
+    return [fut.result() for fut in futures], futures.result(), is_list
 
 
 print(f())
