@@ -83,3 +83,44 @@ def test_a_plan_from_stored_runs_keeps_each_identitys_last_completed_run() -> No
     assert p.tasks == {"t#1": PriorCall('{"x": 1}', completed), "t#2": PriorCall('{"x": 2}', None),
                        "t#3": PriorCall('{"x": 3}', resumed)}
     assert (p.completed, p.run_count, p.name) == (2, 2, "brave-otter")
+
+
+def test_identities_count_calls_per_task_and_start_again_when_the_flow_retries(
+    events: object,
+) -> None:
+    from headwater import flow, task
+    from headwater.events.records import FlowRunCreated, TaskRunCreated
+
+    attempts: list[int] = []
+
+    @task
+    def fetch(i: int) -> int:
+        return i
+
+    @task
+    def other(i: int) -> int:
+        return i
+
+    @flow
+    def child() -> int:
+        return fetch(0)
+
+    @flow(retries=1)
+    def parent() -> None:
+        attempts.append(1)
+        fetch(1)
+        other(1)
+        fetch.map([2, 3])
+        child()
+        if len(attempts) == 1:
+            raise ValueError("first attempt fails")
+
+    parent()
+
+    calls = [(r.task_name, str(r.call)) for r in events.of_type(TaskRunCreated)]  # type: ignore[attr-defined]
+    # (mapped elements start in worker threads: within an attempt, records come in any order)
+    once = sorted([("fetch", "1"), ("other", "1"), ("fetch", "2.0"), ("fetch", "2.1"),
+                   ("fetch", "1")])  # the last: the subflow's own first call of fetch
+    assert (sorted(calls[:5]), sorted(calls[5:])) == (once, once)
+    subflows = [r.identity for r in events.of_type(FlowRunCreated)]  # type: ignore[attr-defined]
+    assert subflows == [None, "child#1", "child#1"]

@@ -358,6 +358,7 @@ def _run_body(
     while True:
         logger.info("Beginning %sflow run %r for flow %r",
                     "sub" if ctx.parent is not None else "", run.name, flow.name)
+        ctx.calls.clear()  # each run of the body meets the same identities (engine.resume)
         state = set_state(Running())
         yield from run_hooks(flow, run, state, logger)
         outcome = yield Call(
