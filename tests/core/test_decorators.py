@@ -913,9 +913,6 @@ def test_task_hook_registration_decorators_append_and_return_the_hook(kind: str)
     assert getattr(load, f"on_{kind}_hooks") == [first_hook, second_hook]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="transactions (on_commit/on_rollback hooks) are not supported yet"
-)
 def test_tasks_offer_transaction_hook_registration_for_commit_and_rollback() -> None:
     # Prefect §1.2: tasks have .on_completion, .on_failure, .on_running, .on_commit, .on_rollback.
     load = task(plain)
@@ -958,3 +955,26 @@ def test_registering_a_hook_on_one_flow_does_not_change_a_copy_made_earlier() ->
     etl.on_completion(first_hook)
 
     assert copy.on_completion_hooks == []
+
+
+def test_a_task_in_a_transaction_commits_with_the_block_and_rolls_back_when_it_raises() -> None:
+    from headwater.core.transactions import transaction
+
+    seen: list[str] = []
+
+    @task(on_commit=[lambda txn: seen.append(f"commit {txn.read()}")],
+          on_rollback=[lambda txn: seen.append(f"rollback {txn.read()}")])
+    def write(x: int) -> int:
+        return x
+
+    @flow
+    def etl() -> None:
+        with transaction():
+            write(1)
+            assert seen == []  # decided when the block ends
+        with pytest.raises(KeyError), transaction():
+            write(2)
+            raise KeyError("stop")
+
+    etl()
+    assert seen == ["commit 1", "rollback 2"]

@@ -40,6 +40,12 @@ NAMES: dict[str, dict[str, str]] = {
         "State": "headwater.core.states:State",
         "runtime": "headwater.runtime",
         "serve": "headwater.deployments.serving:serve",
+        "Transaction": "headwater.core.transactions:Transaction",
+    },
+    "prefect.transactions": {
+        name: f"headwater.core.transactions:{name}"
+        for name in ("CommitMode", "IsolationLevel", "Transaction", "TransactionState",
+                     "atransaction", "get_transaction", "transaction")
     },
     "prefect.deployments": {
         "serve": "headwater.deployments.serving:serve",

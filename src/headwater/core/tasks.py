@@ -27,7 +27,7 @@ class Task(Decorated, Generic[P, R]):
     """
 
     _kind = "task"
-    _hook_kinds = ("completion", "failure", "running")
+    _hook_kinds = ("completion", "failure", "running", "commit", "rollback")
 
     def __init__(
         self,
@@ -54,6 +54,8 @@ class Task(Decorated, Generic[P, R]):
         on_completion: Iterable[Callable[..., Any]] | None = None,
         on_failure: Iterable[Callable[..., Any]] | None = None,
         on_running: Iterable[Callable[..., Any]] | None = None,
+        on_commit: Iterable[Callable[..., Any]] | None = None,
+        on_rollback: Iterable[Callable[..., Any]] | None = None,
         retry_condition_fn: Callable[..., Any] | None = None,
         viz_return_value: Any = None,
         asset_deps: Iterable[Any] | None = None,
@@ -128,6 +130,9 @@ class Task(Decorated, Generic[P, R]):
         self.on_completion_hooks = opt.check_hooks("on_completion", on_completion, owner=owner)
         self.on_failure_hooks = opt.check_hooks("on_failure", on_failure, owner=owner)
         self.on_running_hooks = opt.check_hooks("on_running", on_running, owner=owner)
+        # Transaction hooks, `hook(txn)`: see headwater.core.transactions.
+        self.on_commit_hooks = opt.check_hooks("on_commit", on_commit, owner=owner)
+        self.on_rollback_hooks = opt.check_hooks("on_rollback", on_rollback, owner=owner)
         self.viz_return_value = viz_return_value
         # Strings become Asset objects now, so a bad key fails at decoration, as in Prefect.
         self.asset_deps = [to_asset(a) for a in asset_deps] if asset_deps is not None else []
@@ -142,6 +147,15 @@ class Task(Decorated, Generic[P, R]):
 
     def on_running(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         return self._register_hook("running", fn)
+
+    def on_commit(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Register `fn(txn)` to run when the transaction holding this task's result commits."""
+        return self._register_hook("commit", fn)
+
+    def on_rollback(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Register `fn(txn)` to run when the transaction holding this task's result rolls
+        back (the `with transaction():` block around it raised)."""
+        return self._register_hook("rollback", fn)
 
     # -- calling ---------------------------------------------------------------------------------
     def __call__(self, /, *args: Any, return_state: bool = False, wait_for: Any = None,

@@ -406,6 +406,7 @@ def is_plain(request: TaskRunRequest) -> bool:
     return not (
         task.retries or task.isasync or task.timeout_seconds is not None
         or task.on_running_hooks or task.on_completion_hooks or task.on_failure_hooks
+        or task.on_commit_hooks or task.on_rollback_hooks
         or task.retry_condition_fn is not None or task.task_run_name is not None
         or settings.log_prints or settings.persist_result or request.blocked is not None
         or request.resume is not None or assets_in_use()
