@@ -15,11 +15,12 @@ put them, so they must have been persisted: `@flow(persist_result=True)`, or
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 from headwater.core import seam
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from headwater.core.flows import Flow
     from headwater.engine.resume import ResumePlan
     from headwater.store.base import FlowRunView, RunStore
