@@ -12,6 +12,7 @@
 | `HEADWATER_STORE_WRITER` | `process` | `process`: a writer process commits; `thread`: this one |
 | `HEADWATER_HEARTBEAT_SECONDS` | `5` | how often a running flow run's heartbeat is written |
 | `HEADWATER_CRASH_AFTER_SECONDS` | `30` | silent this long: marked Crashed (>= 2 heartbeats) |
+| `HEADWATER_FLUSH_TIMEOUT` | `5` | longest a flow's end waits for its records to be stored |
 | `HEADWATER_FLOW_DEFAULT_RETRIES` | `0` | retries of a flow that does not set `retries` |
 | `HEADWATER_TASK_DEFAULT_RETRIES` | `0` | retries of a task that does not set `retries` |
 | `HEADWATER_RESULTS_PERSIST_BY_DEFAULT` | `false` | persist results (so runs can resume) |
@@ -191,6 +192,13 @@ def check_crash_after(
             f"Crashed. Set {crash_name} to at least {minimum:g} (twice {heartbeat_name}), or "
             f"lower {heartbeat_name}."
         )
+
+
+def flush_timeout() -> float:
+    """The longest the end of a flow run waits for its records to be stored
+    (`HEADWATER_FLUSH_TIMEOUT`, default 5 s, at most 3600): a slow or locked store then keeps
+    writing in the background, and at exit."""
+    return get_float("HEADWATER_FLUSH_TIMEOUT", 5.0, minimum=0.0, maximum=3600.0)
 
 
 def store_writer() -> str:

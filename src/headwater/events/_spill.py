@@ -31,6 +31,7 @@ _HEADER = struct.Struct(">I")
 MEMORY_LIMIT = 200_000  # records kept in memory before the file is used
 HARD_MEMORY_LIMIT = 1_000_000  # records kept in memory when the file cannot be written
 FILE_LIMIT = 1 << 30  # bytes in one spill file
+REPLAY = (-1,)  # first tuple of a frame that may have been stored already (a replay)
 
 
 def spill_folder() -> Path:
@@ -210,6 +211,26 @@ class Spill:
                 return self.path
             self.path = saved
         return self.path
+
+
+def save_unconfirmed(
+    url: object, sent: list[Items], queued: Items
+) -> tuple[int, Path | None]:
+    """Save to a spill file what a stuck writer has not confirmed: `sent` (frames that may
+    have been stored: kept as replays) and `queued` (never sent).
+
+    Returns:
+        (how many records, the file; None if there is no URL to name it or it failed).
+    """
+    count = sum(map(len, sent)) + len(queued)
+    if not isinstance(url, str) or not count:
+        return count, None
+    spill = Spill(store_key(url), memory_limit=0)
+    for items in sent:
+        if items:
+            spill.put([REPLAY, *items])
+    spill.put(queued)
+    return count, spill.save()
 
 
 def take_over(key: str) -> Iterator[Items]:

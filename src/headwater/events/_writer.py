@@ -126,7 +126,7 @@ class BatchWriter:
     def _put(self, items: Items, replay: bool) -> None:
         # A replay marker travels as the first tuple of its frame: frames may go to a file.
         if items:
-            self.spill.put([(_REPLAY,), *items] if replay else items)
+            self.spill.put([_spill.REPLAY, *items] if replay else items)
         self._note_waiting()
 
     def retry(self, *, due_only: bool = False) -> bool:
@@ -145,7 +145,7 @@ class BatchWriter:
             items = spill.peek()
             if items is None:
                 break
-            replay = bool(items) and items[0] == (_REPLAY,)
+            replay = bool(items) and items[0] == _spill.REPLAY
             if self._commit(items[1:] if replay else items, replay=True) is False:
                 self._note_waiting()
                 return False
@@ -219,31 +219,41 @@ class BatchWriter:
             factory = self._store_or_factory
             assert callable(factory)
             store = factory()
-            now = time.time()
             try:
+                # Records that waited in spill files first: a run whose final state waited
+                # there must not be marked Crashed for the silence.
+                self._take_over(store)
+                now = time.time()
                 store.mark_crashed(heartbeat_before=now - self.crash_after_seconds, now=now)
             except BaseException:
                 store.close()
                 raise
             self.store = store
-            self._take_over()
         return store
 
-    def _take_over(self) -> None:
-        """Records left in spill files for this store by writers that are gone wait behind
-        nothing: they are older than anything this writer has."""
+    def _take_over(self, store: RunStore) -> None:
+        """Write the records left in spill files for this store by writers that are gone
+        (older than anything this writer has); what the store refuses waits in the spill."""
         if self._spill_key is None:
             return
         found = 0
         for items in _spill.take_over(self._spill_key):
-            self.spill.put(items)
             found += len(items)
+            if len(self.spill) == 0:
+                replay = bool(items) and items[0] == _spill.REPLAY
+                builder = self._fold(items[1:] if replay else items)
+                try:
+                    store.write_batch(builder.build(now=time.time(), replay=True))
+                    self.stats.records += builder.count
+                    continue
+                except Exception as exc:
+                    self._outage(exc)
+            self.spill.put(items)
         if found:
             self.report(logging.WARNING, (
                 f"headwater found {found} records of earlier runs that waited in a spill file "
                 f"for this run store; they are written now."
             ))
-            self.retry_at = time.monotonic()
 
     def _outage(self, exc: BaseException) -> None:
         """A write failed: pause before the next attempt, longer each time; report once."""
@@ -336,9 +346,6 @@ class BatchWriter:
         if self.store is not None:
             with contextlib.suppress(Exception):
                 self.store.close()
-
-
-_REPLAY = -1  # a frame that begins with (_REPLAY,) is written as a replay
 
 
 def _oldest(items: list[tuple[Any, ...]]) -> float | None:

@@ -13,12 +13,15 @@ default 0.2 s, `HEADWATER_STORE_BATCH_SECONDS`, at most 1 s):
 - `writer="thread"`: the pump thread writes itself (always so for a `RunStore` object).
 
 `flush()` (called when a top-level flow run ends) and `close()` (registered with `atexit`) wait
-until every record emitted before them is committed. While flow runs are running, the writer
+until every record emitted before them is committed, or waits in the writer's spill; `flush`
+at most `HEADWATER_FLUSH_TIMEOUT`, `close` at most `exit_timeout` (what a stuck writer still
+holds then is saved to a spill file). While flow runs are running, the writer
 also asks the store, every `_wire.CONTROL_SECONDS`, whether one of them was asked to stop, and
 tells the callbacks given to `on_cancel_requested`. The writer heartbeats flow runs it has
 seen Running and not final, and marks Crashed the runs of dead processes when it first opens
 the store. A store that cannot be written is reported once, on the `headwater.store` logger;
-the records are dropped and writing is retried now and then. The user's flow never fails.
+the records wait in a bounded spill (`_spill.py`) and are written, in order, when it can be
+written again. The user's flow never fails.
 """
 
 from __future__ import annotations
@@ -77,6 +80,8 @@ class StoreSink(EventSink):
         crash_after_seconds: on opening, runs silent this long are marked Crashed.
         max_batch: most records in one transaction.
         exit_timeout: how long the `atexit` flush may take.
+        flush_timeout: how long `flush()` (the end of a flow run) may take (default:
+            `HEADWATER_FLUSH_TIMEOUT`).
         start_timeout: how long a writer process may take to say it is ready before the sink
             gives up on it and writes from a thread.
     """
@@ -92,6 +97,7 @@ class StoreSink(EventSink):
         max_batch: int = 20_000,
         exit_timeout: float = 30.0,
         start_timeout: float = 60.0,
+        flush_timeout: float | None = None,
     ) -> None:
         from headwater import settings
 
@@ -124,6 +130,8 @@ class StoreSink(EventSink):
                                    names=("crash_after_seconds", "heartbeat_seconds"))
         self.max_batch = max_batch
         self.exit_timeout = exit_timeout
+        self.flush_timeout = settings.flush_timeout() if flush_timeout is None else flush_timeout
+        self._stalled = False
         self.start_timeout = start_timeout
         self._closed = False
         self._cancel_callbacks: list[Callable[[Any], object]] = []
@@ -170,6 +178,7 @@ class StoreSink(EventSink):
         # it, what a kill -9 of this process can lose (read it in tests and benchmarks).
         self.max_send_window = 0.0
         self._unacked: deque[tuple[int, Items]] = deque()
+        self._in_flight: Items = []  # what the thread writer is writing now
         self._running_flows: tuple[str, ...] = ()
         self._last_control = time.monotonic()  # when the thread writer last asked the store
         self._waiting: dict[int, list[_FlushMarker]] = {}
@@ -211,17 +220,32 @@ class StoreSink(EventSink):
 
     # -- flushing and closing -----------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> None:
-        """Wait until every record emitted so far is stored (or given up on).
+        """Wait until every record emitted so far is stored, or waits in the writer's spill
+        for a store that cannot be written.
+
+        A store that is slow or locked does not hold the caller longer than `timeout`: the
+        writer goes on in the background (and at exit), and the first such stall is reported
+        with one warning.
 
         Args:
-            timeout: the longest to wait, in seconds; None waits as long as it takes.
+            timeout: the longest to wait, in seconds; None: `HEADWATER_FLUSH_TIMEOUT`.
         """
         if self._closed or not self._thread.is_alive():
             return
         marker = _FlushMarker()
         self._queue.append(marker)
         self._wake.set()
-        marker.done.wait(timeout)
+        limit = self.flush_timeout if timeout is None else timeout
+        if marker.done.wait(limit):
+            self._stalled = False
+        elif not self._stalled:
+            self._stalled = True
+            logger.warning(
+                "headwater's run store has not confirmed this run's records within %g s "
+                "(HEADWATER_FLUSH_TIMEOUT): the store is slow or locked. Your flow returns now; "
+                "its records are written in the background as soon as the store allows, and "
+                "at exit. (Reported once per stall.)", limit,
+            )
 
     def close(self, timeout: float | None = None) -> None:
         """Store what is queued, stop the writer and close the store."""
@@ -232,9 +256,8 @@ class StoreSink(EventSink):
         self._stopping = True
         self._wake.set()
         self._thread.join(timeout=5.0)
-        if self._thread.is_alive():  # stuck writing to a stalled writer: leave both be
-            logger.warning("headwater's run store writer did not finish in time; records "
-                           "not yet stored may be lost.")
+        if self._thread.is_alive():  # stuck writing to a stalled store: leave it be
+            self._save_stuck()
             return
         process = self._process
         # A writer whose records wait for the store goes on trying in the background: it is
@@ -251,6 +274,25 @@ class StoreSink(EventSink):
             )
         if self._local is not None:
             self._local.close()
+
+    def _save_stuck(self) -> None:
+        """The writer is stuck (a store locked for longer than the exit allows): save what it
+        has not confirmed to a spill file, which the next writer of this store writes."""
+        from headwater.events._spill import save_unconfirmed
+
+        url = self.url or getattr(self._store_or_factory, "url", None)
+        with self._waiting_lock:
+            sent = [items for _, items in self._unacked]
+        queued = [item for item in list(self._queue) if item.__class__ is tuple]
+        count, path = save_unconfirmed(url, [*sent, self._in_flight], queued)
+        if path is not None:
+            logger.warning(
+                "headwater's run store did not take this process's last %d records before it "
+                "exited (the store is slow or locked); they wait in %r and are written the "
+                "next time headwater opens this run store.", count, str(path))
+        else:
+            logger.warning("headwater's run store writer did not finish in time; %d records "
+                           "not yet stored may be lost.", count)
 
     def _at_exit(self) -> None:
         with contextlib.suppress(Exception):  # never turn a clean exit into a traceback
@@ -350,9 +392,11 @@ class StoreSink(EventSink):
     def _deliver(self, items: Items, markers: list[_FlushMarker], heartbeat: bool) -> None:
         if self.mode == "process" and self._send(items, markers):
             return
+        self._in_flight = items
         try:
             self._local_writer().write(items, heartbeat=heartbeat)
         finally:  # whatever happened, nobody may wait on a marker forever
+            self._in_flight = []
             for marker in markers:
                 marker.done.set()
 
