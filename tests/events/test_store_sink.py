@@ -127,7 +127,7 @@ def test_a_running_flow_run_gets_heartbeats_from_the_writer(
     seen: list[float | None] = []
 
     def heartbeat() -> float | None:
-        runs = [run for run in store.read_flow_runs() if run.id == flow_run.id]
+        runs = [run for run in store.read_flow_runs() if str(run.id) == str(flow_run.id)]
         return runs[0].heartbeat if runs else None
 
     @flow

@@ -145,7 +145,7 @@ def test_running_flow_runs_keep_their_heartbeats_when_the_writer_process_dies(
     beats: list[float] = []
 
     def heartbeat() -> float | None:
-        runs = [run for run in store.read_flow_runs() if run.id == flow_run.id]
+        runs = [run for run in store.read_flow_runs() if str(run.id) == str(flow_run.id)]
         return runs[0].heartbeat if runs else None
 
     @flow
