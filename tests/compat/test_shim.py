@@ -205,3 +205,18 @@ def test_prefect_settings_map_onto_unset_headwater_settings() -> None:
     assert applied == {"HEADWATER_HOME": "prefect-home",
                        "HEADWATER_LOCAL_STORAGE_PATH": "results"}
     assert env["HEADWATER_LOGGING_LEVEL"] == "DEBUG"
+
+
+def test_temporary_settings_are_honoured_by_headwater_and_restored(shim: None) -> None:
+    import os
+
+    from prefect.settings import PREFECT_LOGGING_LEVEL, temporary_settings
+
+    from headwater import settings
+
+    before = os.environ.get("HEADWATER_LOGGING_LEVEL")
+    with temporary_settings({PREFECT_LOGGING_LEVEL: "WARNING"}) as current:
+        assert settings.logging_level() == 30 and current.logging.level == "WARNING"
+    assert os.environ.get("HEADWATER_LOGGING_LEVEL") == before
+    with pytest.raises(ValueError, match="Unknown setting"):
+        temporary_settings({"nope": 1}).__enter__()

@@ -42,6 +42,7 @@ NAMES: dict[str, dict[str, str]] = {
         "serve": "headwater.deployments.serving:serve",
         "Transaction": "headwater.core.transactions:Transaction",
     },
+    "prefect.settings": {"*": "headwater.compat.settings"},
     "prefect.transactions": {
         name: f"headwater.core.transactions:{name}"
         for name in ("CommitMode", "IsolationLevel", "Transaction", "TransactionState",
