@@ -43,6 +43,15 @@ NAMES: dict[str, dict[str, str]] = {
         "Transaction": "headwater.core.transactions:Transaction",
     },
     "prefect.settings": {"*": "headwater.compat.settings"},
+    "prefect.testing": {},
+    "prefect.testing.utilities": {
+        "prefect_test_harness": "headwater.compat.extras:prefect_test_harness",
+    },
+    "prefect.logging.loggers": {
+        "get_run_logger": "headwater.engine.logs:get_run_logger",
+        "get_logger": "headwater.compat.extras:get_logger",
+        "disable_run_logger": "headwater.compat.extras:disable_run_logger",
+    },
     "prefect.transactions": {
         name: f"headwater.core.transactions:{name}"
         for name in ("CommitMode", "IsolationLevel", "Transaction", "TransactionState",
@@ -72,6 +81,13 @@ NAMES: dict[str, dict[str, str]] = {
             "FlowParameters", "Inputs", "RunId", "TaskSource",
         )
     },
+    "prefect.assets.core": {
+        name: f"headwater.core.assets:{name}" for name in ("Asset", "AssetProperties")
+    },
+    "prefect.assets.materialize": {
+        "materialize": "headwater.core.assets:materialize",
+        "MaterializingTask": "headwater.core.assets:MaterializingTask",
+    },
     "prefect.assets": {
         name: f"headwater.core.assets:{name}"
         for name in ("Asset", "AssetProperties", "materialize", "add_asset_metadata")
@@ -94,7 +110,15 @@ NAMES: dict[str, dict[str, str]] = {
         "PrefectFutureList": "headwater.core.futures:TaskRunFutureList",
         "DoneAndNotDoneFutures": "headwater.core.futures:DoneAndNotDoneFutures",
     },
-    "prefect.states": _STATES,
+    "prefect.states": {
+        **_STATES,
+        **{name: f"headwater.core.states:{name}" for name in (
+            "is_state_iterable", "exception_to_failed_state", "exception_to_crashed_state",
+            "return_value_to_state",
+        )},
+        "raise_state_exception": "headwater.compat.extras:raise_state_exception",
+        "StateGroup": "headwater.compat.extras:StateGroup",
+    },
     "prefect.client": {},
     "prefect.client.schemas": {},
     "prefect.client.schemas.objects": {
@@ -115,9 +139,20 @@ NAMES: dict[str, dict[str, str]] = {
         "tags": "headwater.core.context:tags",
         "FlowRunContext": "headwater.core.context:FlowRunContext",
         "TaskRunContext": "headwater.core.context:TaskRunContext",
+        "EngineContext": "headwater.core.context:FlowRunContext",
     },
-    "prefect.logging": {"get_run_logger": "headwater.engine.logs:get_run_logger"},
-    "prefect.exceptions": {"PrefectException": "headwater.errors:HeadwaterError", **_ERRORS},
+    "prefect.logging": {
+        "get_run_logger": "headwater.engine.logs:get_run_logger",
+        "get_logger": "headwater.compat.extras:get_logger",
+        "disable_run_logger": "headwater.compat.extras:disable_run_logger",
+    },
+    "prefect.exceptions": {
+        "PrefectException": "headwater.errors:HeadwaterError", **_ERRORS,
+        **{name: f"headwater.compat.extras:{name}" for name in (
+            "ConfigurationError", "ObjectNotFound", "ObjectAlreadyExists", "ScriptError",
+            "SignatureMismatchError", "PrefectSignal", "TerminationSignal", "Abort", "Pause",
+        )},
+    },
     "prefect.utilities": {},
     "prefect.utilities.annotations": {
         "quote": "headwater.core.annotations:quote",
