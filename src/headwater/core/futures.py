@@ -78,7 +78,7 @@ class TaskRunFuture(Generic[R]):
             raise TimeoutError(
                 f"Task run {self.task_run_id} did not complete within {timeout} seconds"
             )
-        return self.state.result(raise_on_failure=raise_on_failure)  # type: ignore[no-any-return]
+        return self.state._result(raise_on_failure=raise_on_failure)  # type: ignore[no-any-return]
 
     def add_done_callback(self, fn: Callable[[TaskRunFuture[R]], Any]) -> None:
         """Call `fn(future)` when the run is final (at once if it already is)."""

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
+from headwater.core._loops import in_running_loop
 from headwater.errors import (
     CancelledRun,
     CrashedRun,
@@ -165,7 +166,20 @@ class State:
         `datetime.now()` is, so it never reads later than a clock read after it)."""
         return _EPOCH + timedelta(microseconds=int(self.timestamp_s * 1_000_000))
 
-    def result(self, raise_on_failure: bool = True) -> Any:
+    def result(self, raise_on_failure: bool = True, retry_result_failure: bool = True) -> Any:
+        """The run's return value; called inside a running event loop, a coroutine of it (as
+        in Prefect: `await state.result()` in async code). See `_result` for the rules.
+        `retry_result_failure` is accepted for Prefect code; results are read once.
+        """
+        if in_running_loop():
+            return self.aresult(raise_on_failure)
+        return self._result(raise_on_failure)
+
+    async def aresult(self, raise_on_failure: bool = True) -> Any:
+        """`result`, to await."""
+        return self._result(raise_on_failure)
+
+    def _result(self, raise_on_failure: bool = True) -> Any:
         """The run's return value.
 
         Args:

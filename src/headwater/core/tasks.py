@@ -261,7 +261,7 @@ def _resolve_top_level(parameters: dict[str, Any]) -> list[Any]:
             value.wait()
             parameters[name] = value.result()
         elif isinstance(value, State):
-            parameters[name] = value.result()
+            parameters[name] = value._result()
     return upstream
 
 

@@ -109,7 +109,7 @@ def call_result(state: State, return_state: bool) -> Any:
         raise data
     if return_state:
         return state
-    return state.result()
+    return state._result()
 
 
 def _should_log_prints(flow: Flow[..., Any], parent: FlowRunContext | None) -> bool:

@@ -42,7 +42,7 @@ def transaction_hooks(task: Any, run: Any, state: State) -> None:
     """Stage a completed task's result with its `on_commit`/`on_rollback` hooks, in the open
     transaction if there is one (they then run when it decides), else committed now."""
     try:
-        result = state.result(raise_on_failure=False)
+        result = state._result(raise_on_failure=False)
     except Exception:  # not kept in memory: the hooks still run, with no staged value
         result = None
     stage_task_result(task, result)

@@ -76,9 +76,9 @@ def collect_upstream_ids(value: Any, on_upstream: Callable[[UUID], None]) -> Non
 
 def _state_value(state: State, allowed: bool, run_id: UUID | None) -> Any:
     if state.type is StateType.COMPLETED:
-        return state.result()
+        return state._result()
     if allowed and (state.is_final() or state.name == "NotReady"):
-        return state.result(raise_on_failure=False) if state.is_final() else None
+        return state._result(raise_on_failure=False) if state.is_final() else None
     raise UpstreamTaskError(
         f"Upstream task run '{run_id}' did not reach a 'COMPLETED' state."
     )

@@ -73,7 +73,7 @@ def call_result(state: State, handed_back: Any, return_state: bool) -> Any:
         return handed_back
     if state.name == "NotReady":
         return None
-    return state.result()
+    return state._result()
 
 
 def new_task_run(
