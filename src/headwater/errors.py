@@ -30,6 +30,7 @@
     │   └── FlowRunTimeoutError                a flow exceeded `timeout_seconds`
     ├── StoreError                             the run store cannot do what was asked
     │   ├── StoreUnavailableError              ... it cannot be opened, reached or written
+    │   │   └── StoreCorruptError                  ... its database file is damaged
     │   ├── RunNotFoundError (+ LookupError)   ... no run has the given id
     │   ├── RunFinishedError                   ... the run is final: it cannot be cancelled
     │   ├── DeploymentNotFoundError (+ LookupError) ... no deployment has the given name
@@ -225,6 +226,20 @@ class StoreUnavailableError(StoreError):
     def __init__(self, message: str, *, url: str = "") -> None:
         super().__init__(message)
         self.url = url
+
+
+class StoreCorruptError(StoreUnavailableError):
+    """The run store's database file is damaged: headwater stops rather than write into it.
+    `headwater db check` says what is damaged; `headwater db reset` moves the file aside.
+
+    Attributes:
+        url: the store's URL, without its password.
+        path: the database file.
+    """
+
+    def __init__(self, message: str, *, url: str = "", path: str = "") -> None:
+        super().__init__(message, url=url)
+        self.path = path
 
 
 class RunNotFoundError(StoreError, LookupError):

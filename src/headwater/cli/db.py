@@ -21,33 +21,86 @@ def db() -> None:
 def upgrade() -> None:
     """Create the run store's tables, or migrate them to this version of headwater.
 
-    This also happens automatically the first time a run is recorded.
+    This also happens automatically the first time a run is recorded. A damaged SQLite file is
+    not touched: the error says to run `headwater db check`, then `headwater db reset`.
     """
     from headwater.store import sql_store
+    from headwater.store.maintenance import upgrade_store
 
     store = sql_store()
     try:
-        store.upgrade()
-        revision = store.schema_revision()
+        revision = upgrade_store(store)
     finally:
         store.close()
     render.console().print(f"Run store at {store.display_url} is at schema version {revision}.")
 
 
 @db.command()
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def reset(yes: bool) -> None:
-    """Delete every recorded run, state, log and event (the tables stay)."""
+@click.option("--quick", is_flag=True,
+              help="SQLite: a quick check (pages and records) instead of the full integrity "
+                   "check (which also compares every index with its table; slower).")
+def check(quick: bool) -> None:
+    """Check the run store without changing it; exit with status 1 if it has problems.
+
+    SQLite: SQLite's integrity check of the file, the schema version, whether the file is
+    read-only here or readable by other users. PostgreSQL: that the database can be reached,
+    the schema version and the tables.
+    """
     from headwater.store import sql_store
+    from headwater.store.maintenance import check_store
 
     store = sql_store()
-    if not yes:
-        click.confirm(f"Delete all run history in {store.display_url}?", abort=True)
     try:
+        report = check_store(store, quick=quick)
+    finally:
+        store.close()
+    out = render.console()
+    out.print(f"Run store: {report.url}", highlight=False, soft_wrap=True)
+    for what, value in report.facts:
+        out.print(f"  {what}: {value}", highlight=False, soft_wrap=True)
+    for warning in report.warnings:
+        out.print(f"Warning: {warning}", highlight=False, soft_wrap=True)
+    for problem in report.problems:
+        out.print(f"Problem: {problem}", highlight=False, soft_wrap=True)
+    if not report.ok:
+        raise SystemExit(1)
+    out.print("No problems found.")
+
+
+@db.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset(yes: bool) -> None:
+    """Delete every recorded run, state, log and event (the tables stay).
+
+    A damaged SQLite file is moved aside instead, to headwater.db.corrupt-<time> beside it
+    (with its -wal and -shm files, kept for recovery), and an empty run store takes its place.
+    """
+    from headwater.store import sql_store
+    from headwater.store.maintenance import is_corrupt, move_aside
+
+    store = sql_store()
+    out = render.console()
+    try:
+        damage = is_corrupt(store)
+        path = getattr(store, "path", None)
+        if damage is not None and path is not None:
+            if not yes:
+                click.confirm(f"The run store {str(path)!r} is damaged ({damage}). Move it "
+                              f"aside and start an empty one?", abort=True)
+            store.close()
+            moved = move_aside(path)
+            out.print(f"Moved the damaged run store to {str(moved)!r} (kept for recovery).",
+                      highlight=False, soft_wrap=True)
+            store.upgrade()
+            out.print(f"Started an empty run store at {str(path)!r}.", highlight=False,
+                      soft_wrap=True)
+            return
+        if not yes:
+            click.confirm(f"Delete all run history in {store.display_url}?", abort=True)
         store.reset()
     finally:
         store.close()
-    render.console().print(f"Deleted all run history in {store.display_url}.")
+    out.print(f"Deleted all run history in {store.display_url}.")
 
 
 @db.command()

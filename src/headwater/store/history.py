@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from headwater.errors import AssetNotFoundError, ParameterParseError
+from headwater.errors import (
+    AssetNotFoundError,
+    ParameterParseError,
+    StoreCorruptError,
+    StoreUnavailableError,
+)
 from headwater.store.base import (
     FINAL_STATE_TYPES,
     AssetLineageView,
@@ -51,13 +56,26 @@ def detect_crashes(store: RunStore, *, now: float | None = None) -> list[UUID]:
     A run is crashed when it is not final and its last heartbeat (or its creation) is older
     than `HEADWATER_CRASH_AFTER_SECONDS` (default 30 s; heartbeats come every 5 s).
 
+    Reading commands call this first, so a run whose process died does not show Running
+    forever when no other process opens the store. It is a courtesy of the read path, never a
+    condition of it: on a store that cannot be written (a read-only disk or file, a full disk)
+    nothing is marked and reading goes on; the next writer marks those runs.
+
     Returns:
         The ids of the runs marked Crashed now.
     """
     from headwater import settings
 
     now = time.time() if now is None else now
-    return store.mark_crashed(heartbeat_before=now - settings.crash_after_seconds(), now=now)
+    crash_after = settings.crash_after_seconds()
+    if getattr(store, "read_only", False):
+        return []
+    try:
+        return store.mark_crashed(heartbeat_before=now - crash_after, now=now)
+    except StoreCorruptError:
+        raise  # reading would fail too: say so once, with what to do
+    except StoreUnavailableError:
+        return []
 
 
 def list_runs(

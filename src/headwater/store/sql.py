@@ -62,6 +62,7 @@ from headwater.store.base import (
     TaskRunView,
     parse_history,
 )
+from headwater.store.diagnosis import explain
 from headwater.store.memory import crashed_update
 from headwater.store.replay import unseen_rows, update_guard
 from headwater.store.rows import (
@@ -173,6 +174,10 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
 
     def _unavailable(self, exc: BaseException, what: str) -> StoreUnavailableError:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        path = getattr(self, "path", None)
+        explained = explain(self.display_url, str(path) if path else None, what, reason)
+        if explained is not None:  # a damaged file, a read-only disk: say so, and what to do
+            return explained
         if isinstance(exc, IntegrityError):  # reachable and writable: the rows are the problem
             advice = ("The database is reachable; these rows conflict with rows it holds. "
                       "Please report this as a headwater bug, with this message")

@@ -8,6 +8,7 @@ never wait for writers.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 
 from headwater._private import make_private_dir, make_private_file, tighten
-from headwater.errors import StoreUnavailableError
+from headwater.errors import StoreCorruptError, StoreUnavailableError
+from headwater.store import schema
+from headwater.store.base import Batch
+from headwater.store.diagnosis import corrupt_error
 from headwater.store.sql import SqlRunStore
+
+# A writer checks a file this big or smaller before writing to it (about 0.5 s at most).
+QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024
 
 
 class SqliteRunStore(SqlRunStore):
@@ -30,6 +37,31 @@ class SqliteRunStore(SqlRunStore):
     def __init__(self, url: str, *, busy_timeout: float = 60.0) -> None:
         super().__init__(url)
         self.busy_timeout = busy_timeout
+        self._checked = False
+        self._corrupt: StoreCorruptError | None = None
+
+    def write_batch(self, batch: Batch) -> None:
+        """Before its first batch, a writer makes sure the file is not damaged (`PRAGMA
+        quick_check`, for files up to `QUICK_CHECK_MAX_BYTES`): SQLite would otherwise write
+        into a malformed file for as long as no statement touches a damaged page."""
+        if not self._checked:
+            self._check_before_writing()
+        super().write_batch(batch)
+
+    def _check_before_writing(self) -> None:
+        if self._corrupt is not None:
+            raise self._corrupt
+        path = self.path
+        with contextlib.suppress(OSError):
+            if path is not None and path.stat().st_size > QUICK_CHECK_MAX_BYTES:
+                self._checked = True  # too big to check on every start: errors still tell
+                return
+        with self._reading() as conn:
+            found = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check(5)")]
+        if found != ["ok"]:
+            self._corrupt = corrupt_error(self.display_url, str(path), "; ".join(found))
+            raise self._corrupt
+        self._checked = True
 
     @property
     def path(self) -> Path | None:
@@ -39,7 +71,20 @@ class SqliteRunStore(SqlRunStore):
         database = make_url(self.url).database
         return Path(database) if database and database != ":memory:" else None
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the database exists but cannot be written here (a read-only disk or folder,
+        or a file without write permission). Such a store can still be read."""
+        path = self.path
+        if path is None or not path.exists():
+            return False
+        return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
     def _create_engines(self) -> tuple[Engine, Engine]:
+        if self.read_only:
+            assert self.path is not None
+            engine = self._read_only_engine(self.path)
+            return engine, engine
         if self.path is not None:
             try:
                 make_private_dir(self.path.parent)
@@ -60,6 +105,41 @@ class SqliteRunStore(SqlRunStore):
             make_private_file(path)
         for suffix in ("-wal", "-shm", "-journal"):
             tighten(path.with_name(path.name + suffix))
+
+    def _read_only_engine(self, path: Path) -> Engine:
+        """An engine that never writes, not even SQLite's -shm file: reading commands work on
+        a read-only disk. Without a -wal file beside it, and a folder nobody can write, nobody
+        can change the file, so SQLite may treat it as immutable (it needs no locks then)."""
+        import sqlite3
+        from urllib.parse import quote
+
+        frozen = not os.access(path.parent, os.W_OK) and not Path(f"{path}-wal").exists()
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro" + ("&immutable=1" if frozen else "")
+
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(uri, uri=True, timeout=self.busy_timeout,
+                                   check_same_thread=False)
+            conn.isolation_level = None
+            return conn
+
+        engine = create_engine("sqlite://", creator=connect)
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+
+    def _migrate(self) -> None:
+        if self.read_only:
+            raise StoreUnavailableError(
+                f"The run store {str(self.path)!r} is read-only here and its tables are not "
+                f"those of this version of headwater (it needs schema version "
+                f"{schema.HEAD_REVISION}). Run `headwater db upgrade` once where the file can "
+                f"be written, or use the headwater version that wrote it.",
+                url=self.url,
+            )
+        super()._migrate()
 
     def _engine_with(self, *, immediate: bool) -> Engine:
         engine = create_engine(
