@@ -227,3 +227,18 @@ def test_a_lock_file_for_results_is_private(tmp_path: Path) -> None:
 
     assert mode(tmp_path / "locks") == 0o700
     assert mode(tmp_path / "locks" / "k.lock") == 0o600
+
+
+def test_db_check_warns_about_a_home_other_users_can_read(tmp_path: Path) -> None:
+    home = tmp_path / "shared-home"
+    home.mkdir(mode=0o755)
+    os.chmod(home, 0o755)  # as an older version (or the user) left it
+    url = f"sqlite:///{home / 'headwater.db'}"
+    finish(run_gated(url, tmp_path / "gate", home), tmp_path / "gate")
+
+    checked = cli(url, "db", "check")
+
+    assert checked.returncode == 0
+    assert f"Make it private with: chmod 700 {str(home)!r}" in checked.stdout
+    assert mode(home) == 0o755  # a folder that existed is never changed behind the user's back
+    assert mode(home / "headwater.db") == 0o600

@@ -28,11 +28,6 @@ FLOW = """
 """
 
 
-@pytest.fixture(params=["sqlite_url", "pg_url"], ids=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest) -> str:
-    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
-
-
 def test_a_flow_with_crash_after_below_two_heartbeats_is_refused_and_records_nothing(
     url: str,
 ) -> None:

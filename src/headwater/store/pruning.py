@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 ORPHAN_GRACE_SECONDS = 3600.0
 FLOW_RUNS_PER_STEP = 50  # flow runs whose own rows go in one transaction
-TASK_RUNS_PER_STEP = 2_000  # task runs (with their logs, events...) deleted in one transaction
+TASK_RUNS_PER_STEP = 500  # task runs (with their logs, events...) deleted in one transaction
 
 
 def doomed_flow_runs(
