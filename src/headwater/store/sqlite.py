@@ -22,8 +22,9 @@ from headwater.store.base import Batch
 from headwater.store.diagnosis import corrupt_error
 from headwater.store.sql import SqlRunStore
 
-# A writer checks a file this big or smaller before writing to it (about 0.5 s at most).
-QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024
+# A writer checks a file this big or smaller before writing to it (about 0.1 s, measured at
+# 0.26 s for 160 MB with a warm cache): bigger files are checked by `headwater db check`.
+QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
 
 
 class SqliteRunStore(SqlRunStore):
