@@ -80,7 +80,7 @@ def test_retries_really_wait_their_delays_end_to_end(tmp_path: Path) -> None:
                           timeout=60)
     assert done.returncode == 0, done.stderr
     first, second = (float(x) for x in done.stdout.split())
-    assert 0.05 <= first < 0.5 and 0.1 <= second < 0.6
+    assert first >= 0.05 and second >= 0.1  # at least the delays; a busy machine adds to them
 
 
 @pytest.mark.parametrize("runner", ["thread", "dask"])

@@ -1,4 +1,8 @@
-"""Timeouts really stop the run's code: in the main thread, in worker threads, and async."""
+"""Timeouts really stop the run's code: in the main thread, in worker threads, and async.
+
+The code they stop would run for `NEVER` seconds: a timeout that did not stop it shows as a
+hang that the test's own timeout ends, never as a bound on how long a busy machine took.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ import pytest
 from headwater import flow, task
 from headwater.errors import FlowRunTimeoutError, TaskRunTimeoutError
 from headwater.events.memory import MemorySink
+
+NEVER = 600.0  # longer than any test may take: only a timeout ends code that runs this long
 
 
 def _busy(seconds: float) -> int:
@@ -27,12 +33,10 @@ def test_a_busy_task_in_the_main_thread_is_stopped_and_ends_timed_out(
 ) -> None:
     @task(timeout_seconds=0.05)
     def spin() -> int:
-        return _busy(5)
+        return _busy(NEVER)
 
-    started = time.perf_counter()
     with pytest.raises(TaskRunTimeoutError) as info:
         spin()
-    assert time.perf_counter() - started < 1.0
     assert isinstance(info.value, TimeoutError)
     [run] = events.task_runs()
     final = events.final_state(run.task_run_id)
@@ -43,18 +47,16 @@ def test_a_busy_task_in_the_main_thread_is_stopped_and_ends_timed_out(
 def test_a_sleeping_task_in_the_main_thread_is_interrupted() -> None:
     @task(timeout_seconds=0.05)
     def nap() -> None:
-        time.sleep(5)
+        time.sleep(NEVER)
 
-    started = time.perf_counter()
     with pytest.raises(TaskRunTimeoutError):
         nap()
-    assert time.perf_counter() - started < 1.0
 
 
 def test_a_busy_task_in_a_worker_thread_is_stopped() -> None:
     @task(timeout_seconds=0.05)
     def spin() -> int:
-        return _busy(5)
+        return _busy(NEVER)
 
     outcome: list[BaseException | None] = []
 
@@ -65,11 +67,9 @@ def test_a_busy_task_in_a_worker_thread_is_stopped() -> None:
         except BaseException as exc:
             outcome.append(exc)
 
-    started = time.perf_counter()
     thread = threading.Thread(target=worker)
     thread.start()
-    thread.join(5)
-    assert time.perf_counter() - started < 1.0
+    thread.join(60)  # only to stop a hang
     assert len(outcome) == 1 and isinstance(outcome[0], TaskRunTimeoutError)
 
 
@@ -77,7 +77,7 @@ def test_user_code_catching_exception_cannot_swallow_the_timeout() -> None:
     @task(timeout_seconds=0.05)
     def stubborn() -> str:
         try:
-            _busy(5)
+            _busy(NEVER)
         except Exception:
             return "swallowed"
         return "finished"
@@ -89,7 +89,7 @@ def test_user_code_catching_exception_cannot_swallow_the_timeout() -> None:
 def test_a_flow_timeout_ends_the_flow_timed_out(events: MemorySink) -> None:
     @flow(timeout_seconds=0.05)
     def slow_flow() -> None:
-        _busy(5)
+        _busy(NEVER)
 
     state = slow_flow(return_state=True)
     assert state.name == "TimedOut" and state.is_failed()
@@ -101,16 +101,14 @@ def test_a_flow_timeout_ends_the_flow_timed_out(events: MemorySink) -> None:
 def test_an_async_task_timeout_cancels_it() -> None:
     @task(timeout_seconds=0.05)
     async def slow() -> None:
-        await asyncio.sleep(5)
+        await asyncio.sleep(NEVER)
 
     @flow
     async def runner() -> None:
         await slow()
 
-    started = time.perf_counter()
     with pytest.raises(TaskRunTimeoutError):
         asyncio.run(runner())
-    assert time.perf_counter() - started < 1.0
 
 
 def test_a_timeout_error_raised_by_user_code_is_not_mistaken_for_a_timeout() -> None:
@@ -143,7 +141,7 @@ def test_timed_out_tasks_are_retried(events: MemorySink) -> None:
     def slow_then_fast() -> str:
         attempts.append(1)
         if len(attempts) == 1:
-            _busy(5)
+            _busy(NEVER)
         return "done"
 
     assert slow_then_fast() == "done"
@@ -155,15 +153,12 @@ def test_a_busy_task_submitted_to_the_thread_pool_is_stopped_by_its_timeout(
 ) -> None:
     @task(timeout_seconds=0.05)
     def spin() -> int:
-        return _busy(5)
+        return _busy(NEVER)
 
     @flow
-    def submits() -> tuple[str, float]:
-        started = time.perf_counter()
+    def submits() -> str:
         future = spin.submit()
         future.wait()
-        return future.state.name, time.perf_counter() - started
+        return future.state.name
 
-    name, took = submits()
-    assert name == "TimedOut"
-    assert took < 1.0
+    assert submits() == "TimedOut"

@@ -15,6 +15,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,9 +124,11 @@ def where_am_i() -> dict[str, Any]:
 
 
 @task
-def sleeps(seconds: float) -> float:
-    time.sleep(seconds)
-    return seconds
+def waits_for(path: str) -> str:
+    deadline = time.monotonic() + 60  # only to stop a hang
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return path
 
 
 def _on_ray(body: Any, runner: RayTaskRunner | None = None) -> Any:
@@ -341,15 +344,23 @@ def test_ray_rejects_unknown_remote_options_when_the_runner_starts(ray_session: 
     assert ray_session.is_initialized()  # the session's Ray is not the runner's to stop
 
 
-def test_cancel_on_exit_drops_runs_that_have_not_started(ray_session: Any) -> None:
-    # Each run takes both CPUs, so the runs queue up behind the first.
+def test_cancel_on_exit_drops_runs_that_have_not_finished(
+    ray_session: Any, tmp_path: Path
+) -> None:
+    # Each run takes both CPUs, so the runs queue up behind the first; none can finish before
+    # the test releases them, after the runner has closed.
+    release = tmp_path / "release"
     runner = RayTaskRunner(remote_options={"num_cpus": 2})
-    with runner:
-        futures = [runner.submit(task_run_request(sleeps, seconds=0.5)) for _ in range(4)]
-        runner.cancel_on_exit = True
-        started = time.perf_counter()
-    assert time.perf_counter() - started < 1.5  # nobody waited for the queued runs
-    assert sum(f.cancelled() for f in futures) >= 3
+    try:
+        with runner:
+            futures = [runner.submit(task_run_request(waits_for, path=str(release)))
+                       for _ in range(4)]
+            runner.cancel_on_exit = True
+        # A runner that waited for its runs would have returned only after their gate gave up
+        # (60 s), with every future done, not cancelled.
+        assert [f.cancelled() for f in futures] == [True] * 4
+    finally:
+        release.touch()
 
 
 # -- options and lifecycle (no Ray needed) --------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from contextlib import closing
 from pathlib import Path
 
@@ -41,15 +40,15 @@ def test_readers_are_not_blocked_while_another_writer_holds_the_write_lock(
         with closing(sqlite3.connect(path, isolation_level=None)) as conn:
             conn.execute("BEGIN IMMEDIATE")
             locked.set()
-            release.wait(5)
+            release.wait(120)  # only to stop a hang
             conn.execute("COMMIT")
 
     holder = threading.Thread(target=hold_write_lock)
     holder.start()
-    locked.wait(5)
-    started = time.perf_counter()
+    locked.wait(60)  # only to stop a hang
+    # Held until the read returns: a read that waited for the lock would fail with "database
+    # is locked" after the busy timeout, not pass late.
     assert store.read_flow_runs() == []
-    assert time.perf_counter() - started < 1.0
     release.set()
     holder.join()
     store.close()
