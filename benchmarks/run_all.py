@@ -7,7 +7,7 @@ process (`workloads.py`), which also reports its peak RSS. See benchmarks/README
 
     python benchmarks/run_all.py --pin 0                  # the full suite, ~2.5 minutes on 2 CPUs
     python benchmarks/run_all.py --quick                  # N ≤ 10,000, under a minute
-    python benchmarks/run_all.py --prefect-python /tmp/prefect-venv/bin/python
+    python benchmarks/run_all.py --prefect-python ~/prefect-venv/bin/python
 """
 
 from __future__ import annotations
