@@ -25,6 +25,7 @@ from uuid import UUID
 
 from headwater import __version__
 from headwater.engine.drivers import drive_async, drive_sync, run_coro_sync
+from headwater.engine.generators import collecting_generators
 from headwater.engine.runtime import Runtime, current_runtime, use_runtime
 from headwater.engine.task_run import is_plain, run_plain, task_run_steps
 from headwater.errors import SerializationError
@@ -118,10 +119,11 @@ class TaskRunRequest(NamedTuple):
         """
         if self.task.isasync:
             return run_coro_sync(execute_async(self))
-        if is_plain(self):
-            run, state, _ = run_plain(self)
-        else:
-            run, state, _ = drive_sync(task_run_steps(self))
+        with collecting_generators():  # a submitted generator task returns its items
+            if is_plain(self):
+                run, state, _ = run_plain(self)
+            else:
+                run, state, _ = drive_sync(task_run_steps(self))
         return TaskRunOutcome(run, state)
 
     async def execute_async(self) -> TaskRunOutcome:

@@ -41,6 +41,7 @@ from headwater.engine import lineage
 from headwater.engine import retries as retry_rules
 from headwater.engine.caching import plan_caching
 from headwater.engine.drivers import Call, Sleep, Steps
+from headwater.engine.generators import task_callable
 from headwater.engine.hooks import hooks_for, run_hooks
 from headwater.engine.logs import flow_run_logger, printing_as_logs, task_run_logger
 from headwater.engine.runtime import Runtime, current_runtime
@@ -280,7 +281,7 @@ def task_run_steps(request: TaskRunRequest) -> Steps[TaskRunResult]:
         handed_back: Any = None
         while True:
             outcome = yield Call(
-                task.fn, args, kwargs, awaits=task.isasync,
+                task_callable(task.fn), args, kwargs, awaits=task.isasync,
                 timeout=task.timeout_seconds, timeout_error=TaskRunTimeoutError,
             )
             assert outcome is not None
@@ -459,7 +460,7 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
         emit(StateChanged(run_id, "task", state, run.run_count))
         handed_back: Any = None
         try:
-            value = task.fn(*args, **kwargs)
+            value = task_callable(task.fn)(*args, **kwargs)
         except Exception as exc:
             state = exception_to_failed_state(exc, "Task run encountered an exception")
             ctx.logger.error("Task run failed with exception: %r", exc,
