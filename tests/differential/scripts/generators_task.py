@@ -10,8 +10,7 @@ log = []
 @task
 def numbers(n):
     log.append("started")
-    for i in range(n):
-        yield i
+    yield from range(n)
 
 
 @flow
