@@ -1,8 +1,8 @@
 """Each script in scripts/ runs under the shim and must show what real Prefect 3.9.1 showed.
 
 The recorded outputs (recorded/) come from `python -m tests.differential.record` with
-HEADWATER_PREFECT_PYTHON set; this test needs no Prefect. All scripts run once, in parallel,
-when the first test asks; each test then compares one script.
+HEADWATER_PREFECT_PYTHON set; this test needs no Prefect. Scripts run in parallel chunks;
+each test compares one script.
 """
 
 from __future__ import annotations
@@ -16,14 +16,18 @@ from tests.differential.runner import Script, all_scripts, diagnose, run, shim_c
 
 SCRIPTS = all_scripts()
 _outputs: dict[str, str] = {}
+_CHUNK = 8
 
 
 def shim_output(script: Script) -> str:
-    if not _outputs:
-        workers = max(2, 2 * (os.cpu_count() or 1))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            outputs = pool.map(lambda s: run(shim_command(s), s), SCRIPTS)
-            _outputs.update(zip((s.name for s in SCRIPTS), outputs, strict=True))
+    """The script's output under the shim. Scripts run a chunk at a time, in parallel: the
+    test that meets a chunk first runs it, so no single test waits for all of them."""
+    if script.name not in _outputs:
+        start = SCRIPTS.index(script)
+        chunk = [s for s in SCRIPTS[start:start + _CHUNK] if s.name not in _outputs]
+        with ThreadPoolExecutor(max_workers=max(2, 2 * (os.cpu_count() or 1))) as pool:
+            outputs = pool.map(lambda s: run(shim_command(s), s), chunk)
+            _outputs.update(zip((s.name for s in chunk), outputs, strict=True))
     return _outputs[script.name]
 
 
