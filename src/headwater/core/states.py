@@ -432,6 +432,33 @@ def aggregate_states(states: Iterable[State], returned: Any) -> State:
     return Failed(message=f"{unfinished}/{total} states are not final.", data=returned)
 
 
+_new = object.__new__
+
+
+def run_state(kind: StateType, name: str, flow_run_id: UUID | None, task_run_id: UUID | None,
+              data: Any = _NO_DATA) -> State:
+    """`State(kind, name, data=data)` with its run's ids in its details, made without the
+    keyword handling of the constructors: the engine makes three per task run."""
+    details = _new(StateDetails)
+    details.flow_run_id = flow_run_id
+    details.task_run_id = task_run_id
+    details.scheduled_time = details.cache_key = details.cache_expiration = None
+    details.retriable = details.run_count = None
+    state = _new(State)
+    state.type = kind
+    state.name = name
+    state.message = None
+    state._data = data
+    state.state_details = details
+    state.timestamp_s = time.time()
+    return state
+
+
+def plain_value(value: Any) -> bool:
+    """Whether a run that returned `value` simply completed with it (no States inside)."""
+    return not isinstance(value, State) and not is_state_iterable(value)
+
+
 def return_value_to_state(value: Any) -> State:
     """The final state of a run whose function returned `value`.
 

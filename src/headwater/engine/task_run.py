@@ -32,10 +32,13 @@ from headwater.core.states import (
     Retrying,
     Running,
     State,
+    StateType,
     TimedOut,
     exception_to_crashed_state,
     exception_to_failed_state,
+    plain_value,
     return_value_to_state,
+    run_state,
 )
 from headwater.engine import lineage
 from headwater.engine import retries as retry_rules
@@ -434,9 +437,7 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
     try:
         emit(TaskRunCreated(run_id, run.name, task.name, task.task_key, flow_run_id,
                             parameters, run.tags, now(), run.call))
-        state = Pending()
-        details = state.state_details
-        details.task_run_id, details.flow_run_id = run_id, flow_run_id
+        state = run_state(_PENDING, "Pending", flow_run_id, run_id)
         run.record_state(state)
         emit(StateChanged(run_id, "task", state, run.run_count))
         for name, upstream_id in request.upstreams:
@@ -453,9 +454,7 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
             ctx.logger.engine(logging.INFO, "Finished in state %s", state)  # type: ignore[attr-defined]
             return run, state, None
         args, kwargs = task._signature.to_call(parameters)
-        state = Running()
-        details = state.state_details
-        details.task_run_id, details.flow_run_id = run_id, flow_run_id
+        state = run_state(_RUNNING, "Running", flow_run_id, run_id)
         run.record_state(state)
         emit(StateChanged(run_id, "task", state, run.run_count))
         handed_back: Any = None
@@ -469,7 +468,10 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
             state = exception_to_crashed_state(exc)
             ctx.logger.error("Crash detected! %s", state.message)
         else:
-            state = return_value_to_state(value)
+            if plain_value(value):
+                state = run_state(_COMPLETED, "Completed", flow_run_id, run_id, value)
+            else:
+                state = return_value_to_state(value)
             if isinstance(value, State):
                 handed_back = value
                 if state.is_failed() or state.is_crashed():
@@ -497,6 +499,7 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
 
 
 _task_runs_log = logging.getLogger("headwater.task_runs")
+_PENDING, _RUNNING, _COMPLETED = StateType.PENDING, StateType.RUNNING, StateType.COMPLETED
 
 
 def _cancelled_before_start(what: str = "it started") -> State:
