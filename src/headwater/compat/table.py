@@ -131,8 +131,10 @@ NAMES: dict[str, dict[str, str]] = {
     "prefect.runtime": {
         "flow_run": "headwater.runtime.flow_run",
         "task_run": "headwater.runtime.task_run",
+        "deployment": "headwater.compat.runtime_deployment",
     },
     "prefect.runtime.flow_run": {"*": "headwater.runtime.flow_run"},
+    "prefect.runtime.deployment": {"*": "headwater.compat.runtime_deployment"},
     "prefect.runtime.task_run": {"*": "headwater.runtime.task_run"},
     "prefect.context": {
         "get_run_context": "headwater.core.context:get_run_context",

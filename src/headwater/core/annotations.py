@@ -56,6 +56,10 @@ class quote(BaseAnnotation[T]):
 
     __slots__ = ()
 
+    def unquote(self) -> T:
+        """The value (Prefect's name for `unwrap`)."""
+        return self.value
+
 
 class opaque(BaseAnnotation[T]):
     """Resolve a future or state at the top level, but do not search inside the value."""
