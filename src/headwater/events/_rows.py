@@ -66,14 +66,16 @@ class BatchBuilder:
         self.asset_edges: list[Row] = []
         self.count = 0
         self._ids: dict[int, str] = {}
-        self._handlers: dict[int, Any] = {
-            STATE: self._state, LOG: self._log, TASK: self._task_run, FLOW: self._flow_run,
-            DEPENDENCY: self._dependency, RENAME: self._renamed, EVENT: self._event,
-        }
 
     def add_wire(self, items: Iterable[tuple[Any, ...]]) -> None:
         """Fold in wire tuples (`_wire.py`); unknown kinds are skipped."""
-        handlers = self._handlers
+        # Bound methods made per call, never kept on the builder: kept, they would make it a
+        # reference cycle, freed (with every row of its batch) only by the cyclic garbage
+        # collector, which in a writer process runs too rarely: its memory grew flow by flow.
+        handlers: dict[int, Any] = {
+            STATE: self._state, LOG: self._log, TASK: self._task_run, FLOW: self._flow_run,
+            DEPENDENCY: self._dependency, RENAME: self._renamed, EVENT: self._event,
+        }
         count = 0
         for item in items:
             handler = handlers.get(item[0])
