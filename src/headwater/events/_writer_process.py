@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import select
 import signal
 import struct
 import sys
@@ -77,6 +76,63 @@ class FrameReader:
         return frames
 
 
+class Inbox:
+    """Frames from a file descriptor, read by a thread of their own as fast as they come.
+
+    The pipe from the flow's process is emptied at once, whatever the store's pace: records
+    wait here, where a `kill -9` of the flow's process cannot reach them, rather than in the
+    flow's process behind a full pipe (a burst against a slower PostgreSQL).
+    """
+
+    def __init__(self, fd: int) -> None:
+        import threading
+
+        self._reader = FrameReader(fd)
+        self._frames: list[Any] = []
+        self._ready = threading.Condition()
+        self.closed = False
+        threading.Thread(target=self._run, name="headwater-writer-inbox", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            while not self._reader.eof:
+                frames = self._reader.read()
+                if frames:
+                    with self._ready:
+                        self._frames += frames
+                        self._ready.notify()
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # a closed or garbled channel: the same as the end of input
+        finally:
+            with self._ready:
+                self.closed = True
+                self._ready.notify()
+
+    @property
+    def eof(self) -> bool:
+        """Input ended, and every frame of it was taken."""
+        return self.closed and not self._frames
+
+    def wait(self, timeout: float | None) -> bool:
+        """Wait up to `timeout` for frames (or the end); whether there is something to take."""
+        with self._ready:
+            if not self._frames and not self.closed:
+                self._ready.wait(timeout)
+            return bool(self._frames)
+
+    def take(self, records: int = 1 << 62) -> list[Any]:
+        """The oldest frames: all of them, or just enough to hold `records` records."""
+        with self._ready:
+            frames = self._frames
+            count = taken = 0
+            while taken < len(frames) and count < records:
+                frame = frames[taken]
+                count += len(frame[1]) if len(frame) == 2 else 1  # (number, items) | settings
+                taken += 1
+            self._frames = frames[taken:]
+        return frames[:taken]
+
+
 def main() -> int:
     """The writer process. Its first frame is its settings: (URL, batch seconds, heartbeat
     seconds, crash-after seconds); the URL comes this way, not as an argument, so a password
@@ -110,10 +166,11 @@ def main() -> int:
             return
         send(("log", level, message))
 
-    reader = FrameReader(0)
+    reader = Inbox(0)
     frames: list[Any] = []
     while not frames and not reader.eof:
-        frames = reader.read()
+        reader.wait(None)
+        frames = reader.take()
     if not frames:
         return 0
     url, batch_seconds, heartbeat_seconds, crash_after = frames.pop(0)
@@ -139,8 +196,8 @@ def main() -> int:
         if writer.retry_at is not None:  # records wait for the store
             due = min(due, writer.retry_at)
         wait = 0.0 if pending else max(0.0, due - time.monotonic())
-        while not reader.eof and select.select([0], [], [], wait)[0]:
-            for number, items in reader.read():
+        while reader.wait(wait):
+            for number, items in reader.take(MAX_BATCH - len(pending)):
                 last_frame = number
                 pending += items
                 if first_at is None and items:

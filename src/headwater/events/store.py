@@ -41,6 +41,7 @@ from headwater.events import _wire
 from headwater.events._spill import spill_folder
 from headwater.events._writer_process import EXIT_RETRY_SECONDS
 from headwater.events.base import EventSink
+from headwater.events.records import FlowRunCreated
 from headwater.store.base import RunStore
 
 logger = logging.getLogger("headwater.store")
@@ -155,6 +156,8 @@ class StoreSink(EventSink):
         append = self._queue.append
         encoders = _wire.ENCODERS
 
+        flow_created = encoders[FlowRunCreated]
+
         def emit(record: Any) -> None:
             # Encoded here, while the record is still in this CPU's cache, and freed at once:
             # cheaper in all than encoding it in the pump thread on another CPU.
@@ -164,6 +167,8 @@ class StoreSink(EventSink):
                     append(encoder(record))
                 except Exception as exc:  # never the user's flow's problem
                     append(_EncodeFailure(exc))
+                if encoder is flow_created:
+                    self._flow_run_created(record)
 
         self.emit = emit  # type: ignore[method-assign]
         self._wake = threading.Event()
@@ -187,6 +192,13 @@ class StoreSink(EventSink):
             target=self._run, name="headwater-store-writer", daemon=True
         )
         self._thread.start()
+
+    def _flow_run_created(self, record: FlowRunCreated) -> None:
+        """A thread writer stores a top-level flow run before its first task runs (waiting
+        at most `flush_timeout`): a `kill -9` then never leaves a run without its row. (A
+        writer process needs no wait: what reached its pipe survives the kill.)"""
+        if self.mode == "thread" and record.parent_flow_run_id is None:
+            self._wait_stored(self.flush_timeout)
 
     def emit(self, record: Any) -> None:  # replaced per instance by a closure (`_start`)
         raise AssertionError("replaced in _start")
@@ -230,13 +242,8 @@ class StoreSink(EventSink):
         Args:
             timeout: the longest to wait, in seconds; None: `HEADWATER_FLUSH_TIMEOUT`.
         """
-        if self._closed or not self._thread.is_alive():
-            return
-        marker = _FlushMarker()
-        self._queue.append(marker)
-        self._wake.set()
         limit = self.flush_timeout if timeout is None else timeout
-        if marker.done.wait(limit):
+        if self._wait_stored(limit):
             self._stalled = False
         elif not self._stalled:
             self._stalled = True
@@ -247,11 +254,21 @@ class StoreSink(EventSink):
                 "at exit. (Reported once per stall.)", limit,
             )
 
+    def _wait_stored(self, timeout: float) -> bool:
+        """Wait up to `timeout` until every record emitted so far is stored (or waits in the
+        spill); whether it is."""
+        if self._closed or not self._thread.is_alive():
+            return True
+        marker = _FlushMarker()
+        self._queue.append(marker)
+        self._wake.set()
+        return marker.done.wait(timeout)
+
     def close(self, timeout: float | None = None) -> None:
         """Store what is queued, stop the writer and close the store."""
         if self._closed:
             return
-        self.flush(self.exit_timeout if timeout is None else timeout)
+        self._wait_stored(self.exit_timeout if timeout is None else timeout)
         self._closed = True
         self._stopping = True
         self._wake.set()
