@@ -62,6 +62,11 @@ def _stored(url: str) -> set[int]:
 
 def trial(url: str, writer: str, pause: str, after: float) -> tuple[float, int]:
     """(seconds lost, task runs lost) of one kill."""
+    from headwater.store import sql_store
+
+    store = sql_store(url)
+    store.upgrade()  # the schema exists before the run: only the kill is measured
+    store.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
     env.update(HEADWATER_DATABASE_URL=url, HEADWATER_STORE_WRITER=writer,
                HEADWATER_LOGGING_LEVEL="WARNING")
@@ -78,8 +83,10 @@ def trial(url: str, writer: str, pause: str, after: float) -> tuple[float, int]:
     killed_at = time.time()
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
+    # Until nothing changed for 3 s: the writer process (killed mid-start, it may still be
+    # importing its driver) is done.
     stored, unchanged = _stored(url), 0
-    while unchanged < 5:  # until nothing changed for a second: the writer process is done
+    while unchanged < 15:
         time.sleep(0.2)
         again = _stored(url)
         unchanged = unchanged + 1 if again == stored else 0
