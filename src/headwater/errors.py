@@ -228,6 +228,11 @@ class StoreUnavailableError(StoreError):
         self.url = url
 
 
+class StoreConfigurationError(StoreUnavailableError):
+    """The run store is configured in a way no retry can fix (a URL headwater cannot use, a
+    missing database driver): writers stop trying at once rather than wait for it to heal."""
+
+
 class StoreCorruptError(StoreUnavailableError):
     """The run store's database file is damaged: headwater stops rather than write into it.
     `headwater db check` says what is damaged; `headwater db reset` moves the file aside.

@@ -93,6 +93,7 @@ class BatchWriter:
         self.spill.file_failed = spill_key is None
         self._spill_key = spill_key
         self.retry_at: float | None = None  # when to write the spill again (monotonic)
+        self.misconfigured = False  # the store's configuration failed (see _outage)
         self._pause = RETRY_FIRST_SECONDS
         self._lost_reported = 0
         self._outage_error = ""
@@ -263,10 +264,21 @@ class BatchWriter:
                        else min(self._pause * 2, RETRY_MAX_SECONDS))
         self.retry_at = now + self._pause
         self._outage_error = str(exc)
+        from headwater.errors import StoreConfigurationError
+
+        if isinstance(exc, StoreConfigurationError):
+            self.misconfigured = True  # no retry heals it: at exit, save what waits at once
         if self._reported:
             return
         self._reported = True
         url = getattr(exc, "url", "") or getattr(self.store, "display_url", "")
+        if self.misconfigured:
+            self.report(logging.ERROR, (
+                f"headwater cannot write run history: {exc} Your flows keep running; their "
+                f"records are kept, and saved in {str(_spill.spill_folder())!r} when this "
+                f"process ends. (This error is reported once.)"
+            ))
+            return
         folder = "" if self.spill.file_failed else f", then in {str(_spill.spill_folder())!r}"
         self.report(logging.ERROR, (
             f"headwater could not write run history{f' to {url!r}' if url else ''}: {exc} "

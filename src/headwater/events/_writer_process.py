@@ -228,7 +228,8 @@ def main() -> int:
             break
     # Nobody waits for this process any more: keep trying to store what waits, a while.
     give_up = time.monotonic() + EXIT_RETRY_SECONDS
-    while writer.waiting and writer.retry_at is not None and time.monotonic() < give_up:
+    while (writer.waiting and writer.retry_at is not None and not writer.misconfigured
+           and time.monotonic() < give_up):
         time.sleep(max(0.0, min(writer.retry_at, give_up) - time.monotonic()))
         writer.retry(due_only=True)
     writer.close()

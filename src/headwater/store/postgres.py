@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, create_engine, text
 
-from headwater.errors import StoreUnavailableError
+from headwater.errors import StoreConfigurationError
 from headwater.store.base import Batch, Row
 from headwater.store.sql import SqlRunStore
 
@@ -31,7 +31,7 @@ class PostgresRunStore(SqlRunStore):
         try:
             import psycopg  # noqa: F401
         except ImportError as exc:
-            raise StoreUnavailableError(
+            raise StoreConfigurationError(
                 f"HEADWATER_DATABASE_URL={self.display_url!r} needs the PostgreSQL driver. "
                 f"Install it with: pip install 'headwater[postgres]'",
                 url=self.display_url,

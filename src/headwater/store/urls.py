@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from headwater._redact import redact_url
-from headwater.errors import StoreUnavailableError
+from headwater.errors import StoreConfigurationError
 
 if TYPE_CHECKING:
     from headwater.store.sql import SqlRunStore
@@ -23,7 +23,7 @@ def store_for_url(url: str) -> SqlRunStore:
     """The SQL store for a SQLAlchemy URL.
 
     Raises:
-        StoreUnavailableError: the URL names a database headwater does not support.
+        StoreConfigurationError: the URL names a database headwater does not support.
     """
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -35,7 +35,7 @@ def store_for_url(url: str) -> SqlRunStore:
 
         return PostgresRunStore(url)
     shown = redact_url(url)
-    raise StoreUnavailableError(
+    raise StoreConfigurationError(
         f"HEADWATER_DATABASE_URL={shown!r} is not a database headwater can use. Use "
         f"'sqlite:///path/to/headwater.db' or 'postgresql+psycopg://user@host:5432/db'.",
         url=shown,
