@@ -347,7 +347,7 @@ FLOW_OPTIONS: list[tuple[str, Any, str, Any]] = [
     ("validate_parameters", False, "validate_parameters", False),
     ("persist_result", True, "persist_result", True),
     ("persist_result", False, "persist_result", False),
-    ("result_storage", "/tmp/results", "result_storage", "/tmp/results"),
+    ("result_storage", "results-folder", "result_storage", "results-folder"),
     ("result_serializer", "json", "result_serializer", "json"),
     ("cache_result_in_memory", False, "cache_result_in_memory", False),
     ("log_prints", True, "log_prints", True),
@@ -406,9 +406,9 @@ def test_a_flow_task_runner_class_is_instantiated() -> None:
 
 
 def test_a_flow_persists_results_when_it_is_given_a_result_storage_or_serializer() -> None:
-    assert flow(result_storage="/tmp/results")(plain).persist_result is True
+    assert flow(result_storage="results-folder")(plain).persist_result is True
     assert flow(result_serializer="pickle")(plain).persist_result is True
-    assert flow(result_storage="/tmp/x", persist_result=False)(plain).persist_result is False
+    assert flow(result_storage="other-folder", persist_result=False)(plain).persist_result is False
 
 
 TASK_OPTIONS: list[tuple[str, Any, str, Any]] = [
@@ -423,7 +423,7 @@ TASK_OPTIONS: list[tuple[str, Any, str, Any]] = [
     ("retry_jitter_factor", 0.5, "retry_jitter_factor", 0.5),
     ("retry_jitter_factor", 0, "retry_jitter_factor", 0),
     ("persist_result", True, "persist_result", True),
-    ("result_storage", "/tmp/results", "result_storage", "/tmp/results"),
+    ("result_storage", "results-folder", "result_storage", "results-folder"),
     ("result_serializer", "json", "result_serializer", "json"),
     ("result_storage_key", "key-{x}", "result_storage_key", "key-{x}"),
     ("cache_result_in_memory", False, "cache_result_in_memory", False),
@@ -510,10 +510,10 @@ def test_a_task_persists_results_when_a_result_option_is_given() -> None:
     # Prefect (§1.3): persist_result is set to True if cache_key_fn, result_storage_key,
     # result_storage or result_serializer is given.
     assert task(result_storage_key="k-{x}")(plain).persist_result is True
-    assert task(result_storage="/tmp/results")(plain).persist_result is True
+    assert task(result_storage="results-folder")(plain).persist_result is True
     assert task(result_serializer="json")(plain).persist_result is True
     assert task(cache_key_fn=lambda ctx, params: "k")(plain).persist_result is True
-    assert task(result_storage="/tmp/x", persist_result=False)(plain).persist_result is False
+    assert task(result_storage="other-folder", persist_result=False)(plain).persist_result is False
 
 
 # -- retry_delay_seconds callables ----------------------------------------------------------------
