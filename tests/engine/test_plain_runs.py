@@ -12,7 +12,7 @@ import pytest
 
 from headwater import flow, task
 from headwater.core.states import Completed, Failed, State
-from headwater.engine import calls, execution, task_run
+from headwater.engine import calls, execution, plain_run
 from headwater.events.memory import MemorySink
 from headwater.events.records import (
     DependencyAdded,
@@ -113,11 +113,11 @@ def test_a_plain_run_records_what_the_general_logic_records(
     logging_at(level)
     # A materializing task defined by another test module turns lineage on for the process;
     # these runs have no assets, so they take the straight line all the same.
-    monkeypatch.setattr(task_run, "assets_in_use", lambda: False)
+    monkeypatch.setattr(plain_run, "assets_in_use", lambda: False)
     taken: list[bool] = []
 
     def watched(request: Any) -> bool:
-        answer = task_run.is_plain(request)
+        answer = plain_run.is_plain(request)
         taken.append(answer)
         return answer
 
@@ -137,13 +137,13 @@ def test_a_plain_run_records_what_the_general_logic_records(
 def test_a_feature_sends_the_run_down_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
     from headwater.testing import task_run_request
 
-    monkeypatch.setattr(task_run, "assets_in_use", lambda: False)
-    assert task_run.is_plain(task_run_request(returns, x=1))
+    monkeypatch.setattr(plain_run, "assets_in_use", lambda: False)
+    assert plain_run.is_plain(task_run_request(returns, x=1))
     for changed in ({"retries": 1}, {"timeout_seconds": 5}, {"task_run_name": "r-{x}"},
                     {"on_failure": [lambda *a: None]}, {"log_prints": True},
                     {"persist_result": True}, {"retry_condition_fn": lambda *a: True}):
-        assert not task_run.is_plain(task_run_request(returns.with_options(**changed), x=1)), (
+        assert not plain_run.is_plain(task_run_request(returns.with_options(**changed), x=1)), (
             changed
         )
-    monkeypatch.setattr(task_run, "assets_in_use", lambda: True)
-    assert not task_run.is_plain(task_run_request(returns, x=1))
+    monkeypatch.setattr(plain_run, "assets_in_use", lambda: True)
+    assert not plain_run.is_plain(task_run_request(returns, x=1))

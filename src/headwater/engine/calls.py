@@ -15,8 +15,9 @@ from headwater.engine.drivers import drive_async, drive_sync, run_coro_sync
 from headwater.engine.flow_run import call_result as flow_call_result
 from headwater.engine.flow_run import flow_run_steps
 from headwater.engine.logs import setup_logging
+from headwater.engine.plain_run import is_plain, run_plain
 from headwater.engine.task_run import call_result as task_call_result
-from headwater.engine.task_run import is_plain, new_task_run, run_plain, task_run_steps
+from headwater.engine.task_run import new_task_run, task_run_steps
 
 if TYPE_CHECKING:
     from headwater.core.flows import Flow

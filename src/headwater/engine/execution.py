@@ -26,8 +26,9 @@ from uuid import UUID
 from headwater import __version__
 from headwater.engine.drivers import drive_async, drive_sync, run_coro_sync
 from headwater.engine.generators import collecting_generators
+from headwater.engine.plain_run import is_plain, run_plain
 from headwater.engine.runtime import Runtime, current_runtime, use_runtime
-from headwater.engine.task_run import is_plain, run_plain, task_run_steps
+from headwater.engine.task_run import task_run_steps
 from headwater.errors import SerializationError
 
 if TYPE_CHECKING:
