@@ -358,7 +358,9 @@ def test_cancel_on_exit_drops_runs_that_have_not_finished(
             runner.cancel_on_exit = True
         # A runner that waited for its runs would have returned only after their gate gave up
         # (60 s), with every future done, not cancelled.
-        assert [f.cancelled() for f in futures] == [True] * 4
+        assert [f.cancelled() for f in futures] == [True] * 4, [
+            (f.done(), f.cancelled(), f.done() and not f.cancelled() and f.exception())
+            for f in futures]
     finally:
         release.touch()
 

@@ -308,12 +308,13 @@ class _Results:
         in_thread = threading.current_thread() is self._thread
         if cancel:
             for done, ref in pending:
-                if not done.done():
-                    # Ray drops a queued task; a running one gets a KeyboardInterrupt. It
-                    # may have finished meanwhile, or Ray may be going away: nothing to do.
+                # The future first (whoever waits for it stops waiting now), then Ray: asked
+                # the other way round, Ray's "task cancelled" error could reach the future
+                # first. Ray drops a queued task; a running one gets a KeyboardInterrupt. It
+                # may have finished meanwhile, or Ray may be going away: nothing to do.
+                if done.cancel():
                     with contextlib.suppress(Exception):
                         self._ray.cancel(ref)
-                    done.cancel()  # whoever waits for it stops waiting now
         elif pending and not in_thread:
             cf.wait([done for done, _ in pending])
         self._incoming.put(None)
