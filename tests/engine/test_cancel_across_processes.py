@@ -113,10 +113,12 @@ def test_runs_cancel_stops_a_flow_run_in_another_process(
 
 
 BUSY = """
+    import time
     from headwater import flow, task
 
     @task
     def step(i: int) -> int:
+        time.sleep(0)  # lets the writer thread in: records keep coming, the backlog stays small
         return i
 
     @flow

@@ -264,9 +264,9 @@ class BatchWriter:
                        else min(self._pause * 2, RETRY_MAX_SECONDS))
         self.retry_at = now + self._pause
         self._outage_error = str(exc)
-        from headwater.errors import StoreConfigurationError
+        from headwater.errors import StoreConfigurationError, StoreCorruptError
 
-        if isinstance(exc, StoreConfigurationError):
+        if isinstance(exc, (StoreConfigurationError, StoreCorruptError)):
             self.misconfigured = True  # no retry heals it: at exit, save what waits at once
         if self._reported:
             return
