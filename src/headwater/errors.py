@@ -16,6 +16,7 @@
     ├── SelfDependencyError (+ ValueError)     a task run would wait for its own result
     ├── UpstreamTaskError                      an upstream run did not complete
     ├── SettingError (+ ValueError)            a HEADWATER_* variable holds a bad value
+    │   └── ConfigurationError                 options that cannot work together
     ├── ScheduleError (+ ValueError)           a cron, interval, rrule or time zone is bad
     ├── DeploymentError (+ ValueError)         a deployment or serve option is bad
     ├── MissingResult                          a completed state carries no data
@@ -145,6 +146,11 @@ class UpstreamTaskError(HeadwaterError):
 
 class SettingError(HeadwaterError, ValueError):
     """An environment setting holds a value headwater cannot use."""
+
+
+class ConfigurationError(SettingError):
+    """Options that cannot work together, e.g. a SERIALIZABLE transaction whose store has no
+    lock manager (Prefect's `ConfigurationError`)."""
 
 
 class ScheduleError(HeadwaterError, ValueError):

@@ -962,8 +962,8 @@ def test_a_task_in_a_transaction_commits_with_the_block_and_rolls_back_when_it_r
 
     seen: list[str] = []
 
-    @task(on_commit=[lambda txn: seen.append(f"commit {txn.read()}")],
-          on_rollback=[lambda txn: seen.append(f"rollback {txn.read()}")])
+    @task(on_commit=[lambda txn: seen.append(f"commit {txn.state.name}")],
+          on_rollback=[lambda txn: seen.append(f"rollback {txn.state.name}")])
     def write(x: int) -> int:
         return x
 
@@ -977,4 +977,4 @@ def test_a_task_in_a_transaction_commits_with_the_block_and_rolls_back_when_it_r
             raise KeyError("stop")
 
     etl()
-    assert seen == ["commit 1", "rollback 2"]
+    assert seen == ["commit STAGED", "rollback STAGED"]  # hooks run before the decision

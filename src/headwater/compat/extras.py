@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from headwater.core.states import State, StateType, get_state_exception
-from headwater.errors import HeadwaterError, SettingError
+from headwater.errors import HeadwaterError
 
 # -- testing --------------------------------------------------------------------------------------
 
@@ -100,11 +100,6 @@ class StateGroup:
 
 
 # -- exceptions headwater never raises, for `except` clauses -------------------------------------
-class ConfigurationError(SettingError):
-    """Prefect's error for a bad configuration (headwater raises SettingError)."""
-
-
-
 class ObjectNotFound(HeadwaterError):
     """Prefect's API found no such object (never raised by headwater: it has no API client)."""
 

@@ -14,7 +14,7 @@ _ERRORS = {
         "ReservedArgumentError", "UpstreamTaskError", "FailedRun", "CrashedRun",
         "CancelledRun", "UnfinishedRun", "PausedRun", "MissingResult", "InvalidNameError",
         "MappingLengthMismatch", "MappingMissingIterable", "SerializationError",
-        "TaskRunTimeoutError", "FlowRunTimeoutError",
+        "TaskRunTimeoutError", "FlowRunTimeoutError", "ConfigurationError",
     )
 }
 
@@ -151,7 +151,7 @@ NAMES: dict[str, dict[str, str]] = {
     "prefect.exceptions": {
         "PrefectException": "headwater.errors:HeadwaterError", **_ERRORS,
         **{name: f"headwater.compat.extras:{name}" for name in (
-            "ConfigurationError", "ObjectNotFound", "ObjectAlreadyExists", "ScriptError",
+            "ObjectNotFound", "ObjectAlreadyExists", "ScriptError",
             "SignatureMismatchError", "PrefectSignal", "TerminationSignal", "Abort", "Pause",
         )},
     },

@@ -103,7 +103,7 @@ class TaskRunContext:
     """
 
     __slots__ = ("_flow_name", "_flow_run", "_logger", "_make_logger", "log_prints",
-                 "parameters", "task", "task_run")
+                 "parameters", "task", "task_run", "transaction")
 
     def __init__(
         self,
@@ -125,6 +125,8 @@ class TaskRunContext:
         self._make_logger = make_logger
         self._flow_run = flow_run
         self._flow_name = flow_name
+        # The run's own transaction (headwater.core.transactions); None until one is needed.
+        self.transaction: Any = None
 
     @property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:

@@ -14,7 +14,6 @@ from typing import Any
 
 from headwater.core.options import hook_name
 from headwater.core.states import State, StateType
-from headwater.core.transactions import stage_task_result
 from headwater.engine.drivers import Call, Effect, Outcome
 
 _KIND_BY_TYPE = {
@@ -32,20 +31,7 @@ def hooks_for(obj: Any, state: State) -> list[Callable[..., Any]]:
     if kind is None:
         return []
     hooks: list[Callable[..., Any]] | None = getattr(obj, f"on_{kind}_hooks", None)
-    if kind == "completion" and (getattr(obj, "on_commit_hooks", None)
-                                 or getattr(obj, "on_rollback_hooks", None)):
-        return [*(hooks or []), transaction_hooks]
     return hooks or []
-
-
-def transaction_hooks(task: Any, run: Any, state: State) -> None:
-    """Stage a completed task's result with its `on_commit`/`on_rollback` hooks, in the open
-    transaction if there is one (they then run when it decides), else committed now."""
-    try:
-        result = state._result(raise_on_failure=False)
-    except Exception:  # not kept in memory: the hooks still run, with no staged value
-        result = None
-    stage_task_result(task, result)
 
 
 def run_hooks(

@@ -23,6 +23,7 @@ from headwater.core.states import (
     return_value_to_state,
     run_state,
 )
+from headwater.core.transactions import settle_plain, transaction_open
 from headwater.engine.generators import task_callable
 from headwater.engine.logs import task_run_logger
 from headwater.engine.task_run import TaskRunResult, cancelled_before_start, flow_context
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 
 def is_plain(request: TaskRunRequest) -> bool:
     """Whether a run uses none of the optional features, so `run_plain` can run it: no retries,
-    hooks, timeout, persistence, printed logs, run-name template or lineage; sync; not blocked.
+    hooks, timeout, persistence, printed logs, run-name template, lineage or enclosing
+    transaction; sync; not blocked.
     A few attribute reads: decided per run, so a hook registered later counts."""
     task = request.task
     settings = request.settings
@@ -43,7 +45,7 @@ def is_plain(request: TaskRunRequest) -> bool:
         or task.on_commit_hooks or task.on_rollback_hooks
         or task.retry_condition_fn is not None or task.task_run_name is not None
         or settings.log_prints or settings.persist_result or request.blocked is not None
-        or request.resume is not None or assets_in_use()
+        or request.resume is not None or assets_in_use() or transaction_open()
     )
 
 
@@ -90,7 +92,11 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
         handed_back: Any = None
         try:
             value = task_callable(task.fn)(*args, **kwargs)
+            if ctx.transaction is not None:  # the body asked for its transaction
+                settle_plain(ctx.transaction, raised=False)
         except Exception as exc:
+            if ctx.transaction is not None:
+                settle_plain(ctx.transaction, raised=True)
             state = exception_to_failed_state(exc, "Task run encountered an exception")
             ctx.logger.error("Task run failed with exception: %r", exc,
                              exc_info=(type(exc), exc, exc.__traceback__))

@@ -37,6 +37,7 @@ from headwater.core.states import (
     exception_to_failed_state,
     return_value_to_state,
 )
+from headwater.core.transactions import Transaction, task_transaction
 from headwater.engine import lineage
 from headwater.engine import retries as retry_rules
 from headwater.engine.caching import plan_caching
@@ -279,14 +280,22 @@ def task_run_steps(request: TaskRunRequest) -> Steps[TaskRunResult]:
                 yield from run_hooks(task, run, state, logger)
             return run, state, None
         handed_back: Any = None
+        rolled_back = rolled_back_hook(run, emit)
         while True:
+            # Each attempt runs in a transaction of its own (get_transaction() in the body).
+            txn = ctx.transaction = task_transaction(ctx, plan)
+            txn.begin()
             outcome = yield Call(
                 task_callable(task.fn), args, kwargs, awaits=task.isasync,
                 timeout=task.timeout_seconds, timeout_error=TaskRunTimeoutError,
             )
             assert outcome is not None
+            txn.close()
             exc = outcome.exc
             handed_back = None
+            settled = exc is not None
+            if settled:  # rolls back, and so does the enclosing transaction
+                yield from _settle(txn, raised=True)
             if exc is None:
                 state = return_value_to_state(outcome.value)
                 if isinstance(outcome.value, State):
@@ -326,6 +335,9 @@ def task_run_steps(request: TaskRunRequest) -> Steps[TaskRunResult]:
                 if state.name == "TimedOut":
                     logger.error("%s", state.message)
                 break
+            if not settled:  # a returned Failed state, retried: nothing staged or undone
+                yield from _settle(txn, raised=False)
+                settled = True
             delay = retry_rules.apply_jitter(
                 retry_rules.retry_delay(task.retry_delay_seconds, retry_number),
                 task.retry_jitter_factor,
@@ -343,10 +355,6 @@ def task_run_steps(request: TaskRunRequest) -> Steps[TaskRunResult]:
             if task.on_running_hooks:
                 yield from run_hooks(task, run, state, logger)
 
-        if plan is not None and state.is_completed() and handed_back is None:
-            saved = yield Call(plan.save, (state.data, logger), blocking=True)
-            if saved is not None and saved.exc is not None:
-                raise saved.exc
         if state.is_completed():
             lineage.link_result(flow_ctx, run.id, state.data)
         set_state(state)
@@ -355,6 +363,18 @@ def task_run_steps(request: TaskRunRequest) -> Steps[TaskRunResult]:
             logging.INFO if state.is_completed() or state.is_cancelled() else logging.ERROR,
             "Finished in state %s", state,
         )
+        if not settled:  # stage the result: committed (and persisted) now or with the block
+            if plan is not None and handed_back is None:
+                txn._write = lambda value: plan.save(value, logger)
+            else:
+                txn.write_on_commit = False
+            if state.is_completed():
+                txn.stage(state.data, [rolled_back, *task.on_rollback_hooks],
+                          task.on_commit_hooks)
+            else:
+                txn.stage(state.data, list(task.on_rollback_hooks), task.on_commit_hooks)
+                txn.rollback()
+            yield from _settle(txn, raised=False)
         if hooks_for(task, state):
             yield from run_hooks(task, run, state, logger)
         return run, state, handed_back
@@ -374,6 +394,28 @@ def task_run_steps(request: TaskRunRequest) -> Steps[TaskRunResult]:
         task_run_var.reset(token)
         if flow_token is not None:
             flow_run_var.reset(flow_token)
+
+
+def _settle(txn: Transaction, raised: bool) -> Steps[None]:
+    """Decide a task run's transaction (commit hooks, result write): blocking, as it may
+    write the result or run hooks that do I/O."""
+    outcome = yield Call(txn.settle, (raised,), blocking=True)
+    if outcome is not None and outcome.exc is not None:
+        raise outcome.exc
+
+
+def rolled_back_hook(run: TaskRun, emit: Any) -> Any:
+    """The hook that records a task run's `RolledBack` state when the transaction holding its
+    result rolls back (its in-memory state stays Completed, as in Prefect)."""
+
+    def rolled_back(_: Transaction) -> None:
+        state = Completed(name="RolledBack", message="Task rolled back as part of transaction")
+        state.state_details.task_run_id = run.id
+        state.state_details.flow_run_id = run.flow_run_id
+        emit(StateChanged(run.id, "task", state, run.run_count))
+
+    rolled_back.log_on_run = False  # type: ignore[attr-defined]
+    return rolled_back
 
 
 def _earlier_result(plan: CachePlan, earlier: UUID, logger: Any) -> tuple[bool, Any]:
