@@ -23,9 +23,10 @@ def open_default_sink() -> EventSink:
 
     kind = settings.store_kind()
     if kind == "memory":
-        from headwater.events.memory import MemorySink
+        from headwater.events.memory import FREEZE_EVERY, MemorySink
 
-        return MemorySink()
+        # The process's own store: it keeps every record until the process ends.
+        return MemorySink(freeze_every=FREEZE_EVERY)
     if kind not in (None, "sqlite", "postgres", "postgresql", "sql"):
         from headwater.errors import SettingError
 
