@@ -13,6 +13,7 @@ reaching the store. Each (store, writer) pair runs `--rounds` times; median and 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -79,20 +80,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--pg", help="a PostgreSQL URL to measure too")
+    parser.add_argument("--writer", choices=("both", "process", "thread"), default="both")
+    parser.add_argument("--json", action="store_true", help="one JSON object per row")
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f}")
-    print(f"{'store':<10} {'writer':<8} {'median s':>9} {'min s':>7} {'max s':>7}")
+    if not args.json:
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+              f"load average {os.getloadavg()[0]:.2f}")
+        print(f"{'store':<10} {'writer':<8} {'median s':>9} {'min s':>7} {'max s':>7}")
+    writers = ("process", "thread") if args.writer == "both" else (args.writer,)
     with tempfile.TemporaryDirectory() as home:
         stores = [("sqlite", f"sqlite:///{Path(home) / 'headwater.db'}")]
         if args.pg:
             stores.append(("postgres", args.pg))
         for label, url in stores:
-            for writer in ("process", "thread"):
+            for writer in writers:
                 times = [one_round(url, writer, home) for _ in range(args.rounds)]
+                if args.json:
+                    print(json.dumps({"store": label, "writer": writer, "seconds": times,
+                                      "loadavg": os.getloadavg()}), flush=True)
+                    continue
                 print(f"{label:<10} {writer:<8} {statistics.median(times):>9.3f} "
                       f"{min(times):>7.3f} {max(times):>7.3f}")
-
 
 if __name__ == "__main__":
     main()

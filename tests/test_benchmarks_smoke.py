@@ -42,3 +42,36 @@ def test_run_all_quick_at_a_tiny_n_exits_0_and_prints_the_tables(tmp_path: Path)
     assert "Targets (reported, not asserted):" in out
     assert "prefect: not measured" in out
     assert "n/a" not in out.split("Per-task overhead")[1], out  # every case was measured
+
+
+REPORT = RUN_ALL.parent / "report.py"
+
+
+def test_report_quick_rewrites_only_the_table_between_the_markers(tmp_path: Path) -> None:
+    # Given a README with text around the report's markers, and a clean environment
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# before\n\n<!-- report:begin -->\nold table\n<!-- report:end -->\n\nafter\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEADWATER_", "PREFECT_"))}
+    env.update(PYTHONIOENCODING="utf-8", TMPDIR=str(tmp_path))
+
+    # When the report runs at a tiny N (the timeout only stops a hang)
+    done = subprocess.run(
+        [sys.executable, str(REPORT), "--quick", "--n-max", "200", "--readme", str(readme)],
+        capture_output=True, text=True, encoding="utf-8", env=env, timeout=600,
+    )
+
+    # Then the table between the markers is new, with a row per target, and the rest is kept
+    assert done.returncode == 0, done.stderr
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("# before\n\n<!-- report:begin -->\n| what | N |")
+    assert text.endswith("<!-- report:end -->\n\nafter\n")
+    assert "old table" not in text
+    for row in ("direct task call", "`.submit` + result", "`.map` + result", "subflow call",
+                "INFO console logging", "mapped tasks in one `.map`", "peak RSS",
+                "hello-world flow", "`from headwater import flow, task`", "HEADWATER_STORE=memory"):
+        assert row in text, row
+    assert "≤ 3×" in text and "load average" in text
+    assert "not measured" not in text.split("<!-- report:end -->")[0], text

@@ -1,0 +1,214 @@
+"""The measurements behind `report.py`'s table, each a call of an existing benchmark script.
+
+Each function runs its measurement in fresh processes (the engine's import and its store are
+part of what is measured, and one measurement must not warm up the next) and returns a
+`Figure`: a middle value with its min–max, or a note saying why there is none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+HELLO = {
+    "headwater": "from headwater import flow, task\n",
+    "prefect": "from prefect import flow, task\n",
+}
+HELLO_BODY = """
+@task
+def hi():
+    return "hi"
+
+
+@flow
+def hello():
+    return hi()
+
+
+hello()
+"""
+
+
+@dataclass
+class Figure:
+    """One measured figure: its middle value (median, unless said) and its range."""
+
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+    note: str = ""
+
+    @classmethod
+    def of(cls, values: list[float], note: str = "") -> Figure:
+        return cls(statistics.median(values), min(values), max(values), note)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEADWATER_", "PREFECT_"))}
+    env.update(extra)
+    return env
+
+
+def json_lines(args: list[str], env: dict[str, str], timeout: float) -> list[dict[str, Any]]:
+    """Run a script that prints JSON lines; every line that is a JSON object."""
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout)
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not rows:
+        tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"{Path(args[1]).name} exited {done.returncode}: {tail[:300]}")
+    return rows
+
+
+def overhead(
+    sizes: list[int], rounds: int | None, pin: int | None
+) -> dict[tuple[str, int], Figure]:
+    """bench_overhead.py: each workload at each N, interleaved with the thread-pool floor."""
+    args = [sys.executable, str(HERE / "bench_overhead.py"), "--json"]
+    for n in sizes:
+        args += ["--n", str(n)]
+    if rounds:
+        args += ["--rounds", str(rounds)]
+    if pin is not None:
+        args += ["--pin", str(pin)]
+    figures = {}
+    for row in json_lines(args, clean_env(), timeout=3600):
+        figures[(row["workload"], row["n"])] = Figure(
+            row["ratio_median"], row["ratio_min"], row["ratio_max"],
+            f"{row['headwater_us']:.1f} µs vs {row['floor_us']:.1f} µs",
+        )
+    return figures
+
+
+def logging_cost(n: int, pairs: int, pin: int | None) -> Figure:
+    """µs per direct task call at INFO (console to /dev/null) minus at WARNING, in pairs of
+    fresh processes taken in turns, so each pair sees the machine alike."""
+    costs = []
+    for i in range(pairs):
+        us = {}
+        for level in ("WARNING", "INFO") if i % 2 == 0 else ("INFO", "WARNING"):
+            args = [sys.executable, str(HERE / "bench_overhead.py"), "--json", "--n", str(n),
+                    "--workload", "direct", "--rounds", "3", "--level", level]
+            if pin is not None:
+                args += ["--pin", str(pin)]
+            us[level] = json_lines(args, clean_env(), timeout=1800)[0]["headwater_us"]
+        costs.append(us["INFO"] - us["WARNING"])
+    return Figure.of(costs, f"{pairs} pair{'s' if pairs > 1 else ''} of processes, direct calls")
+
+
+def big_map(n: int, pin: int | None) -> tuple[Figure, Figure]:
+    """workloads.py: one `.map` of N tasks in one flow, recorded (SQLite): seconds, peak RSS."""
+    home = tempfile.mkdtemp(prefix="headwater-bench-")
+    args = [sys.executable, str(HERE / "workloads.py"), "--engine", "headwater", "--workload",
+            "map", "--n", str(n), "--repeat", "1", "--warmup", "1000"]
+    if pin is not None:
+        args += ["--pin", str(pin)]
+    try:
+        row = json_lines(args, clean_env(HEADWATER_HOME=home, HEADWATER_LOGGING_LEVEL="WARNING"),
+                         timeout=3600)[-1]
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    seconds = row["seconds"]["headwater"]
+    if seconds is None:
+        note = row["errors"].get("headwater", "failed")
+        return Figure(None, note=note), Figure(None, note=note)
+    return Figure(seconds, note="one run"), Figure(row["peak_rss_mb"] / 1024, note="one run")
+
+
+def hello_world(python: str, engine: str, repeat: int) -> Figure:
+    """The whole process of a one-task flow, default store, after one run made the store."""
+    with tempfile.TemporaryDirectory(prefix=f"{engine}-hello-") as home:
+        script = Path(home) / "hello.py"
+        script.write_text(HELLO[engine] + HELLO_BODY)
+        env = clean_env(HEADWATER_HOME=home, PREFECT_HOME=home)
+        times = []
+        for i in range(repeat + 1):
+            start = time.perf_counter()
+            subprocess.run([python, str(script)], env=env, check=True, timeout=300,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if i:  # the first run also creates the store
+                times.append(time.perf_counter() - start)
+    return Figure.of(times, f"{repeat} processes after a first one")
+
+
+def import_time(python: str, engine: str, repeat: int) -> Figure:
+    from bench_import import Target, measure
+
+    statement = f"from {engine} import flow, task"
+    home = tempfile.mkdtemp(prefix=f"{engine}-import-")
+    try:
+        result = measure(Target(statement, statement, python, {"PREFECT_HOME": home}), repeat)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return Figure(result.median_ms, result.min_ms, None, f"{repeat} fresh interpreters")
+
+
+def prefect_tasks(python: str, n: int, pin: int | None) -> dict[str, Figure]:
+    """Prefect per workload at a small N (it takes milliseconds per task), each engine in its
+    own fresh process (run_all.py's way): µs per task ÷ the thread pool's."""
+    from run_all import Engine, run_workload
+
+    home = tempfile.mkdtemp(prefix="prefect-bench-")
+    prefect = Engine("prefect", python, {"PREFECT_HOME": home, "PREFECT_LOGGING_LEVEL": "WARNING"},
+                     warmup=10, repeat=1, timeout=900.0)
+    floor = Engine("threadpool", sys.executable)
+    figures = {}
+    try:
+        for workload in ("direct", "submit", "map", "subflow"):
+            k = min(n, 20) if workload == "subflow" else n  # a Prefect subflow takes ~1 s
+            ours = run_workload(prefect, workload, k, 1, pin)
+            base = run_workload(floor, workload, k, 3, pin)
+            if "failed" in ours or "failed" in base:
+                figures[workload] = Figure(None, note=ours.get("failed") or base["failed"])
+                continue
+            seconds = ours["seconds"]["prefect"]
+            if seconds is None:
+                figures[workload] = Figure(None, note=ours["errors"].get("prefect", "failed"))
+                continue
+            figures[workload] = Figure(seconds / base["seconds"]["ThreadPoolExecutor"],
+                                       note=f"N = {k:,}, separate processes")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return figures
+
+
+def memory_store(batch: int, batches: int) -> Figure:
+    """bench_memory_store.py, as shipped: CPU µs per task run of the last batch ÷ the first."""
+    from bench_memory_store import run_child
+
+    result = run_child("frozen", batch, batches)
+    return Figure(result["cpu_last_over_first"], note=(
+        f"CPU time; wall {result['last_over_first']:.2f}×; {batches} flows of {batch:,} "
+        f"direct calls; the collector {result['gc_us_per_task']:.1f} CPU µs per task run"))
+
+
+def ray_ratio(n: int, rounds: int) -> Figure:
+    """bench_ray.py on the SQLite store: RayTaskRunner ÷ bare ray.remote, round by round."""
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        return Figure(None, note="not measured (ray is not installed)")
+    from bench_ray import run_child
+
+    seconds = run_child("sqlite", n, rounds, 2)["seconds"]
+    pairs = zip(seconds["headwater RayTaskRunner"], seconds["bare ray.remote"], strict=True)
+    return Figure.of([ours / bare for ours, bare in pairs], f"N = {n:,}, {rounds} rounds")
+
+
+def cancel_latency(rounds: int) -> Figure:
+    """bench_cancel.py on SQLite with the writer process: request → Cancelled, seconds."""
+    args = [sys.executable, str(HERE / "bench_cancel.py"), "--rounds", str(rounds),
+            "--writer", "process", "--json"]
+    row = json_lines(args, clean_env(), timeout=1800)[0]
+    return Figure.of(row["seconds"], f"{rounds} rounds, a flow busy with 10,000 tasks")
