@@ -153,7 +153,7 @@ def measure(
     step("import")
     found.append(Row("`from headwater import flow, task`", "", rows.import_time(
         sys.executable, "headwater", plan.import_repeat), "ms", 50.0,
-        rows.import_time(prefect, "prefect", plan.import_repeat) if prefect else None))
+        rows.import_time(prefect, "prefect", min(plan.import_repeat, 5)) if prefect else None))
     step("memory store")
     batch, batches = plan.memory
     found.append(Row("`HEADWATER_STORE=memory`: µs per task run, last batch ÷ first",

@@ -22,6 +22,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+# Prefect starts an API server of its own on first use: on a busy machine that can take longer
+# than its default 20 s wait.
+PREFECT_ENV = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300"}
 HELLO = {
     "headwater": "from headwater import flow, task\n",
     "prefect": "from prefect import flow, task\n",
@@ -131,7 +134,7 @@ def hello_world(python: str, engine: str, repeat: int) -> Figure:
     with tempfile.TemporaryDirectory(prefix=f"{engine}-hello-") as home:
         script = Path(home) / "hello.py"
         script.write_text(HELLO[engine] + HELLO_BODY)
-        env = clean_env(HEADWATER_HOME=home, PREFECT_HOME=home)
+        env = clean_env(HEADWATER_HOME=home, PREFECT_HOME=home, **PREFECT_ENV)
         times = []
         for i in range(repeat + 1):
             start = time.perf_counter()
@@ -160,8 +163,8 @@ def prefect_tasks(python: str, n: int, pin: int | None) -> dict[str, Figure]:
     from run_all import Engine, run_workload
 
     home = tempfile.mkdtemp(prefix="prefect-bench-")
-    prefect = Engine("prefect", python, {"PREFECT_HOME": home, "PREFECT_LOGGING_LEVEL": "WARNING"},
-                     warmup=10, repeat=1, timeout=900.0)
+    env = {"PREFECT_HOME": home, "PREFECT_LOGGING_LEVEL": "WARNING", **PREFECT_ENV}
+    prefect = Engine("prefect", python, env, warmup=10, repeat=1, timeout=900.0)
     floor = Engine("threadpool", sys.executable)
     figures = {}
     try:
@@ -211,4 +214,5 @@ def cancel_latency(rounds: int) -> Figure:
     args = [sys.executable, str(HERE / "bench_cancel.py"), "--rounds", str(rounds),
             "--writer", "process", "--json"]
     row = json_lines(args, clean_env(), timeout=1800)[0]
-    return Figure.of(row["seconds"], f"{rounds} rounds, a flow busy with 10,000 tasks")
+    return Figure.of(row["seconds"], f"{rounds} round{'s' if rounds > 1 else ''}, a flow busy "
+                                     f"with 10,000 tasks")
