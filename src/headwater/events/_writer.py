@@ -18,47 +18,18 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import astuple, dataclass
 from typing import Any
 
 from headwater.events import _spill, _wire
 from headwater.events._rows import BatchBuilder
 from headwater.events._wire import stamp
+from headwater.events._writer_stats import WriterStats
 from headwater.store.base import RunStore
 
 RETRY_FIRST_SECONDS = 0.05
 RETRY_MAX_SECONDS = 5.0
 Report = Callable[[int, str], None]  # (logging level, message)
 Items = list[tuple[Any, ...]]
-
-
-@dataclass
-class WriterStats:
-    """What the writer has done so far (read them in tests and benchmarks).
-
-    Attributes:
-        records: records stored. batches: transactions committed. dropped: records lost (a
-        record that could not be encoded, or a spill past its bounds). failures: failed
-        writes. max_window: the longest a record waited between being made and being
-        committed (seconds): commit time minus the timestamp of each batch's first record.
-        max_write: the longest one transaction took (seconds). waiting: records in the spill,
-        waiting for the store.
-    """
-
-    records: int = 0
-    batches: int = 0
-    dropped: int = 0
-    failures: int = 0
-    max_window: float = 0.0
-    max_write: float = 0.0
-    waiting: int = 0
-
-    def as_tuple(self) -> tuple[Any, ...]:
-        return astuple(self)
-
-    def update_from(self, values: tuple[Any, ...]) -> None:
-        (self.records, self.batches, self.dropped, self.failures, self.max_window,
-         self.max_write, self.waiting) = values
 
 
 class BatchWriter:

@@ -238,11 +238,17 @@ def main() -> int:
 
 
 # -- the flow process's end -------------------------------------------------------------------
+# The working folder is taken off the path, so a user's `select.py` there cannot shadow a module
+# the writer needs. The package is this process's (at `root`), registered without running its
+# `__init__`: that registers the engine for flows, which a writer never runs (it would cost the
+# writer's start ~30 ms of imports). At the end, the writer leaves without tearing its modules
+# down: it has closed its store, and nothing else of it needs an orderly end.
 _BOOTSTRAP = (
     "import os, sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
-    "root = sys.argv[1]; "
-    "root in {os.path.realpath(p) for p in sys.path} or sys.path.append(root); "
-    "from headwater.events._writer_process import main; sys.exit(main())"
+    "root = sys.argv[1]; package = type(sys)('headwater'); "
+    "package.__path__ = [os.path.join(root, 'headwater')]; sys.modules['headwater'] = package; "
+    "from headwater.events._writer_process import main; code = main(); "
+    "sys.stdout.flush(); sys.stderr.flush(); os._exit(code)"
 )
 _ABANDONED: list[Any] = []  # a forked child's copies of its parent's writer processes
 _F_SETPIPE_SZ = 1031  # Linux: grow a pipe's buffer, so bursts rarely block the pump thread
@@ -281,9 +287,7 @@ class WriterProcess:
 
         if not sys.executable:
             raise OSError("this interpreter does not know its own executable (sys.executable)")
-        # The same headwater as this process: its folder is added at the end of the path unless
-        # it is there already, and the working folder is taken off it, so a user's
-        # `select.py` there cannot shadow a module the writer needs.
+        # The same headwater as this process (see `_BOOTSTRAP`).
         package_root = str(Path(__file__).resolve().parents[2])
         self.started = time.monotonic()
         self.ready = False
@@ -361,8 +365,12 @@ class WriterProcess:
 
         with contextlib.suppress(OSError):
             self._in.close()
+        deadline = time.monotonic() + timeout
+        # Its replies end when it exits: waiting for their end wakes at once, where waiting for
+        # the process alone polls it in growing steps (a few ms lost at every exit).
+        self._reader.join(timeout)
         try:
-            self.proc.wait(timeout)
+            self.proc.wait(max(0.05, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             if not kill:
                 _ABANDONED.append(self.proc)

@@ -35,14 +35,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.events import _wire
 from headwater.events._spill import spill_folder
 from headwater.events._writer_process import EXIT_RETRY_SECONDS
 from headwater.events.base import EventSink
 from headwater.events.records import FlowRunCreated
-from headwater.store.base import RunStore
+
+if TYPE_CHECKING:  # the flow's process never loads the store's classes to write through a process
+    from headwater.store.base import RunStore
 
 logger = logging.getLogger("headwater.store")
 PUMP_SECONDS = 0.05  # with a writer process: how long a record may wait before it is sent
@@ -150,7 +152,7 @@ class StoreSink(EventSink):
             )
 
     def _start(self) -> None:
-        from headwater.events._writer import WriterStats
+        from headwater.events._writer_stats import WriterStats
 
         self._queue: deque[Any] = deque()
         append = self._queue.append

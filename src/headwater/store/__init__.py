@@ -10,29 +10,47 @@ Importing this package loads no database library; `open_store()` does, for SQL s
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
-
-from headwater.store.base import (
-    AssetLineageView,
-    AssetMaterializationView,
-    AssetView,
-    Batch,
-    DependencyView,
-    EventView,
-    FlowRunFilter,
-    FlowRunView,
-    LogView,
-    PruneResult,
-    RunStore,
-    StateView,
-    TaskRunView,
-)
-from headwater.store.memory import MemoryStore
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from headwater.store.base import (
+        AssetLineageView,
+        AssetMaterializationView,
+        AssetView,
+        Batch,
+        DependencyView,
+        EventView,
+        FlowRunFilter,
+        FlowRunView,
+        LogView,
+        PruneResult,
+        RunStore,
+        StateView,
+        TaskRunView,
+    )
+    from headwater.store.memory import MemoryStore
     from headwater.store.sql import SqlRunStore
+
+# Names are loaded on first use: a writer loads the few store modules it writes with, not
+# every class of the store (see `events/_writer_process.py`).
+_LAZY = {
+    "AssetLineageView": "base", "AssetMaterializationView": "base", "AssetView": "base",
+    "Batch": "base", "DependencyView": "base", "EventView": "base", "FlowRunFilter": "base",
+    "FlowRunView": "base", "LogView": "base", "PruneResult": "base", "RunStore": "base",
+    "StateView": "base", "TaskRunView": "base", "MemoryStore": "memory",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'headwater.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"headwater.store.{module}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
 
 __all__ = [
     "AssetLineageView",
@@ -80,6 +98,8 @@ def open_store(url: str | None = None) -> RunStore:
     from headwater import settings
 
     if url is None and settings.store_kind() == "memory":
+        from headwater.store.memory import MemoryStore
+
         return MemoryStore()
     return sql_store(url)
 
