@@ -105,8 +105,10 @@ NAMES: dict[str, dict[str, str]] = {
     "prefect.futures": {
         "wait": "headwater.core.futures:wait",
         "as_completed": "headwater.core.futures:as_completed",
-        "PrefectFuture": "headwater.core.futures:TaskRunFuture",
-        "PrefectConcurrentFuture": "headwater.core.futures:TaskRunFuture",
+        **{name: f"headwater.compat.futures:{name}" for name in (
+            "PrefectFuture", "PrefectTaskRunFuture", "PrefectWrappedFuture",
+            "PrefectConcurrentFuture", "resolve_futures_to_states", "resolve_futures_to_results",
+        )},
         "PrefectFutureList": "headwater.core.futures:TaskRunFutureList",
         "DoneAndNotDoneFutures": "headwater.core.futures:DoneAndNotDoneFutures",
     },
@@ -234,6 +236,10 @@ STAND_IN_NAMES: dict[str, str] = {
     "prefect.apause_flow_run": _SPLIT,
     "prefect.aresume_flow_run": _SPLIT,
     "prefect.asuspend_flow_run": _SPLIT,
+    "prefect.futures.PrefectDistributedFuture": "submit the task in a flow: its future is a "
+    "PrefectConcurrentFuture (headwater has no background task workers)",
+    "prefect.futures.PrefectFlowRunFuture": "call the flow, or run a deployment with "
+    "run_deployment(...)",
     "prefect.task_runners.PrefectTaskRunner": "ThreadPoolTaskRunner, or DaskTaskRunner to "
     "spread work over machines",
     "prefect_dask.get_dask_client": "DaskTaskRunner(...).client inside the flow run",

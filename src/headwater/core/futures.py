@@ -53,6 +53,13 @@ class TaskRunFuture(Generic[R]):
         state: State = self._future.result().state
         return state
 
+    @property
+    def wrapped_future(self) -> cf.Future[State]:
+        """A `concurrent.futures.Future` of the run's final State (Prefect's name)."""
+        states: cf.Future[State] = cf.Future()
+        self._future.add_done_callback(lambda _: states.set_result(self.state))
+        return states
+
     def done(self) -> bool:
         return self._future.done()
 
