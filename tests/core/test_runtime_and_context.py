@@ -538,3 +538,46 @@ def test_get_run_context_after_a_flow_ends_raises_again() -> None:
 
     with pytest.raises(MissingContextError):
         get_run_context()
+
+
+def test_runtime_fields_are_prefects_and_root_flow_run_id_is_the_top_level_run() -> None:
+    from headwater.runtime import flow_run as runtime_flow_run
+    from headwater.runtime import task_run as runtime_task_run
+
+    assert sorted(runtime_flow_run.FIELDS) == sorted(dir(runtime_flow_run)) == [
+        "api_url", "flow_name", "flow_version", "id", "job_variables", "name", "parameters",
+        "parent_deployment_id", "parent_flow_run_id", "root_flow_run_id", "run_count",
+        "scheduled_start_time", "tags", "ui_url"]
+    assert sorted(runtime_task_run.FIELDS) == [
+        "api_url", "id", "name", "parameters", "run_count", "tags", "task_name", "ui_url"]
+    assert runtime_flow_run.root_flow_run_id is None
+    assert runtime_flow_run.job_variables is None
+    seen: dict[str, Any] = {}
+
+    @task
+    def leaf() -> None:
+        seen["task"] = runtime_flow_run.root_flow_run_id
+
+    @flow
+    def inner() -> None:
+        seen["inner"] = runtime_flow_run.root_flow_run_id
+        leaf()
+
+    @flow
+    def outer() -> None:
+        seen["outer"] = runtime_flow_run.id
+        seen["jobs"] = runtime_flow_run.job_variables
+        inner()
+
+    outer()
+    assert seen["inner"] == seen["task"] == seen["outer"]
+    assert seen["jobs"] == {}
+
+
+def test_prefect_runtime_overrides_are_read_and_cast(monkeypatch: pytest.MonkeyPatch) -> None:
+    from headwater.runtime import flow_run as runtime_flow_run
+
+    monkeypatch.setenv("PREFECT__RUNTIME__FLOW_RUN__RUN_COUNT", "7")
+    monkeypatch.setenv("HEADWATER__RUNTIME__FLOW_RUN__NAME", "mine")
+    assert runtime_flow_run.run_count == 7
+    assert runtime_flow_run.name == "mine"

@@ -64,6 +64,9 @@ class CompatModule(types.ModuleType):
         raise AttributeError(str(_missing(self.__name__, name)), name=name, obj=self)
 
     def __dir__(self) -> list[str]:
+        table = NAMES.get(self.__name__, {})
+        if "*" in table:
+            return dir(_resolve(table["*"]))
         prefix = f"{self.__name__}."
         stand_ins = {k[len(prefix):] for k in STAND_IN_NAMES if k.startswith(prefix)}
         return sorted((set(NAMES.get(self.__name__, {})) | stand_ins) - {"*"})
