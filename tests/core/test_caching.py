@@ -396,3 +396,47 @@ def test_cache_key_fn_policy_can_be_given_as_a_policy(home: Path) -> None:
 
     assert work(1) == 1 and work(2) == 1
     assert calls == [1]
+
+
+def test_cache_policy_shapes_follow_prefect() -> None:
+    from headwater.core.cache_policies import (
+        DEFAULT,
+        INPUTS,
+        NO_CACHE,
+        TASK_SOURCE,
+        CacheKeyFnPolicy,
+        CachePolicy,
+        CompoundCachePolicy,
+        _None,
+    )
+
+    # Adding NO_CACHE to a compound keeps it as a part (Prefect does); its key is unchanged.
+    with_none = DEFAULT + NO_CACHE
+    assert isinstance(with_none, CompoundCachePolicy)
+    assert any(isinstance(p, _None) for p in with_none.policies)
+    assert (INPUTS + NO_CACHE) is INPUTS and (NO_CACHE + INPUTS) is INPUTS
+    # All inputs excluded still gives a key (of no inputs); no inputs at all gives none.
+    assert (INPUTS - "a").compute_key(None, {"a": 1}, {}) is not None
+    assert INPUTS.compute_key(None, {}, {}) is None
+    # configure() keeps the level as given; + refuses mixed levels.
+    serial = INPUTS.configure(isolation_level="SERIALIZABLE")
+    assert serial.isolation_level == "SERIALIZABLE" and serial.isolation == "SERIALIZABLE"
+    with pytest.raises(ValueError, match="isolation levels"):
+        serial + TASK_SOURCE.configure(isolation_level="READ_COMMITTED")
+    with pytest.raises(TypeError, match="Can only subtract strings"):
+        INPUTS - 1  # type: ignore[operator]
+    fn_policy = CachePolicy.from_cache_key_fn(lambda ctx, inputs: "k")
+    assert isinstance(fn_policy, CacheKeyFnPolicy) and fn_policy.compute_key(None, {}, {}) == "k"
+
+
+def test_a_task_shows_the_cache_policy_prefect_would() -> None:
+    from headwater.core.cache_policies import DEFAULT, INPUTS, NO_CACHE, CacheKeyFnPolicy
+
+    def plain(x: int) -> int:
+        return x
+
+    assert task(plain).cache_policy is DEFAULT
+    assert task(cache_policy=INPUTS)(plain).cache_policy is INPUTS
+    assert task(persist_result=False)(plain).cache_policy is NO_CACHE
+    assert isinstance(task(cache_key_fn=lambda c, i: "k")(plain).cache_policy, CacheKeyFnPolicy)
+    assert task(result_storage_key="r-{x}")(plain).cache_policy is None

@@ -483,7 +483,9 @@ def test_a_task_keeps_its_cache_policy_cache_key_fn_and_retry_condition_fn() -> 
 
     decorated = task(cache_policy=policy, cache_key_fn=key_fn, retry_condition_fn=retry_if)(plain)
 
-    assert decorated.cache_policy is policy
+    # As in Prefect, the key function wins, and the task shows it as its policy.
+    assert decorated.cache_policy.cache_key_fn is key_fn  # type: ignore[attr-defined]
+    assert task(cache_policy=policy)(plain).cache_policy is policy
     assert decorated.cache_key_fn is key_fn
     assert decorated.retry_condition_fn is retry_if
 

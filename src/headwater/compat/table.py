@@ -78,7 +78,7 @@ NAMES: dict[str, dict[str, str]] = {
         for name in (
             "DEFAULT", "FLOW_PARAMETERS", "INPUTS", "NONE", "NO_CACHE", "RUN_ID",
             "TASK_SOURCE", "CacheKeyFnPolicy", "CachePolicy", "CompoundCachePolicy",
-            "FlowParameters", "Inputs", "RunId", "TaskSource",
+            "FlowParameters", "Inputs", "RunId", "TaskSource", "_None",
         )
     },
     "prefect.assets.core": {

@@ -34,10 +34,21 @@ class CachePolicy:
     """
 
     key_storage: Any = None
-    isolation_level: str | None = None
+    isolation_level: Any = None  # "READ_COMMITTED", "SERIALIZABLE" or an IsolationLevel
     lock_manager: Any = None
 
     is_no_cache = False
+
+    @classmethod
+    def from_cache_key_fn(cls, cache_key_fn: Callable[..., str | None]) -> CacheKeyFnPolicy:
+        """A policy whose key is `cache_key_fn(task_ctx, inputs)`."""
+        return CacheKeyFnPolicy(cache_key_fn=cache_key_fn)
+
+    @property
+    def isolation(self) -> str | None:
+        """The isolation level as a name ("SERIALIZABLE"), whichever way it was given."""
+        level = self.isolation_level
+        return None if level is None else str(getattr(level, "value", level)).upper()
 
     def compute_key(
         self, task_ctx: Any, inputs: dict[str, Any], flow_parameters: dict[str, Any],
@@ -49,7 +60,8 @@ class CachePolicy:
     def configure(
         self, key_storage: Any = None, lock_manager: Any = None, isolation_level: Any = None
     ) -> CachePolicy:
-        """A copy with storage, locking or isolation changed.
+        """A copy with storage, locking or isolation changed (the isolation level is kept as
+        given: a name or an `IsolationLevel`).
 
         Raises:
             OptionError: an isolation level other than READ_COMMITTED / SERIALIZABLE.
@@ -60,15 +72,14 @@ class CachePolicy:
         if lock_manager is not None:
             new.lock_manager = lock_manager
         if isolation_level is not None:
-            level = getattr(isolation_level, "value", isolation_level)
-            level = str(level).upper()
+            level = str(getattr(isolation_level, "value", isolation_level)).upper()
             if level not in ISOLATION_LEVELS:
                 raise OptionError(
                     f"isolation_level={isolation_level!r} is not one of {ISOLATION_LEVELS}.",
                     option="isolation_level",
                     value=isolation_level,
                 )
-            new.isolation_level = level
+            new.isolation_level = isolation_level
         return new
 
     def __add__(self, other: CachePolicy) -> CachePolicy:
@@ -76,14 +87,7 @@ class CachePolicy:
             return NotImplemented
         if other.is_no_cache:
             return self
-        if self.is_no_cache:
-            return other
-        for attr, what in (("key_storage", "storage locations"),
-                           ("isolation_level", "isolation levels"),
-                           ("lock_manager", "lock implementations")):
-            mine, theirs = getattr(self, attr), getattr(other, attr)
-            if mine is not None and theirs is not None and mine != theirs:
-                raise ValueError(f"Cannot add CachePolicies with different {what}.")
+        self._check_addable(other)
         return CompoundCachePolicy(
             policies=[self, other],
             key_storage=self.key_storage or other.key_storage,
@@ -91,10 +95,17 @@ class CachePolicy:
             lock_manager=self.lock_manager or other.lock_manager,
         )
 
+    def _check_addable(self, other: CachePolicy) -> None:
+        for attr, what in (("key_storage", "storage locations"),
+                           ("isolation_level", "isolation levels"),
+                           ("lock_manager", "lock implementations")):
+            mine, theirs = getattr(self, attr), getattr(other, attr)
+            if mine is not None and theirs is not None and mine != theirs:
+                raise ValueError(f"Cannot add CachePolicies with different {what}.")
+
     def __sub__(self, name: str) -> CachePolicy:
         if not isinstance(name, str):
-            raise TypeError(f"Can only subtract strings (input names) from cache policies, "
-                            f"got {name!r}.")
+            raise TypeError("Can only subtract strings from key policies.")
         return self
 
 
@@ -120,9 +131,9 @@ class Inputs(CachePolicy):
 
     def compute_key(self, task_ctx: Any, inputs: dict[str, Any],
                     flow_parameters: dict[str, Any], **kwargs: Any) -> str | None:
-        hashed = {k: v for k, v in inputs.items() if k not in self.exclude}
-        if not hashed:
+        if not inputs:
             return None
+        hashed = {k: v for k, v in inputs.items() if k not in self.exclude}
         key = hash_objects(hashed)
         if key is not None:
             return key
@@ -211,6 +222,20 @@ class CompoundCachePolicy(CachePolicy):
         keys = [p.compute_key(task_ctx, inputs, flow_parameters, **kwargs) for p in self.policies]
         keys = [k for k in keys if k is not None]
         return hash_objects(*keys) if keys else None
+
+    def __add__(self, other: CachePolicy) -> CachePolicy:
+        if not isinstance(other, CachePolicy):
+            return NotImplemented
+        # As Prefect: the parts are kept, NO_CACHE included (its key is None, so the key is
+        # the same as without it).
+        self._check_addable(other)
+        return CompoundCachePolicy(
+            policies=[*self.policies, *(other.policies if isinstance(other, CompoundCachePolicy)
+                                        else [other])],
+            key_storage=self.key_storage or other.key_storage,
+            isolation_level=self.isolation_level or other.isolation_level,
+            lock_manager=self.lock_manager or other.lock_manager,
+        )
 
     def __sub__(self, name: str) -> CachePolicy:
         super().__sub__(name)

@@ -121,6 +121,8 @@ class Task(Decorated, Generic[P, R]):
             logging.getLogger("headwater.tasks").warning(
                 "Ignoring `cache_policy` on task %r because persist_result is False.", self.name
             )
+        self.cache_policy = _shown_cache_policy(self.cache_policy, self.cache_key_fn,
+                                                self.persist_result, result_storage_key)
         self.result_storage = opt.check_result_storage(result_storage, owner=owner)
         self.result_serializer = opt.check_result_serializer(result_serializer, owner=owner)
         self.result_storage_key = opt.check_optional_str(
@@ -265,12 +267,30 @@ def _resolve_top_level(parameters: dict[str, Any]) -> list[Any]:
     return upstream
 
 
+def _shown_cache_policy(policy: Any, cache_key_fn: Any, persist_result: bool | None,
+                        result_storage_key: str | None) -> Any:
+    """The policy a task shows as `task.cache_policy`, as Prefect's: DEFAULT when none was
+    given, NO_CACHE when results are not persisted, None with a `result_storage_key`, a
+    `CacheKeyFnPolicy` for a `cache_key_fn`. (The engine decides from the same options.)"""
+    from headwater.core.cache_policies import DEFAULT, NO_CACHE, CacheKeyFnPolicy
+
+    if cache_key_fn is not None:
+        policy = CacheKeyFnPolicy(cache_key_fn=cache_key_fn)
+    if persist_result is False:
+        return None if policy is None else NO_CACHE
+    if policy is NotSet and result_storage_key is None:
+        return DEFAULT
+    if result_storage_key and not getattr(policy, "is_no_cache", False):
+        return None
+    return policy
+
+
 def _check_cache_policy(value: Any, owner: str) -> Any:
     if value is NotSet or value is None:
         return value
     from headwater.core.cache_policies import CachePolicy
 
-    if isinstance(value, CachePolicy) and value.isolation_level == "SERIALIZABLE" and (
+    if isinstance(value, CachePolicy) and value.isolation == "SERIALIZABLE" and (
         value.lock_manager is None
     ):
         raise opt.OptionError(

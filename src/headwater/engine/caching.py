@@ -122,7 +122,7 @@ def plan_caching(
     if task.cache_expiration is not None:
         expiration = datetime.now(timezone.utc) + task.cache_expiration
     lock_manager = None
-    if getattr(policy, "isolation_level", None) == "SERIALIZABLE" and key is not None:
+    if getattr(policy, "isolation", None) == "SERIALIZABLE" and key is not None:
         lock_manager = policy.lock_manager
         if lock_manager is None:
             from headwater.errors import OptionError
