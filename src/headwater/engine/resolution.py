@@ -11,14 +11,14 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from headwater.core.annotations import allow_failure, opaque, quote, unmapped
+from headwater.core.annotations import allow_failure, freeze, opaque, quote, unmapped
 from headwater.core.futures import TaskRunFuture
 from headwater.core.states import State, StateType
 from headwater.errors import UpstreamTaskError
 
 _PLAIN = frozenset({int, float, str, bytes, bool, type(None), complex})
 _CONTAINERS = (list, tuple, set, frozenset, dict)
-_ANNOTATIONS = (quote, allow_failure, opaque, unmapped)
+_ANNOTATIONS = (quote, allow_failure, opaque, unmapped, freeze)
 
 
 def needs_resolution(value: Any) -> bool:
@@ -44,7 +44,7 @@ def collect_futures(value: Any, found: list[TaskRunFuture[Any]]) -> None:
         found.append(value)
     elif isinstance(value, quote):
         return
-    elif isinstance(value, (allow_failure, opaque, unmapped)):
+    elif isinstance(value, (allow_failure, opaque, unmapped, freeze)):
         collect_futures(value.value, found)
     elif kind is dict:
         for item in value.values():
@@ -64,7 +64,7 @@ def collect_upstream_ids(value: Any, on_upstream: Callable[[UUID], None]) -> Non
     elif isinstance(value, State):
         if value.state_details.task_run_id is not None:
             on_upstream(value.state_details.task_run_id)
-    elif isinstance(value, (allow_failure, opaque, unmapped)):
+    elif isinstance(value, (allow_failure, opaque, unmapped, freeze)):
         collect_upstream_ids(value.value, on_upstream)
     elif isinstance(value, dict):
         for item in value.values():
@@ -116,7 +116,7 @@ def resolve(
         if isinstance(inner, (TaskRunFuture, State)):
             return resolve(inner, on_upstream, allowed)
         return inner
-    if isinstance(value, unmapped):
+    if isinstance(value, (unmapped, freeze)):
         return resolve(value.value, on_upstream, allowed)
     if isinstance(value, list):
         return [resolve(v, on_upstream, allowed) for v in value]
