@@ -51,7 +51,7 @@ def _run_row(run_id: str, name: str, created: float, state: str, **extra: Any) -
         "created": created, "state_type": state, "state_name": state.capitalize(),
         "state_message": None, "state_timestamp": end if final else start,
         "start_time": start, "end_time": end if final else None, "run_count": 1,
-        "result": "1" if state == "COMPLETED" else None, "history": "", **extra,
+        "result": "1" if state == "COMPLETED" else None, **extra,
     }
 
 

@@ -27,14 +27,7 @@ from headwater.store.base import Batch, Row
 
 __all__ = ["BatchBuilder", "encode_json", "placeholder"]
 
-_quote = json.encoder.encode_basestring  # a str as a JSON string literal (C speed)
 _dumps = json.JSONEncoder(ensure_ascii=False).encode  # for values known to be JSON-safe
-# State names that need no JSON escaping: the history line is then formatted directly.
-_PLAIN_NAMES = frozenset(
-    {"Pending", "Running", "Completed", "Failed", "Crashed", "Cancelled", "Scheduled",
-     "Paused", "Cancelling", "Retrying", "Cached", "AwaitingRetry", "NotReady", "Late",
-     "TimedOut", "Suspended"}
-)
 
 
 def _loads(text: str) -> Any:
@@ -46,7 +39,7 @@ def _loads(text: str) -> Any:
 
 class BatchBuilder:
     """Folds records into one `Batch`: new runs carry their latest state, other runs get one
-    update each, and history rows keep their order.
+    update each, and every state is a `states` row, in order.
 
     Args:
         running_flows: ids of flow runs seen Running and not yet final; kept up to date here
@@ -59,6 +52,8 @@ class BatchBuilder:
         self.flow_runs: list[Row] = []
         self.task_runs: list[Row] = []
         self.updates: dict[tuple[str, str], Row] = {}
+        self.states: list[Row] = []
+        self._seen: dict[tuple[Any, ...], int] = {}
         self.logs: list[Row] = []
         self.dependencies: list[Row] = []
         self.events: list[Row] = []
@@ -97,7 +92,7 @@ class BatchBuilder:
         """The batch; `replay` when its records may have been stored already."""
         return Batch(
             flow_runs=self.flow_runs, task_runs=self.task_runs,
-            run_updates=list(self.updates.values()), logs=self.logs,
+            run_updates=list(self.updates.values()), states=self.states, logs=self.logs,
             dependencies=self.dependencies, events=self.events, asset_events=self.asset_events,
             asset_edges=self.asset_edges, heartbeats=heartbeats, now=now, replay=replay,
         )
@@ -133,7 +128,7 @@ class BatchBuilder:
             "tags": _dumps(list(tags)) if tags else "[]", "created": ts,
             "state_type": None, "state_name": None, "state_message": None,
             "state_timestamp": None, "start_time": None, "end_time": None, "run_count": 0,
-            "result": None, "history": "", "task_name": task_name[:255],
+            "result": None, "task_name": task_name[:255],
             "task_key": task_key[:255],
             "flow_run_id": None if flow_run_id is None else self._id(flow_run_id),
             "identity": None if identity is None else identity[:300],
@@ -146,11 +141,14 @@ class BatchBuilder:
         run_id = self._id(run_id)
         final = kind in FINAL_TYPES
         name = name[:64]
-        if message is None and name in _PLAIN_NAMES:  # the common case, formatted directly
-            quoted = "null" if data is None else _quote(data)
-            line = f'["{kind}","{name}",null,{ts!r},{run_count},{quoted}]\n'
-        else:
-            line = _dumps([kind, name, message, ts, run_count, data]) + "\n"
+        run_kind = "flow" if is_flow else "task"
+        key = (run_id, ts, kind, run_count)
+        seq = self._seen.get(key)  # almost always None: the same transition twice in a batch
+        self._seen[key] = seq = 0 if seq is None else seq + 1
+        self.states.append({
+            "run_id": run_id, "kind": run_kind, "type": kind, "name": name, "message": message,
+            "timestamp": ts, "run_count": run_count, "data": data, "seq": seq,
+        })
         if is_flow:
             if final:
                 self.running_flows.discard(run_id)
@@ -163,7 +161,6 @@ class BatchBuilder:
             row["state_message"] = message
             row["state_timestamp"] = ts
             row["run_count"] = run_count
-            row["history"] += line
             if kind == "RUNNING":
                 if row["start_time"] is None:
                     row["start_time"] = ts
@@ -173,14 +170,14 @@ class BatchBuilder:
             return
         change: Row = {
             "state_type": kind, "state_name": name, "state_message": message,
-            "state_timestamp": ts, "run_count": run_count, "history": line,
+            "state_timestamp": ts, "run_count": run_count,
         }
         if kind == "RUNNING":
             change["start_time"] = ts
         if final:
             change["end_time"] = ts
             change["result"] = data
-        self._change("flow" if is_flow else "task", run_id, change)
+        self._change(run_kind, run_id, change)
 
     def _renamed(self, t: tuple[Any, ...]) -> None:
         _, run_id, is_flow, name = t
@@ -195,8 +192,6 @@ class BatchBuilder:
                 return
         if "start_time" in change and row.get("start_time") is not None:
             del change["start_time"]
-        if "history" in change:
-            change["history"] = row.get("history", "") + change["history"]
         row.update(change)
 
     def _log(self, t: tuple[Any, ...]) -> None:
@@ -240,5 +235,5 @@ def _new_run(
         "id": run_id, "name": name[:255], "parameters": parameters,
         "tags": _dumps(list(tags)) if tags else "[]", "created": created,
         "state_type": None, "state_name": None, "state_message": None, "state_timestamp": None,
-        "start_time": None, "end_time": None, "run_count": 0, "result": None, "history": "",
+        "start_time": None, "end_time": None, "run_count": 0, "result": None,
     }

@@ -37,13 +37,14 @@ class Batch:
     """Everything one writer transaction stores.
 
     Attributes:
-        flow_runs: new flow runs (`flow_runs` columns), with their states folded in: the
-            latest in the `state_*` columns, all of them in `history` (see `history_line`).
+        flow_runs: new flow runs (`flow_runs` columns), with their latest state folded into
+            the `state_*` columns.
         task_runs: new task runs (`task_runs` columns), the same way.
         run_updates: changes to runs created by an earlier batch: `id`, `kind` ('flow'|'task')
             and any of `name`, `state_type`, `state_name`, `state_message`, `state_timestamp`,
-            `start_time` (kept if already set), `end_time`, `run_count`, `result`, and
-            `history` (lines to append).
+            `start_time` (kept if already set), `end_time`, `run_count`, `result`.
+        states: one `states` row per state entered, in order (see `store/states.py`); written
+            after `run_updates`, so a replayed update can tell it was applied.
         logs: log rows. dependencies: dependency rows. events: event rows.
         asset_events: one row per asset event, also kept in `events` (see `store/assets.py`).
         asset_edges: one (upstream key, downstream key) row per related asset of a succeeded
@@ -51,13 +52,14 @@ class Batch:
         heartbeats: flow runs still running in the writing process.
         now: when the batch was built (seconds since the epoch); the heartbeat time.
         replay: the batch may have been stored already (a writer sends it again when it
-            cannot know whether an earlier attempt committed): rows and history lines
-            already there are left out (see `store/replay.py`).
+            cannot know whether an earlier attempt committed): rows and states already
+            there are left out (see `store/replay.py`).
     """
 
     flow_runs: list[Row] = field(default_factory=list)
     task_runs: list[Row] = field(default_factory=list)
     run_updates: list[Row] = field(default_factory=list)
+    states: list[Row] = field(default_factory=list)
     logs: list[Row] = field(default_factory=list)
     dependencies: list[Row] = field(default_factory=list)
     events: list[Row] = field(default_factory=list)
@@ -156,7 +158,7 @@ class TaskRunView(_RunView):
 
 @dataclass(frozen=True)
 class StateView:
-    """One entry of a run's state history."""
+    """One entry of a run's state history; `id` grows with insertion (a cursor for paging)."""
 
     run_id: UUID
     kind: str
@@ -166,6 +168,7 @@ class StateView:
     timestamp: float
     run_count: int
     data: str | None
+    id: int = 0
 
 
 @dataclass(frozen=True)
@@ -368,8 +371,16 @@ class RunStore(DeploymentMethods):
         """The task runs of one flow run, in creation order."""
         raise NotImplementedError
 
-    def read_states(self, run_id: UUID) -> list[StateView]:
-        """The state history of one flow or task run, oldest first."""
+    def read_states(
+        self, run_id: UUID, *, after_id: int = 0, limit: int | None = None
+    ) -> list[StateView]:
+        """The state history of one flow or task run, oldest first.
+
+        Args:
+            run_id: the flow or task run.
+            after_id: only states with a larger `id` (the last `id` of the previous page).
+            limit: at most this many states (None: all).
+        """
         raise NotImplementedError
 
     def read_logs(
@@ -648,25 +659,6 @@ def decode_json(text: str | None, default: Any) -> Any:
         return json.loads(text)
     except ValueError:
         return default
-
-
-def history_line(
-    type: str, name: str, message: str | None, timestamp: float, run_count: int, data: str | None
-) -> str:
-    """One state as a line of a run's `history` column: a JSON array and a newline."""
-    return json.dumps([type, name, message, timestamp, run_count, data]) + "\n"
-
-
-def parse_history(run_id: UUID, kind: str, history: str | None) -> list[StateView]:
-    """A run's `history` column as state views, oldest first (unreadable lines are skipped)."""
-    views = []
-    for line in (history or "").splitlines():
-        try:
-            type, name, message, timestamp, run_count, data = json.loads(line)
-        except ValueError:
-            continue
-        views.append(StateView(run_id, kind, type, name, message, timestamp, run_count, data))
-    return views
 
 
 def state_matches(pattern: str, state_type: str | None, state_name: str | None) -> bool:

@@ -6,13 +6,14 @@ import json
 from typing import Any
 from uuid import UUID
 
-from headwater.store.base import Row, history_line
+from headwater.store.base import Row
 from headwater.store.deployments import (
     DeploymentRunView,
     DeploymentSpec,
     DeploymentView,
     NewDeploymentRun,
 )
+from headwater.store.states import state_row, transition
 
 
 def deployment_row(spec: DeploymentSpec, now: float) -> Row:
@@ -73,17 +74,18 @@ def deployment_run_view(row: Any) -> DeploymentRunView:
 
 def scheduled_flow_run_row(
     run: NewDeploymentRun, deployment: Row, now: float
-) -> Row:
-    """The `flow_runs` row of a deployment run that has not started: state Scheduled."""
+) -> tuple[Row, Row]:
+    """The `flow_runs` row of a deployment run that has not started (state Scheduled), and
+    its state row."""
     return {
         "id": run.flow_run_id, "name": run.name[:255],
         "parameters": json.dumps(run.parameters), "tags": deployment["tags"], "created": now,
         "state_type": "SCHEDULED", "state_name": "Scheduled", "state_message": None,
         "state_timestamp": now, "start_time": None, "end_time": None, "run_count": 0,
-        "result": None, "history": history_line("SCHEDULED", "Scheduled", None, now, 0, None),
-        "flow_name": deployment["flow_name"], "flow_version": deployment["version"],
-        "parent_flow_run_id": None, "parent_task_run_id": None, "heartbeat": None,
-    }
+        "result": None, "flow_name": deployment["flow_name"],
+        "flow_version": deployment["version"], "parent_flow_run_id": None,
+        "parent_task_run_id": None, "heartbeat": None,
+    }, state_row(run.flow_run_id, "flow", "SCHEDULED", "Scheduled", None, now, 0)
 
 
 def deployment_run_row(run: NewDeploymentRun, deployment_id: str, now: float) -> Row:
@@ -96,19 +98,13 @@ def deployment_run_row(run: NewDeploymentRun, deployment_id: str, now: float) ->
 
 
 def final_update(run_id: str, kind: str, run_count: int, state_type: str, state_name: str,
-                 message: str, now: float) -> Row:
-    """A `Batch.run_updates` entry that ends one run in a final state."""
-    return {
-        "id": run_id, "kind": kind, "state_type": state_type, "state_name": state_name,
-        "state_message": message, "state_timestamp": now, "end_time": now,
-        "history": history_line(state_type, state_name, message, now, run_count, None),
-    }
+                 message: str, now: float) -> tuple[Row, Row]:
+    """A run update that ends one run in a final state, and its state row."""
+    return transition(run_id, kind, run_count, state_type, state_name, message, now,
+                      end_time=now)
 
 
-def pending_update(run_id: str, run_count: int, now: float) -> Row:
-    """The run update of a flow run a serve process claimed: Pending, with a heartbeat."""
-    return {
-        "id": run_id, "kind": "flow", "state_type": "PENDING", "state_name": "Pending",
-        "state_message": None, "state_timestamp": now, "heartbeat": now,
-        "history": history_line("PENDING", "Pending", None, now, run_count, None),
-    }
+def pending_update(run_id: str, run_count: int, now: float) -> tuple[Row, Row]:
+    """The run update of a flow run a serve process claimed (Pending, with a heartbeat), and
+    its state row."""
+    return transition(run_id, "flow", run_count, "PENDING", "Pending", None, now, heartbeat=now)

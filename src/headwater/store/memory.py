@@ -34,8 +34,6 @@ from headwater.store.base import (
     RunStore,
     StateView,
     TaskRunView,
-    history_line,
-    parse_history,
 )
 from headwater.store.memory_deployments import MemoryDeploymentMethods
 from headwater.store.memory_pages import MemoryPageReads, flow_run_matches
@@ -48,6 +46,7 @@ from headwater.store.rows import (
     log_view,
     task_run_view,
 )
+from headwater.store.states import state_key, state_view, transition
 
 
 class MemoryStore(MemoryDeploymentMethods, MemoryPageReads, RunStore):
@@ -68,6 +67,10 @@ class MemoryStore(MemoryDeploymentMethods, MemoryPageReads, RunStore):
         self._deployments: dict[str, Row] = {}
         self._deployment_runs: dict[str, Row] = {}  # by flow run id
         self._last_log_id = 0
+        self._states: dict[str, list[Row]] = {}  # by run id, in insertion order
+        self._state_keys: set[tuple[object, ...]] = set()  # every state's `KEY` (replays)
+        self._applied: set[tuple[object, ...]] = set()  # (run, timestamp, type, run count)
+        self._last_state_id = 0
 
     # -- writing ------------------------------------------------------------------------------
     def write_batch(self, batch: Batch) -> None:
@@ -80,9 +83,10 @@ class MemoryStore(MemoryDeploymentMethods, MemoryPageReads, RunStore):
             for update in batch.run_updates:
                 table = self._flow_runs if update["kind"] == "flow" else self._task_runs
                 run = table.get(update["id"])
-                if run is None or (replay and already_applied(run, update)):
+                if run is None or (replay and already_applied(update, self._applied)):
                     continue
                 apply_update(run, update)
+            self._add_states(batch.states)
             log_rows = unseen_in(batch.logs, self._logs) if replay else batch.logs
             for row in log_rows:
                 self._last_log_id += 1
@@ -113,14 +117,40 @@ class MemoryStore(MemoryDeploymentMethods, MemoryPageReads, RunStore):
         rows.sort(key=lambda r: (r["created"], r["id"]))
         return [task_run_view(r) for r in rows]
 
-    def read_states(self, run_id: UUID) -> list[StateView]:
-        wanted = str(run_id)
+    def read_states(
+        self, run_id: UUID, *, after_id: int = 0, limit: int | None = None
+    ) -> list[StateView]:
         with self._lock:
-            if wanted in self._flow_runs:
-                return parse_history(run_id, "flow", self._flow_runs[wanted]["history"])
-            if wanted in self._task_runs:
-                return parse_history(run_id, "task", self._task_runs[wanted]["history"])
-        return []
+            rows = [r for r in self._states.get(str(run_id), ()) if r["id"] > after_id]
+        return [state_view(r) for r in rows[:limit]]
+
+    def _add_states(self, rows: list[Row]) -> None:
+        """Append state rows; one already stored (the same `KEY`) is left out."""
+        for row in rows:
+            key = state_key(row)
+            if key in self._state_keys:
+                continue
+            self._state_keys.add(key)
+            self._applied.add(key[:4])
+            self._last_state_id += 1
+            self._states.setdefault(row["run_id"], []).append({**row, "id": self._last_state_id})
+
+    def _forget_states(self, run_ids: set[str]) -> None:
+        """Delete the state rows of these runs (the caller holds the lock)."""
+        for run_id in run_ids:
+            for row in self._states.pop(run_id, ()):
+                key = state_key(row)
+                self._state_keys.discard(key)
+                self._applied.discard(key[:4])
+
+    def _transition(self, run: Row, made: tuple[Row, Row]) -> None:
+        """Apply a run update the store makes itself, with its state row: a new transition
+        even if an earlier one agrees on everything (it takes the next free `seq`)."""
+        update, state = made
+        apply_update(run, update)
+        while state_key(state) in self._state_keys:
+            state = {**state, "seq": state["seq"] + 1}
+        self._add_states([state])
 
     def read_logs(
         self, flow_run_id: UUID, *, after_id: int = 0, limit: int | None = None
@@ -213,7 +243,7 @@ class MemoryStore(MemoryDeploymentMethods, MemoryPageReads, RunStore):
                     and task["state_type"] not in FINAL_STATE_TYPES
                 ]
                 for row, kind in runs:
-                    apply_update(row, crashed_update(row, kind, now))
+                    self._transition(row, crashed_update(row, kind, now))
         return crashed
 
     def _write_cancel_request(self, run_id: str, requested_by: str | None, now: float) -> None:
@@ -273,6 +303,11 @@ class MemoryStore(MemoryDeploymentMethods, MemoryPageReads, RunStore):
             kept = [row for row in rows if not orphaned(row)]
             swept += len(rows) - len(kept)
             setattr(self, name, kept)
+        gone = {run_id for run_id, rows in self._states.items()
+                if run_id not in self._flow_runs and run_id not in self._task_runs
+                and rows[-1]["timestamp"] < orphaned_before}
+        swept += sum(len(self._states[run_id]) for run_id in gone)
+        self._forget_states(gone)
         return swept
 
     def _delete(self, flows: set[str], tasks: set[str]) -> None:
@@ -282,6 +317,7 @@ class MemoryStore(MemoryDeploymentMethods, MemoryPageReads, RunStore):
             self._deployment_runs.pop(i, None)
         for i in tasks:
             del self._task_runs[i]
+        self._forget_states(flows | tasks)
 
         def kept(rows: list[Row]) -> list[Row]:
             return [
@@ -305,14 +341,11 @@ CRASH_MESSAGE = (
 )
 
 
-def crashed_update(row: Row, kind: str, now: float) -> Row:
-    """The run update that marks one run Crashed (row: at least `id` and `run_count`)."""
-    message = CRASH_MESSAGE.format(kind=kind)
-    return {
-        "id": row["id"], "kind": kind, "state_type": "CRASHED", "state_name": "Crashed",
-        "state_message": message, "state_timestamp": now, "end_time": now,
-        "history": history_line("CRASHED", "Crashed", message, now, row["run_count"] or 0, None),
-    }
+def crashed_update(row: Row, kind: str, now: float) -> tuple[Row, Row]:
+    """The run update that marks one run Crashed (row: at least `id` and `run_count`), and
+    its state row."""
+    return transition(row["id"], kind, row["run_count"] or 0, "CRASHED", "Crashed",
+                      CRASH_MESSAGE.format(kind=kind), now, end_time=now)
 
 
 def apply_update(run: Row, update: Row) -> None:
@@ -322,4 +355,4 @@ def apply_update(run: Row, update: Row) -> None:
             continue
         if key == "start_time" and run.get("start_time") is not None:
             continue
-        run[key] = (run.get("history") or "") + value if key == "history" else value
+        run[key] = value

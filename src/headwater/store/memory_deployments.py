@@ -44,6 +44,9 @@ class MemoryDeploymentMethods:
         _deployment_runs: dict[str, Row]
 
         def read_deployment(self, name: str | UUID) -> DeploymentView: ...
+        def _transition(self, run: Row, made: tuple[Row, Row]) -> None: ...
+        def _add_states(self, rows: list[Row]) -> None: ...
+        def _forget_states(self, run_ids: set[str]) -> None: ...
 
     # -- deployments --------------------------------------------------------------------------
     def register_deployment(self, spec: DeploymentSpec, *, now: float) -> DeploymentView:
@@ -98,6 +101,7 @@ class MemoryDeploymentMethods:
                     and (run["tick"] is not None or not scheduled_only)):
                 del self._deployment_runs[run_id]
                 self._flow_runs.pop(run_id, None)
+                self._forget_states({run_id})
 
     def touch_deployments(
         self, deployment_ids: Sequence[UUID | str], *, now: float, served_by: str
@@ -132,7 +136,9 @@ class MemoryDeploymentMethods:
                     continue
                 self._deployment_runs[run.flow_run_id] = deployment_run_row(
                     run, deployment["id"], now)
-                self._flow_runs[run.flow_run_id] = scheduled_flow_run_row(run, deployment, now)
+                flow_run, state = scheduled_flow_run_row(run, deployment, now)
+                self._flow_runs[run.flow_run_id] = flow_run
+                self._add_states([state])
                 created.append(UUID(run.flow_run_id))
         return created
 
@@ -210,7 +216,8 @@ class MemoryDeploymentMethods:
                 r.update(status="claimed", claimed_by=claimed_by[:255], claimed_at=now)
                 flow_run = self._flow_runs.get(r["flow_run_id"])
                 if flow_run is not None:
-                    _apply(flow_run, pending_update(r["flow_run_id"], flow_run["run_count"], now))
+                    self._transition(
+                        flow_run, pending_update(r["flow_run_id"], flow_run["run_count"], now))
             return ClaimResult([self._run_view(r) for r in due], missed)
 
     def requeue_crashed_runs(
@@ -242,12 +249,12 @@ class MemoryDeploymentMethods:
         run = self._flow_runs.get(run_id)
         if run is None or run["state_type"] in FINAL_STATE_TYPES:
             return False
-        _apply(run, final_update(run_id, "flow", run["run_count"] or 0, state_type, state_name,
-                                 message, now))
+        self._transition(run, final_update(run_id, "flow", run["run_count"] or 0, state_type,
+                                           state_name, message, now))
         for task in self._task_runs.values():
             if task.get("flow_run_id") == run_id and task["state_type"] not in FINAL_STATE_TYPES:
-                _apply(task, final_update(task["id"], "task", task["run_count"] or 0, state_type,
-                                          state_name, message, now))
+                self._transition(task, final_update(task["id"], "task", task["run_count"] or 0,
+                                                    state_type, state_name, message, now))
         return True
 
     def _cancel_unclaimed(self, run_id: str, now: float) -> None:
@@ -257,9 +264,3 @@ class MemoryDeploymentMethods:
                 run["status"] = "cancelled"
                 self._end(run_id, "CANCELLED", "Cancelled", CANCELLED_MESSAGE, now)
 
-
-def _apply(run: Row, update: Row) -> None:
-    """Apply one of the run updates made here (no `start_time` among them)."""
-    for key, value in update.items():
-        if key not in ("id", "kind"):
-            run[key] = (run.get("history") or "") + value if key == "history" else value

@@ -3,15 +3,17 @@
 A writer cannot always know whether a batch it sent was committed: a writer process killed
 between its commit and its acknowledgement, or a connection dropped during COMMIT, leaves the
 batch in doubt, and the writer sends it again. Runs are inserted with `ON CONFLICT DO NOTHING`
-always (cheap, and a run row already there is newer than the replayed one). For a batch marked
-`replay`, the rest is filtered here:
+always (cheap, and a run row already there is newer than the replayed one), and so are state
+rows (each is named by its run, timestamp, type, run count and seq: `store/states.py`). For a
+batch marked `replay`, the rest is filtered here:
 
-- a run update is skipped when the run's history already holds the update's history lines
-  (each line carries the state's timestamp and run count, so it names one transition);
+- a run update that applies a state is skipped when that state is stored already (state rows
+  are written after the updates of their batch, so a stored one means its update was applied);
 - log, dependency, event and asset rows already stored with the same values are left out,
   counted, so that rows legitimately repeated within a batch are kept as often as they occur.
 
-Used by the SQL store (`unseen_rows`, `update_guard`) and the memory store (`unseen_in`).
+Used by the SQL store (`unseen_rows`, `update_guard`) and the memory store (`unseen_in`,
+`already_applied`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from headwater.store.base import Row
+from headwater.store.states import latest_key
 
 if TYPE_CHECKING:  # the memory store uses this module without SQLAlchemy
     from sqlalchemy import ColumnElement, Connection
@@ -83,16 +86,28 @@ def unseen_rows(conn: Connection, table: Any, rows: list[Row]) -> list[Row]:
     return _left_out(rows, columns, counts)
 
 
-def update_guard(conn: Connection, history: Any, lines: Any) -> ColumnElement[bool]:
-    """A condition true when the run's `history` does not hold `lines` yet."""
-    from sqlalchemy import func
+def update_guard(states: Any, run_id: Any, update_keys: Sequence[str]) -> ColumnElement[bool]:
+    """A condition true when the state a run update applies is not stored yet.
 
-    if conn.dialect.name == "sqlite":
-        return func.instr(history, lines) == 0
-    return func.strpos(history, lines) == 0
+    Args:
+        states: the `states` table.
+        run_id: the run's id (a bound parameter).
+        update_keys: the update's columns; `state_type`, `state_timestamp` and `run_count` are
+            bound as `b_<column>`.
+    """
+    from sqlalchemy import bindparam, exists
+
+    assert {"state_type", "state_timestamp", "run_count"} <= set(update_keys)
+    return ~exists().where(
+        states.c.run_id == run_id,
+        states.c.timestamp == bindparam("b_state_timestamp"),
+        states.c.type == bindparam("b_state_type"),
+        states.c.run_count == bindparam("b_run_count"),
+    )
 
 
-def already_applied(run: Row, update: Row) -> bool:
-    """Whether a run kept in memory already went through this update (its history lines)."""
-    lines = update.get("history")
-    return bool(lines) and lines in (run.get("history") or "")
+def already_applied(update: Row, stored_keys: set[tuple[Any, ...]]) -> bool:
+    """Whether the memory store already went through this run update: the state it applies is
+    stored (`stored_keys` holds (run id, timestamp, type, run count) of every stored state)."""
+    key = latest_key(update)
+    return key is not None and key in stored_keys

@@ -2,9 +2,8 @@
 
 Times are float seconds since the epoch (portable, cheap to compare); ids are UUID text;
 parameters, tags, results and event payloads are JSON text, encoded as records are emitted.
-A run's state history is a column of its row (`history`: one JSON array per line, appended
-with `||`), not a table of its own: a task run that starts and ends within one batch window
-costs one INSERT, which is what keeps recording cheap at 100,000 task runs.
+A run's latest state is in the `state_*` columns of its row; every state it went through is a
+row of `states` (append-only, revision 0009; before it, a text column `history` of the run).
 There are no foreign keys: a batch may carry a task run before its flow run reaches another
 process's view, and `prune` deletes children explicitly. Alembic migrations in `migrations/`
 create these tables; `HEAD_REVISION` is the newest one, checked cheaply on every open.
@@ -24,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 
 metadata = MetaData()
 
@@ -44,7 +43,6 @@ def _run_columns() -> list[Column]:  # type: ignore[type-arg]
         Column("end_time", Float),
         Column("run_count", Integer, nullable=False),
         Column("result", Text),
-        Column("history", Text, nullable=False),
     ]
 
 
@@ -123,6 +121,28 @@ events = Table(
     Column("task_run_id", String(36)),
     Column("timestamp", Float, nullable=False),
     Index("ix_events_flow_run_id", "flow_run_id"),
+)
+
+# One row per state a flow or task run entered, in the order they were stored (`id`). A state
+# is named by (run, timestamp, type, run count, seq): a replayed batch inserts nothing twice
+# (ON CONFLICT DO NOTHING). `seq` tells apart transitions that agree on all the rest within
+# one batch (a stopped clock). A run's states are few, found by the key's first column and
+# sorted by `id`. Added by revision 0009, filled from the runs' `history` text it replaced.
+states = Table(
+    "states",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(36), nullable=False),
+    Column("kind", String(4), nullable=False),  # flow | task
+    Column("type", String(20), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("message", Text),
+    Column("timestamp", Float, nullable=False),
+    Column("run_count", Integer, nullable=False),
+    Column("data", Text),  # a final state's result, JSON text (as `result` of its run)
+    Column("seq", Integer, nullable=False),
+    UniqueConstraint("run_id", "timestamp", "type", "run_count", "seq",
+                     name="uq_states_transition"),
 )
 
 # One row per asset event, by asset key (the event itself is in `events` too): see
@@ -220,4 +240,4 @@ deployment_runs = Table(
 
 # Children first: the order `reset` and `prune` delete in.
 ALL_TABLES = (deployment_runs, deployments, run_control, asset_edges, asset_events, events,
-              dependencies, logs, task_runs, flow_runs)
+              dependencies, logs, states, task_runs, flow_runs)

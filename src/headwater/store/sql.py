@@ -26,8 +26,10 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     delete,
     func,
+    insert,
     inspect,
     or_,
     select,
@@ -60,7 +62,6 @@ from headwater.store.base import (
     RunStore,
     StateView,
     TaskRunView,
-    parse_history,
 )
 from headwater.store.diagnosis import explain
 from headwater.store.memory import crashed_update
@@ -80,10 +81,12 @@ from headwater.store.schema import (
     flow_runs,
     logs,
     run_control,
+    states,
     task_runs,
 )
 from headwater.store.sql_deployments import SqlDeploymentMethods
 from headwater.store.sql_pages import SqlPageReads, flow_run_conditions
+from headwater.store.states import state_view
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -107,7 +110,7 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
         self._write_engine: Engine | None = None
         self._open_lock = threading.Lock()
         self._update_statements: dict[tuple[str, tuple[str, ...], bool], Any] = {}
-        self._insert_sql: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._insert_sql: dict[tuple[str, tuple[str, ...], bool], str] = {}
 
     # -- dialect hooks ------------------------------------------------------------------------
     def _create_engines(self) -> tuple[Engine, Engine]:
@@ -237,6 +240,9 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
                 self._insert_many(conn, table, rows, ignore_existing=True, replay=batch.replay)
         if batch.run_updates:
             self._apply_updates(conn, batch.run_updates, replay=batch.replay)
+        if batch.states:  # after the updates: a replayed update is told by its stored state
+            self._insert_many(conn, states, batch.states, ignore_existing=True,
+                              replay=batch.replay)
         for table, rows in (
             (logs, batch.logs), (dependencies, batch.dependencies), (events, batch.events),
             (asset_events, batch.asset_events), (asset_edges, batch.asset_edges),
@@ -266,7 +272,7 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
         """
         keys = tuple(rows[0])
         on_conflict = " ON CONFLICT DO NOTHING" if ignore_existing else ""
-        sql = self._insert_sql.get((table.name, keys))
+        sql = self._insert_sql.get((table.name, keys, ignore_existing))
         if sql is None:
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             quote = conn.dialect.identifier_preparer.quote
@@ -274,7 +280,7 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
                 f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
                 f"VALUES ({', '.join(mark for _ in keys)}){on_conflict}"
             )
-            self._insert_sql[(table.name, keys)] = sql
+            self._insert_sql[(table.name, keys, ignore_existing)] = sql
         getter = itemgetter(*keys)
         if len(keys) == 1:
             conn.exec_driver_sql(sql, [(getter(row),) for row in rows])
@@ -290,12 +296,18 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
             params = {f"b_{k}": v for k, v in row.items() if k != "kind"}
             groups.setdefault((row["kind"], keys), []).append(params)
         for (kind, keys), rows in groups.items():
-            guarded = replay and "history" in keys
-            conn.execute(self._update_statement(conn, kind, keys, guarded), rows)
+            guarded = replay and "state_type" in keys
+            conn.execute(self._update_statement(kind, keys, guarded), rows)
 
-    def _update_statement(
-        self, conn: Connection, kind: str, keys: tuple[str, ...], guarded: bool = False
-    ) -> Any:
+    def _apply_transitions(self, conn: Connection, transitions: list[tuple[Row, Row]]) -> None:
+        """Apply run updates the store makes itself (see `states.transition`), with their
+        state rows."""
+        if transitions:
+            self._apply_updates(conn, [update for update, _ in transitions])
+            conn.execute(_APPEND_STATE, [state for _, state in transitions])
+
+    def _update_statement(self, kind: str, keys: tuple[str, ...], guarded: bool = False
+                          ) -> Any:
         statement = self._update_statements.get((kind, keys, guarded))
         if statement is None:
             table = flow_runs if kind == "flow" else task_runs
@@ -304,13 +316,10 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
                 value: Any = bindparam(f"b_{key}")
                 if key == "start_time":  # the first Running state wins
                     value = func.coalesce(table.c.start_time, value)
-                elif key == "history":  # appended, never replaced
-                    value = table.c.history + value
                 values[key] = value
             statement = update(table).where(table.c.id == bindparam("b_id"))
-            if guarded:  # a replay: only runs whose history lacks these lines
-                statement = statement.where(
-                    update_guard(conn, table.c.history, bindparam("b_history")))
+            if guarded:  # a replay: only runs whose new state is not stored yet
+                statement = statement.where(update_guard(states, bindparam("b_id"), keys))
             statement = statement.values(values)
             self._update_statements[(kind, keys, guarded)] = statement
         return statement
@@ -333,14 +342,17 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
         with self._reading() as conn:
             return [task_run_view(row) for row in conn.execute(query).mappings()]
 
-    def read_states(self, run_id: UUID) -> list[StateView]:
+    def read_states(
+        self, run_id: UUID, *, after_id: int = 0, limit: int | None = None
+    ) -> list[StateView]:
+        query = (
+            select(states).where(states.c.run_id == str(run_id), states.c.id > after_id)
+            .order_by(states.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
         with self._reading() as conn:
-            for kind, table in (("flow", flow_runs), ("task", task_runs)):
-                query = select(table.c.history).where(table.c.id == str(run_id))
-                history = conn.execute(query).scalar()
-                if history is not None:
-                    return parse_history(run_id, kind, history)
-        return []
+            return [state_view(row) for row in conn.execute(query).mappings()]
 
     def _tasks_of(self, flow_run_id: UUID) -> Select[Any]:
         return select(task_runs.c.id).where(task_runs.c.flow_run_id == str(flow_run_id))
@@ -487,7 +499,7 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
                     task_runs.c.state_type.not_in(FINAL_STATE_TYPES)),
             )
             runs.extend((dict(row), "task") for row in conn.execute(task_query).mappings())
-        self._apply_updates(conn, [crashed_update(row, kind, now) for row, kind in runs])
+        self._apply_transitions(conn, [crashed_update(row, kind, now) for row, kind in runs])
         return [UUID(row["id"]) for row in flows]
 
     # -- run control ------------------------------------------------------------------------------
@@ -530,6 +542,22 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
                 if engine is not None:
                     engine.dispose()
             self._engine = self._write_engine = None
+
+
+def _append_state() -> Any:
+    """INSERT one state row with the next free `seq` of its key: a transition the store makes
+    itself is new even if an earlier one agrees on everything (a serve loop's stopped clock)."""
+    values = {name: cast(bindparam(name), states.c[name].type)
+              for name in ("run_id", "kind", "type", "name", "message", "timestamp",
+                           "run_count", "data")}
+    same = [states.c[name] == values[name] for name in ("run_id", "timestamp", "type",
+                                                        "run_count")]
+    seq = func.coalesce(func.max(states.c.seq) + 1, 0)
+    return insert(states).from_select(
+        [*values, "seq"], select(*values.values(), seq).where(*same))
+
+
+_APPEND_STATE = _append_state()
 
 
 def _revision(conn: Connection) -> str | None:

@@ -36,7 +36,14 @@ from headwater.store.deployments import (
     DeploymentView,
     NewDeploymentRun,
 )
-from headwater.store.schema import deployment_runs, deployments, flow_runs, run_control, task_runs
+from headwater.store.schema import (
+    deployment_runs,
+    deployments,
+    flow_runs,
+    run_control,
+    states,
+    task_runs,
+)
 
 DELETED_MESSAGE = "Cancelled: its deployment was deleted before a serve process started it."
 
@@ -47,7 +54,8 @@ class SqlDeploymentMethods:
     if TYPE_CHECKING:
         def _write(self, work: Any, what: str) -> Any: ...
         def _reading(self) -> Any: ...
-        def _apply_updates(self, conn: Connection, updates: list[Row]) -> None: ...
+        def _apply_transitions(self, conn: Connection, transitions: list[tuple[Row, Row]]
+                               ) -> None: ...
         def read_deployment(self, name: str | UUID) -> DeploymentView: ...
 
     # -- locking, per dialect -----------------------------------------------------------------
@@ -149,6 +157,7 @@ class SqlDeploymentMethods:
         ids = [row[0] for row in conn.execute(select(deployment_runs.c.flow_run_id).where(*where))]
         if ids:
             conn.execute(delete(flow_runs).where(flow_runs.c.id.in_(ids)))
+            conn.execute(delete(states).where(states.c.run_id.in_(ids)))
             conn.execute(delete(deployment_runs).where(deployment_runs.c.flow_run_id.in_(ids)))
 
     def touch_deployments(
@@ -180,8 +189,9 @@ class SqlDeploymentMethods:
                     ticks.append(run.tick)
                 row = deployment_run_row(run, deployment["id"], now)
                 if self._insert_ignoring_conflicts(conn, deployment_runs, row):
-                    conn.execute(flow_runs.insert().values(
-                        **scheduled_flow_run_row(run, dict(deployment), now)))
+                    flow_run, state = scheduled_flow_run_row(run, dict(deployment), now)
+                    conn.execute(flow_runs.insert().values(**flow_run))
+                    conn.execute(states.insert().values(**state))
                     created.append(UUID(run.flow_run_id))
             if ticks:
                 newest = max(ticks)
@@ -285,7 +295,8 @@ class SqlDeploymentMethods:
                      .values(status="claimed", claimed_by=claimed_by[:255], claimed_at=now))
         counts = dict(conn.execute(select(flow_runs.c.id, flow_runs.c.run_count)
                                    .where(flow_runs.c.id.in_(taken))).all())
-        self._apply_updates(conn, [pending_update(i, counts.get(i) or 0, now) for i in taken])
+        self._apply_transitions(conn, [pending_update(i, counts.get(i) or 0, now)
+                                       for i in taken])
         query = self._runs_query().where(dr.c.flow_run_id.in_(taken)) \
             .order_by(dr.c.scheduled_time, dr.c.flow_run_id)
         claimed = [deployment_run_view(row) for row in conn.execute(query).mappings()]
@@ -371,7 +382,7 @@ class SqlDeploymentMethods:
                 task_runs.c.state_type.not_in(FINAL_STATE_TYPES)))
         updates += [final_update(task_id, "task", count or 0, state_type, state_name, message,
                                  now) for task_id, count in conn.execute(unfinished).all()]
-        self._apply_updates(conn, updates)
+        self._apply_transitions(conn, updates)
         return True
 
     def _cancel_unclaimed(self, run_id: str, now: float) -> None:

@@ -97,10 +97,10 @@ def prune(store: SqlRunStore, *, created_before: float, now: float, dry_run: boo
                 break
         counts.append(total)
     swept = 0
-    for table, key, parent, age in _orphan_rows():
+    for table, key, parents, age in _orphan_rows():
         while True:
             count = store._write(
-                lambda conn, t=table, k=key, p=parent, a=age: _sweep_step(
+                lambda conn, t=table, k=key, p=parents, a=age: _sweep_step(
                     conn, t, k, p, a, orphaned_before), "prune")
             swept += count
             if count < TASK_RUNS_PER_STEP:
@@ -117,19 +117,21 @@ def _orphan_rows() -> list[tuple[Any, Any, Any, Any]]:
     orphans too (a run deleted while it was still writing left them)."""
     found = []
     for table in _tables_with("timestamp"):
-        for key, parent in (("flow_run_id", flow_runs), ("task_run_id", task_runs)):
+        for key, parents in (("flow_run_id", (flow_runs,)), ("task_run_id", (task_runs,)),
+                             ("run_id", (flow_runs, task_runs))):  # states: of either kind
             if key in table.c:
-                found.append((table, table.c[key], parent, table.c.timestamp))
+                found.append((table, table.c[key], parents, table.c.timestamp))
     return found
 
 
 def _sweep_step(
-    conn: Connection, table: Any, key: Any, parent: Any, age: Any, orphaned_before: float
+    conn: Connection, table: Any, key: Any, parents: Any, age: Any, orphaned_before: float
 ) -> int:
     """One transaction: up to TASK_RUNS_PER_STEP rows of `table` whose run is gone."""
     [primary] = table.primary_key.columns
     doomed = select(primary).where(
-        key.is_not(None), age < orphaned_before, ~exists().where(parent.c.id == key),
+        key.is_not(None), age < orphaned_before,
+        *(~exists().where(parent.c.id == key) for parent in parents),
     ).limit(TASK_RUNS_PER_STEP)
     ids = [row[0] for row in conn.execute(doomed)]
     for chunk in chunks(ids, _IN_LIST):

@@ -67,7 +67,7 @@ def task_run_detail_out(run: TaskRunView) -> TaskRunDetailOut:
 
 
 def state_out(state: StateView) -> StateOut:
-    return StateOut(type=state.type, name=state.name, message=state.message,
+    return StateOut(id=state.id, type=state.type, name=state.name, message=state.message,
                     timestamp=state.timestamp, run_count=state.run_count, data=state.data)
 
 

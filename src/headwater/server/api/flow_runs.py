@@ -124,9 +124,15 @@ def flow_run(store: RunStore, run_id: str) -> FlowRunView:
 
 
 @router.get("/flow_runs/{run_id}/states", response_model=list[StateOut])
-def read_flow_run_states(store: Store, run_id: str) -> list[StateOut]:
-    """The state history of a flow run, oldest first."""
-    return [state_out(s) for s in store.read_states(flow_run(store, run_id).id)]
+def read_flow_run_states(
+    store: Store, run_id: str,
+    after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+) -> list[StateOut]:
+    """The state history of a flow run, oldest first. Page on by passing the last `id` seen
+    as `after_id`."""
+    states = store.read_states(flow_run(store, run_id).id, after_id=after_id, limit=limit)
+    return [state_out(s) for s in states]
 
 
 @router.get("/flow_runs/{run_id}/subflows", response_model=list[FlowRunOut])

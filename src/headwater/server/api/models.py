@@ -89,6 +89,7 @@ class TaskRunPageOut(BaseModel):
 
 
 class StateOut(BaseModel):
+    id: int  # grows with insertion: pass the last one seen as `after_id` for the next page
     type: str
     name: str
     message: str | None

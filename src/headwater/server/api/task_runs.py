@@ -162,9 +162,16 @@ def read_task_run(store: Store, task_run_id: str) -> TaskRunDetailOut:
 
 
 @router.get("/task_runs/{task_run_id}/states", response_model=list[StateOut])
-def read_task_run_states(store: Store, task_run_id: str) -> list[StateOut]:
-    """The state history of a task run (every attempt), oldest first."""
-    return [state_out(s) for s in store.read_states(store.read_task_run(task_run_id).id)]
+def read_task_run_states(
+    store: Store, task_run_id: str,
+    after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+) -> list[StateOut]:
+    """The state history of a task run (every attempt), oldest first. Page on by passing the
+    last `id` seen as `after_id`."""
+    states = store.read_states(store.read_task_run(task_run_id).id, after_id=after_id,
+                               limit=limit)
+    return [state_out(s) for s in states]
 
 
 @router.get("/task_runs/{task_run_id}/logs", response_model=LogPageOut)
