@@ -220,3 +220,15 @@ def test_temporary_settings_are_honoured_by_headwater_and_restored(shim: None) -
     assert os.environ.get("HEADWATER_LOGGING_LEVEL") == before
     with pytest.raises(ValueError, match="Unknown setting"):
         temporary_settings({"nope": 1}).__enter__()
+
+
+def test_prefect_version_is_the_measured_release_with_headwaters_as_local_label(
+    shim: None,
+) -> None:
+    import prefect
+    from packaging.version import Version
+
+    version = Version(prefect.__version__)
+    assert version.public == "3.9.1"
+    assert version.local == f"headwater.{headwater.__version__}"
+    assert prefect.__version_info__["version"] == prefect.__version__

@@ -143,3 +143,17 @@ def test_a_crashed_flow_runs_on_crashed_hooks_and_reraises_the_interrupt(
     assert got == ["Execution was aborted by an interrupt signal."]
     [run] = events.flow_runs()
     assert events.final_state(run.flow_run_id).is_crashed()
+
+
+def test_a_flow_returning_a_cancelled_state_runs_no_cancellation_hooks() -> None:
+    # As in Prefect 3.9.1: on_cancellation answers a cancel request, not a returned state.
+    from headwater.core.states import Cancelled
+
+    seen: list[str] = []
+
+    @flow(on_cancellation=[lambda f, r, s: seen.append(s.name)])
+    def gives_up() -> Any:
+        return Cancelled(message="by hand")
+
+    assert gives_up(return_state=True).is_cancelled()
+    assert seen == []

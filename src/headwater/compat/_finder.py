@@ -14,7 +14,7 @@ from typing import Any
 
 from headwater.compat._environment import apply_prefect_environment
 from headwater.compat._stubs import StandInModule, stand_in
-from headwater.compat.table import NAMES, STAND_IN_NAMES, stand_in_advice
+from headwater.compat.table import NAMES, PREFECT_VERSION, STAND_IN_NAMES, stand_in_advice
 from headwater.errors import UnsupportedPrefectFeature
 
 ROOTS = ("prefect", "prefect_dask", "prefect_ray")
@@ -92,7 +92,11 @@ class PrefectShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module = CompatModule(spec.name)
         module.__path__ = []  # a package, so `import prefect.x` asks us for children
         if spec.name == "prefect":
-            module.__version__ = "3.4.0+headwater"  # type: ignore[attr-defined]
+            module.__version__ = PREFECT_VERSION  # type: ignore[attr-defined]
+            module.__version_info__ = {  # type: ignore[attr-defined]
+                "version": PREFECT_VERSION, "date": None, "full-revisionid": None,
+                "error": None, "dirty": False,
+            }
             # Prefect reads its settings when `prefect` is imported; so does the shim.
             apply_prefect_environment()
         return module

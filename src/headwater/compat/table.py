@@ -7,6 +7,15 @@ closest thing headwater offers, so the error can say what to use instead.
 
 from __future__ import annotations
 
+from headwater import __version__ as _headwater_version
+
+# `prefect.__version__` under the shim: the Prefect release the shim is measured against
+# (tests/differential records Prefect 3.9.1), with headwater's own version as the local label.
+# Version checks in Prefect code (`Version(prefect.__version__) >= Version("3.1")`, or
+# `prefect.__version__.startswith("3.")`) then see the Prefect API the shim serves, so code
+# gated on a feature that exists takes the path that works; `.local` tells headwater apart.
+PREFECT_VERSION = f"3.9.1+headwater.{_headwater_version}"
+
 _ERRORS = {
     name: f"headwater.errors:{name}"
     for name in (

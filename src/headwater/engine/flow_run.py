@@ -305,7 +305,10 @@ def flow_run_steps(
             set_state(state)
             # Always INFO, as Prefect: the failure itself was already logged at ERROR above.
             logger.info("Finished in state %s", state)
-            yield from run_hooks(flow, run, state, logger)
+            # on_cancellation hooks answer a cancel request; a flow that returns a Cancelled
+            # state (or an aggregate of them) was not cancelled, as in Prefect.
+            if not state.is_cancelled() or runtime.control.cancel_requested(ctx.cancel_scope):
+                yield from run_hooks(flow, run, state, logger)
         # Shutting the runner down and flushing the history block: effects, so an async flow's
         # event loop goes on meanwhile.
         torn_down = True
