@@ -179,12 +179,14 @@ def machine(pin: int | None, load: tuple[float, float], seconds: float, argv: li
     cpu = next((line.split(":", 1)[1].strip() for line in _cpuinfo()
                 if line.startswith("model name")), platform.processor() or "unknown CPU")
     pinned = f"pinned to CPU {pin}" if pin is not None else "not pinned"
+    home = str(Path.home())
+    shown = [arg.replace(home, "~", 1) if arg.startswith(home) else arg for arg in argv]
     return (f"Measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC at commit "
             f"`{commit}`{dirty}: {os.cpu_count()} CPUs ({cpu}), Python "
             f"{platform.python_version()}, {platform.system()} {platform.release()}; {pinned}; "
             f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end; "
             f"{seconds / 60:.0f} min. Command: `python benchmarks/report.py"
-            f"{' ' + ' '.join(argv) if argv else ''}`.")
+            f"{' ' + ' '.join(shown) if shown else ''}`.")
 
 
 def _cpuinfo() -> list[str]:
