@@ -12,8 +12,14 @@ unless `--store memory`.
     map       `inc_task.map(range(N)).result()`        floor: N `pool.submit`, then `.result()`
     subflow   N calls of a flow `inc_flow(i)` in one   floor: N `pool.submit(inc, i).result()`
 
+With `--logging`, it measures instead what the default INFO level costs over WARNING: direct
+task calls, with the `headwater` logger's level switched between WARNING and INFO from round
+to round (alternating which goes first) and the console (stderr) sent to a file nobody reads;
+the figure is the median of the per-round differences, in µs per task run.
+
     python benchmarks/bench_overhead.py                        # N = 10,000 and 100,000
     python benchmarks/bench_overhead.py --n 10000 --rounds 9 --level INFO --pin 0
+    python benchmarks/bench_overhead.py --logging --n 10000 --rounds 7
 """
 
 from __future__ import annotations
@@ -111,6 +117,49 @@ def measure(workload: str, n: int, rounds: int) -> dict[str, Any]:
     }
 
 
+def measure_logging(n: int, rounds: int) -> dict[str, Any]:
+    """µs per direct task call at INFO minus at WARNING, round by round, in this process.
+
+    Call with HEADWATER_LOGGING_LEVEL=INFO set, so the console handler is attached.
+    """
+    import logging
+
+    with tempfile.TemporaryFile() as console:
+        saved = os.dup(2)
+        os.dup2(console.fileno(), 2)  # the console's lines go to a file nobody reads
+        try:
+            engine = headwater_flows()["direct"]
+            engine(min(n, 1000))
+            logger = logging.getLogger("headwater")
+            costs, warning_s, info_s, lines = [], [], [], [0, 0]
+            for i in range(rounds):
+                times = {}
+                for level in (logging.WARNING, logging.INFO)[:: 1 if i % 2 == 0 else -1]:
+                    logger.setLevel(level)
+                    before = os.fstat(2).st_size
+                    times[level] = timed(engine, n)
+                    lines[level == logging.INFO] += os.fstat(2).st_size - before
+                warning_s.append(times[logging.WARNING])
+                info_s.append(times[logging.INFO])
+                costs.append((times[logging.INFO] - times[logging.WARNING]) / n * 1e6)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    if lines[1] == 0 or lines[0] > 0:
+        raise SystemExit(f"switching the 'headwater' logger's level did not switch the console "
+                         f"lines (bytes at WARNING: {lines[0]}, at INFO: {lines[1]}): this "
+                         f"measurement needs another way to set the level")
+    return {
+        "workload": "logging", "n": n, "rounds": rounds,
+        "cost_us_median": statistics.median(costs), "cost_us_min": min(costs),
+        "cost_us_max": max(costs),
+        "warning_us": statistics.median(warning_s) / n * 1e6,
+        "info_us": statistics.median(info_s) / n * 1e6,
+        "console_bytes_per_run": lines[1] / rounds / n,
+        "load_before": os.getloadavg()[0],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, action="append", help="tasks per run (repeatable)")
@@ -120,10 +169,14 @@ def main() -> None:
     parser.add_argument("--store", choices=("sqlite", "memory"), default="sqlite")
     parser.add_argument("--pin", type=int, metavar="CPU", help="run on this one CPU (Linux)")
     parser.add_argument("--json", action="store_true", help="one JSON object per row")
+    parser.add_argument("--logging", action="store_true",
+                        help="measure INFO logging over WARNING instead (sets --level INFO)")
     args = parser.parse_args()
     if args.pin is not None:
         os.sched_setaffinity(0, {args.pin})
     home = tempfile.mkdtemp(prefix="headwater-bench-")
+    if args.logging:
+        args.level = "INFO"
     os.environ.update(HEADWATER_HOME=home, HEADWATER_LOGGING_LEVEL=args.level)
     os.environ.pop("HEADWATER_DATABASE_URL", None)
     if args.store == "memory":
@@ -131,6 +184,14 @@ def main() -> None:
     else:
         os.environ.pop("HEADWATER_STORE", None)
     sizes = args.n or [10_000, 100_000]
+    if args.logging:
+        for n in sizes:
+            row = measure_logging(n, args.rounds or 7)
+            print(json.dumps(row) if args.json else
+                  f"INFO over WARNING, N = {n:,}: {row['cost_us_median']:.1f} µs per task run "
+                  f"({row['cost_us_min']:.1f}–{row['cost_us_max']:.1f}); WARNING "
+                  f"{row['warning_us']:.1f} µs, INFO {row['info_us']:.1f} µs", flush=True)
+        return
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
           f"{f', pinned to CPU {args.pin}' if args.pin is not None else ''}; store "
           f"{args.store}; logging {args.level}", flush=True)

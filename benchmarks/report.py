@@ -53,7 +53,7 @@ class Plan:
     sizes: list[int]
     rounds: int | None
     logging_n: int
-    logging_pairs: int
+    logging_rounds: int
     map_n: int
     hello_repeat: int
     import_repeat: int
@@ -68,9 +68,9 @@ class Plan:
             return n if n_max is None else min(n, n_max)
 
         if quick:
-            return cls([cap(1_000)], 3, cap(1_000), 1, cap(10_000), 2, 5, (cap(2_000), 2),
+            return cls([cap(1_000)], 3, cap(1_000), 3, cap(10_000), 2, 5, (cap(2_000), 2),
                        None, None, cap(100))
-        return cls(sorted({cap(10_000), cap(100_000)}), None, cap(10_000), 3, cap(1_000_000),
+        return cls(sorted({cap(10_000), cap(100_000)}), None, cap(10_000), 7, cap(1_000_000),
                    5, 20, (cap(100_000), 10), (2_000, 5), 3, cap(1_000))
 
 
@@ -139,7 +139,7 @@ def measure(
                              theirs.get(workload) if n == plan.sizes[0] else None))
     step("logging")
     found.append(Row("INFO console logging over WARNING, per task run", f"{plan.logging_n:,}",
-                     rows.logging_cost(plan.logging_n, plan.logging_pairs, pin), "µs", 5.0))
+                     rows.logging_cost(plan.logging_n, plan.logging_rounds, pin), "µs", 5.0))
     step(f"one .map of {plan.map_n:,}")
     seconds, rss = rows.big_map(plan.map_n, pin)
     not_attempted = Figure(None, note="not attempted") if prefect else None

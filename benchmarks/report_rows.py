@@ -94,20 +94,17 @@ def overhead(
     return figures
 
 
-def logging_cost(n: int, pairs: int, pin: int | None) -> Figure:
-    """µs per direct task call at INFO (console to /dev/null) minus at WARNING, in pairs of
-    fresh processes taken in turns, so each pair sees the machine alike."""
-    costs = []
-    for i in range(pairs):
-        us = {}
-        for level in ("WARNING", "INFO") if i % 2 == 0 else ("INFO", "WARNING"):
-            args = [sys.executable, str(HERE / "bench_overhead.py"), "--json", "--n", str(n),
-                    "--workload", "direct", "--rounds", "3", "--level", level]
-            if pin is not None:
-                args += ["--pin", str(pin)]
-            us[level] = json_lines(args, clean_env(), timeout=1800)[0]["headwater_us"]
-        costs.append(us["INFO"] - us["WARNING"])
-    return Figure.of(costs, f"{pairs} pair{'s' if pairs > 1 else ''} of processes, direct calls")
+def logging_cost(n: int, rounds: int, pin: int | None) -> Figure:
+    """bench_overhead.py --logging: µs per direct task call at INFO (console to a file nobody
+    reads) minus at WARNING, the level switched round by round in one process."""
+    args = [sys.executable, str(HERE / "bench_overhead.py"), "--json", "--logging", "--n",
+            str(n), "--rounds", str(rounds)]
+    if pin is not None:
+        args += ["--pin", str(pin)]
+    row = json_lines(args, clean_env(), timeout=1800)[0]
+    return Figure(row["cost_us_median"], row["cost_us_min"], row["cost_us_max"],
+                  f"{rounds} rounds in one process; {row['warning_us']:.1f} µs vs "
+                  f"{row['info_us']:.1f} µs")
 
 
 def big_map(n: int, pin: int | None) -> tuple[Figure, Figure]:
