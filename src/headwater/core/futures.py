@@ -45,13 +45,10 @@ class TaskRunFuture(Generic[R]):
     @property
     def state(self) -> State:
         """The final state once the run is done, else the state it is in now."""
-        if not self._future.done():
+        future = self._future
+        if not future.done():
             return self.task_run.state
-        exc = self._future.exception()
-        if exc is not None:  # the runner itself failed (a worker or the cluster was lost)
-            return Failed(message=f"Task run could not be executed: {exc!r}", data=exc)
-        state: State = self._future.result().state
-        return state
+        return _final_state(future)
 
     @property
     def wrapped_future(self) -> cf.Future[State]:
@@ -68,7 +65,7 @@ class TaskRunFuture(Generic[R]):
         _check_timeout(timeout)
         if not self._future.done():
             _note_wait_in_worker()
-        cf.wait([self._future], timeout=timeout)
+            cf.wait([self._future], timeout=timeout)
 
     def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> R:
         """The run's return value, waiting for it if needed.
@@ -77,15 +74,19 @@ class TaskRunFuture(Generic[R]):
             TimeoutError: the run did not finish within `timeout` seconds.
             Exception: the task's own exception, if it failed and `raise_on_failure`.
         """
-        _check_timeout(timeout)
-        if not self._future.done():
+        future = self._future
+        if not future.done():  # a done future (the common case) needs no waiter
+            _check_timeout(timeout)
             _note_wait_in_worker()
-        done, _ = cf.wait([self._future], timeout=timeout)
-        if not done:
-            raise TimeoutError(
-                f"Task run {self.task_run_id} did not complete within {timeout} seconds"
-            )
-        return self.state._result(raise_on_failure=raise_on_failure)  # type: ignore[no-any-return]
+            cf.wait([future], timeout=timeout)
+            if not future.done():
+                raise TimeoutError(
+                    f"Task run {self.task_run_id} did not complete within {timeout} seconds"
+                )
+        elif timeout is not None:
+            _check_timeout(timeout)
+        return _final_state(future)._result(  # type: ignore[no-any-return]
+            raise_on_failure=raise_on_failure)
 
     def add_done_callback(self, fn: Callable[[TaskRunFuture[R]], Any]) -> None:
         """Call `fn(future)` when the run is final (at once if it already is)."""
@@ -93,6 +94,18 @@ class TaskRunFuture(Generic[R]):
 
     def __repr__(self) -> str:
         return f"TaskRunFuture(task_run={self.task_run.name!r}, state={self.state!s})"
+
+
+def _final_state(future: cf.Future[Any]) -> State:
+    """The final state a done runner future holds: its outcome's, or a `Failed` state saying
+    the runner itself failed (a worker or the cluster was lost)."""
+    try:
+        state: State = future.result(0).state
+    except cf.CancelledError:
+        raise
+    except BaseException as exc:
+        return Failed(message=f"Task run could not be executed: {exc!r}", data=exc)
+    return state
 
 
 WORKER_THREAD_PREFIX = "headwater-task"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.core.futures import WORKER_THREAD_PREFIX
 from headwater.errors import OptionError
+from headwater.runners._pool import WorkerPool
 from headwater.runners.base import TaskRunner
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class ThreadPoolTaskRunner(TaskRunner):
                 value=max_workers,
             )
         self.max_workers = max_workers
-        self._executor: cf.ThreadPoolExecutor | None = None
+        self._executor: WorkerPool | None = None
         self._local = threading.local()
         self._loops: list[Any] = []
         self._loops_lock = threading.Lock()
@@ -73,10 +74,8 @@ class ThreadPoolTaskRunner(TaskRunner):
         return f"ThreadPoolTaskRunner(max_workers={self.max_workers!r})"
 
     def _start(self) -> None:
-        self._executor = cf.ThreadPoolExecutor(
-            max_workers=self.max_workers or default_max_workers(),
-            thread_name_prefix=WORKER_THREAD_PREFIX,
-        )
+        self._executor = WorkerPool(self.max_workers or default_max_workers(),
+                                    WORKER_THREAD_PREFIX)
 
     def _shutdown(self, cancel: bool) -> None:
         if self._executor is not None:

@@ -1,0 +1,84 @@
+"""The lean worker pool behind ThreadPoolTaskRunner keeps ThreadPoolExecutor's promises."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import threading
+
+import pytest
+
+from headwater.runners._pool import WorkerPool
+
+NEVER = 600  # only stops a hang
+
+
+def test_a_submitted_call_runs_in_a_named_worker_and_its_value_reaches_the_future() -> None:
+    pool = WorkerPool(2, "worker")
+    future = pool.submit(lambda a, b: (a + b, threading.current_thread().name), 2, 3)
+    assert future.result(NEVER) == (5, "worker_0")
+    pool.shutdown()
+
+
+def test_an_exception_reaches_the_future_and_the_worker_goes_on() -> None:
+    pool = WorkerPool(1, "worker")
+
+    def boom() -> None:
+        raise KeyError("x")
+
+    with pytest.raises(KeyError):
+        pool.submit(boom).result(NEVER)
+    assert pool.submit(lambda: 7).result(NEVER) == 7
+    pool.shutdown()
+
+
+def test_an_idle_worker_is_reused_rather_than_a_thread_started() -> None:
+    pool = WorkerPool(8, "worker")
+    for i in range(20):
+        assert pool.submit(lambda i=i: i).result(NEVER) == i
+    assert len(pool._threads) == 1
+    pool.shutdown()
+
+
+def test_runs_that_block_each_get_a_worker_up_to_the_bound() -> None:
+    pool = WorkerPool(3, "worker")
+    release = threading.Event()
+    started = threading.Barrier(4)
+
+    def blocked() -> str:
+        started.wait(NEVER)
+        release.wait(NEVER)
+        return threading.current_thread().name
+
+    futures = [pool.submit(blocked) for _ in range(3)]
+    started.wait(NEVER)  # three runs are inside `blocked` at once: three workers
+    extra = pool.submit(lambda: "queued")
+    assert not extra.done()
+    release.set()
+    assert sorted(f.result(NEVER) for f in futures) == ["worker_0", "worker_1", "worker_2"]
+    assert extra.result(NEVER) == "queued"
+    assert len(pool._threads) == 3
+    pool.shutdown()
+
+
+def test_shutdown_with_cancel_cancels_the_runs_that_have_not_started() -> None:
+    pool = WorkerPool(1, "worker")
+    release = threading.Event()
+    running = pool.submit(release.wait, NEVER)
+    waiting = [pool.submit(lambda: 1) for _ in range(5)]
+    stopper = threading.Thread(target=pool.shutdown, kwargs={"cancel_futures": True})
+    stopper.start()
+    cf.wait(waiting, timeout=NEVER)
+    release.set()
+    stopper.join(NEVER)
+    assert running.result(NEVER) is True
+    assert all(f.cancelled() for f in waiting)
+
+
+def test_shutdown_waits_for_queued_runs_and_then_refuses_new_ones() -> None:
+    pool = WorkerPool(2, "worker")
+    futures = [pool.submit(lambda i=i: i * i) for i in range(50)]
+    pool.shutdown(wait=True)
+    assert [f.result(0) for f in futures] == [i * i for i in range(50)]
+    assert not any(t.is_alive() for t in pool._threads)
+    with pytest.raises(RuntimeError, match="shut down"):
+        pool.submit(lambda: None)
