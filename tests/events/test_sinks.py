@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from typing import Any
@@ -378,9 +377,8 @@ def test_records_are_frozen_dataclasses(events: MemorySink) -> None:
     kinds = {type(r) for r in events}
     assert kinds == {FlowRunCreated, TaskRunCreated, StateChanged, LogEmitted}
     for record in events:
-        assert dataclasses.is_dataclass(record)
-        first_field = dataclasses.fields(record)[0].name
-        with pytest.raises(dataclasses.FrozenInstanceError):
+        first_field = record._fields[0]
+        with pytest.raises(AttributeError):
             setattr(record, first_field, None)
 
 
