@@ -62,9 +62,10 @@ NAMES: dict[str, dict[str, str]] = {
         "disable_run_logger": "headwater.compat.extras:disable_run_logger",
     },
     "prefect.transactions": {
-        name: f"headwater.core.transactions:{name}"
-        for name in ("CommitMode", "IsolationLevel", "Transaction", "TransactionState",
-                     "atransaction", "get_transaction", "transaction")
+        **{name: f"headwater.core.transactions:{name}"
+           for name in ("CommitMode", "IsolationLevel", "Transaction", "TransactionState",
+                        "atransaction", "get_transaction", "transaction")},
+        "BaseTransaction": "headwater.core.transactions:Transaction",
     },
     "prefect.deployments": {
         "serve": "headwater.deployments.serving:serve",
