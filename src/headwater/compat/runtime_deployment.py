@@ -2,25 +2,26 @@
 
 headwater's runs, served ones included, expose no deployment facts to the running code yet,
 so every field reads as Prefect's does outside a deployment: None, and `{}` for `parameters`.
+As in Prefect, `PREFECT__RUNTIME__DEPLOYMENT__<FIELD>` (or `HEADWATER__RUNTIME__...`)
+overrides a field, e.g. in tests.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-FIELDS: dict[str, Any] = {
-    "id": None, "name": None, "version": None, "flow_run_id": None, "parameters": {},
+from headwater.runtime._fields import read
+
+FIELDS: dict[str, Callable[[], Any]] = {
+    "id": lambda: None, "flow_run_id": lambda: None, "name": lambda: None,
+    "parameters": dict, "version": lambda: None,
 }
+__all__ = list(FIELDS)
 
 
 def __getattr__(name: str) -> Any:
-    if name in FIELDS:
-        value = FIELDS[name]
-        return dict(value) if isinstance(value, dict) else value
-    raise AttributeError(
-        f"prefect.runtime.deployment has no attribute {name!r}. Available: "
-        f"{', '.join(sorted(FIELDS))}."
-    )
+    return read("prefect.runtime.deployment", "DEPLOYMENT", FIELDS, name)
 
 
 def __dir__() -> list[str]:
