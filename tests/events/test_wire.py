@@ -11,7 +11,7 @@ import pytest
 
 from headwater.core.states import Completed, Failed, Pending, Running
 from headwater.errors import SettingError
-from headwater.events import _wire
+from headwater.events import codec
 from headwater.events import open_default_sink as _default_sink
 from headwater.events._rows import BatchBuilder
 from headwater.events.records import (
@@ -54,7 +54,7 @@ def every_kind() -> list[object]:
 
 
 def test_every_record_kind_becomes_plain_values_marshal_can_carry() -> None:
-    items = [_wire.encode(record) for record in every_kind()]
+    items = [codec.encode(record) for record in every_kind()]
 
     assert all(item is not None for item in items)
     assert marshal.loads(marshal.dumps(items)) == items
@@ -65,7 +65,7 @@ def test_records_fold_into_the_same_rows_after_crossing_a_pipe() -> None:
     direct = BatchBuilder(set())
     direct.add_all(records)
     crossed = BatchBuilder(set())
-    crossed.add_wire(marshal.loads(marshal.dumps([_wire.encode(r) for r in records])))
+    crossed.add_wire(marshal.loads(marshal.dumps([codec.encode(r) for r in records])))
 
     assert crossed.build() == direct.build()
     batch = direct.build()
@@ -80,25 +80,28 @@ def test_records_fold_into_the_same_rows_after_crossing_a_pipe() -> None:
 def test_values_json_cannot_hold_arrive_as_placeholders_and_bad_times_as_zero() -> None:
     record = StateChanged(TASK_ID, "task", Completed(data=Unencodable(), timestamp=math.nan), 1)
 
-    item = _wire.encode(record)
+    item = codec.encode(record)
 
     assert item is not None
-    assert item[_wire.STAMP_INDEX[_wire.STATE]] == 0.0
-    assert item[-1] == '"<Unencodable thing>"'
+    kind = codec.KINDS["StateChanged"]
+    assert item[codec.position(kind, "state.timestamp")] == 0.0
+    assert codec.stamp(item) == 0.0
+    assert item[codec.position(kind, "state.data")] == '"<Unencodable thing>"'
 
 
 def test_objects_that_are_not_records_are_left_out() -> None:
-    assert _wire.encode("not a record") is None
+    assert codec.encode("not a record") is None
 
 
 def test_a_tuple_marshal_cannot_write_costs_only_itself() -> None:
     class Text(str):
         pass
 
-    good = (_wire.LOG, None, None, "probe", 20, "fine", 1.0)
-    odd = (_wire.LOG, None, None, Text("probe"), 20, "odd", 1.0)
+    log = codec.KINDS["LogEmitted"]
+    good = (log, None, None, "probe", 20, "fine", 1.0)
+    odd = (log, None, None, Text("probe"), 20, "odd", 1.0)
 
-    assert _wire.marshallable([good, odd, good]) == [good, good]
+    assert codec.marshallable([good, odd, good]) == [good, good]
 
 
 def test_an_unknown_writer_setting_names_the_value_and_the_choices(

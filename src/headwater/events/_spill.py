@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from headwater.events import _wire
+from headwater.events import codec
 
 Items = list[tuple[Any, ...]]
 _HEADER = struct.Struct(">I")
@@ -46,22 +46,26 @@ def store_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
+# Where the flow run's id is in the tuples that name one; a state names one if it is a flow's.
+_FLOW_AT = {codec.KINDS[name]: codec.position(codec.KINDS[name], "flow_run_id")
+            for name in ("FlowRunCreated", "TaskRunCreated", "LogEmitted")}
+_STATE = codec.KINDS["StateChanged"]
+_STATE_RUN, _STATE_KIND = codec.position(_STATE, "run_id"), codec.position(_STATE, "kind")
+
+
 def _flow_of(item: tuple[Any, ...]) -> int | None:
     kind = item[0]
-    if kind == _wire.FLOW or (kind == _wire.STATE and item[2]):
-        return item[1]  # type: ignore[no-any-return]
-    if kind == _wire.TASK:
-        return item[5]  # type: ignore[no-any-return]
-    if kind == _wire.LOG:
-        return item[1]  # type: ignore[no-any-return]
-    return None
+    if kind == _STATE:
+        return item[_STATE_RUN] if item[_STATE_KIND] == "flow" else None
+    at = _FLOW_AT.get(kind)
+    return None if at is None else item[at]
 
 
 def _frame(items: Items) -> bytes:
     try:
         body = marshal.dumps(items)
     except ValueError:
-        body = marshal.dumps(_wire.marshallable(items))
+        body = marshal.dumps(codec.marshallable(items))
     return _HEADER.pack(len(body)) + body
 
 

@@ -1,6 +1,6 @@
 """The store sink: records go to a queue on the hot path, and into the run store from elsewhere.
 
-`emit` turns a record into a compact wire tuple (`_wire.py`) and appends it to a deque: a
+`emit` turns a record into a compact wire tuple (`codec.py`) and appends it to a deque: a
 few µs, lock-free, never blocks and never raises. A pump thread hands the tuples to a writer,
 which folds them into rows and commits one transaction per batch window (`batch_seconds`,
 default 0.2 s, `HEADWATER_STORE_BATCH_SECONDS`, at most 1 s):
@@ -37,7 +37,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from headwater.events import _wire
+from headwater.events import _wire, codec
 from headwater.events._spill import spill_folder
 from headwater.events._writer_process import EXIT_RETRY_SECONDS
 from headwater.events.base import EventSink
@@ -156,7 +156,7 @@ class StoreSink(EventSink):
 
         self._queue: deque[Any] = deque()
         append = self._queue.append
-        encoders = _wire.ENCODERS
+        encoders = codec.ENCODERS
 
         flow_created = encoders[FlowRunCreated]
 
@@ -445,7 +445,7 @@ class StoreSink(EventSink):
             with self._waiting_lock:
                 self._waiting[number] = markers
         if items:
-            made = _wire.stamp(items[0])
+            made = codec.stamp(items[0])
             if made is not None:
                 self.max_send_window = max(self.max_send_window, time.time() - made)
         try:

@@ -75,6 +75,19 @@ class Batch:
             + len(self.dependencies) + len(self.events)
         )
 
+    def new_runs(self) -> list[tuple[str, list[Row]]]:
+        """(table, rows) of the runs to insert first: `ON CONFLICT DO NOTHING` (a run row
+        already there is newer). `run_updates` are applied after them."""
+        return [("flow_runs", self.flow_runs), ("task_runs", self.task_runs)]
+
+    def appends(self) -> list[tuple[str, list[Row]]]:
+        """(table, rows) to insert after `run_updates`, in this order. `states` rows go in
+        with `ON CONFLICT DO NOTHING`; the others, in a replay, only if not stored yet (see
+        `store/replay.py`)."""
+        return [("states", self.states), ("logs", self.logs),
+                ("dependencies", self.dependencies), ("events", self.events),
+                ("asset_events", self.asset_events), ("asset_edges", self.asset_edges)]
+
 
 @dataclass(frozen=True)
 class FlowRunFilter:

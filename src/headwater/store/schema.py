@@ -241,3 +241,4 @@ deployment_runs = Table(
 # Children first: the order `reset` and `prune` delete in.
 ALL_TABLES = (deployment_runs, deployments, run_control, asset_edges, asset_events, events,
               dependencies, logs, states, task_runs, flow_runs)
+TABLES = {table.name: table for table in ALL_TABLES}

@@ -235,22 +235,20 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
         self._write(lambda conn: self._write_batch(conn, batch), "write to")
 
     def _write_batch(self, conn: Connection, batch: Batch) -> None:
-        for table, rows in ((flow_runs, batch.flow_runs), (task_runs, batch.task_runs)):
+        for name, rows in batch.new_runs():
             if rows:  # a run already there (a replay) is newer than this row: kept as it is
-                self._insert_many(conn, table, rows, ignore_existing=True, replay=batch.replay)
+                self._insert_many(conn, schema.TABLES[name], rows, ignore_existing=True,
+                                  replay=batch.replay)
         if batch.run_updates:
             self._apply_updates(conn, batch.run_updates, replay=batch.replay)
-        if batch.states:  # after the updates: a replayed update is told by its stored state
-            self._insert_many(conn, states, batch.states, ignore_existing=True,
-                              replay=batch.replay)
-        for table, rows in (
-            (logs, batch.logs), (dependencies, batch.dependencies), (events, batch.events),
-            (asset_events, batch.asset_events), (asset_edges, batch.asset_edges),
-        ):
-            if rows and batch.replay:
+        # After the updates: a replayed update is told by its stored state.
+        for name, rows in batch.appends():
+            table = schema.TABLES[name]
+            if rows and batch.replay and table is not states:
                 rows = unseen_rows(conn, table, rows)
             if rows:
-                self._insert_many(conn, table, rows)
+                self._insert_many(conn, table, rows, ignore_existing=table is states,
+                                  replay=batch.replay)
         for ids in _chunks(batch.heartbeats):
             conn.execute(
                 update(flow_runs).where(flow_runs.c.id.in_(ids)).values(heartbeat=batch.now)
