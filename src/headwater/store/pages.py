@@ -11,7 +11,11 @@ and return them (`sql_pages.py` for SQL, `memory_pages.py` for memory).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from uuid import UUID
+
+from headwater.store.views import FlowRunFilter, LogView, TaskRunView
 
 # Every state type a run can be in, as stored in `state_type`, in the order a UI shows them.
 STATE_TYPES = (
@@ -145,3 +149,106 @@ def histogram_edges(start: float, end: float, buckets: int) -> list[float]:
     """The `buckets + 1` edges that split [start, end) into equal buckets."""
     width = (end - start) / buckets
     return [start + width * i for i in range(buckets)] + [end]
+
+
+class PageMethods:
+    """The pages and aggregates a UI reads: part of `RunStore`, implemented by every store."""
+
+    def count_flow_runs(self, filter: FlowRunFilter | None = None) -> dict[str, int]:
+        """How many flow runs match `filter` (its `limit` and `after` ignored), by state type.
+
+        Returns:
+            State type -> count; a type with no run is left out (a run with no state yet
+            counts as PENDING).
+        """
+        raise NotImplementedError
+
+    def flow_run_histogram(
+        self, filter: FlowRunFilter | None, *, start: float, end: float, buckets: int
+    ) -> list[dict[str, int]]:
+        """Flow runs created in [start, end), in `buckets` equal intervals, by state type.
+
+        Args:
+            filter: which runs (its time bounds, `limit` and `after` ignored).
+            start, end: the interval, seconds since the epoch (`end > start`).
+            buckets: how many intervals (at least 1).
+
+        Returns:
+            One dict per interval, oldest first: state type -> count.
+        """
+        raise NotImplementedError
+
+    def count_subflows(self, parent_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """How many subflow runs each of these flow runs has (parents without any left out)."""
+        raise NotImplementedError
+
+    def read_flows(self) -> list[FlowSummaryView]:
+        """Every flow with stored runs, by name: its run count and newest run's creation."""
+        raise NotImplementedError
+
+    def read_task_run(self, run_id: UUID | str) -> TaskRunView:
+        """One task run, by its full id or a unique prefix of it.
+
+        Raises:
+            RunNotFoundError: no task run has that id, or the prefix matches several.
+        """
+        raise NotImplementedError
+
+    def read_task_runs_by_id(self, ids: Sequence[UUID]) -> list[TaskRunView]:
+        """The task runs with these full ids, in no particular order (unknown ids left out)."""
+        raise NotImplementedError
+
+    def read_task_run_page(self, flow_run_id: UUID, filter: TaskRunFilter) -> list[TaskRunView]:
+        """One page of the task runs of a flow run, in the filter's order.
+
+        Args:
+            flow_run_id: the flow run.
+            filter: which task runs, their order, the cursor and the page size.
+
+        Raises:
+            ValueError: `filter.order` is neither "created" nor "start_time".
+        """
+        raise NotImplementedError
+
+    def count_task_runs(
+        self, flow_run_id: UUID, filter: TaskRunFilter | None = None
+    ) -> dict[str, int]:
+        """How many task runs of a flow run match `filter` (order, cursor and limit ignored),
+        by state type."""
+        raise NotImplementedError
+
+    def task_run_summary(self, flow_run_id: UUID) -> list[TaskGroupView]:
+        """The task runs of a flow run added up per task: counts by state, durations.
+
+        Returns:
+            One view per task key, in the order of each task's first start (tasks never
+            started last, by key).
+        """
+        raise NotImplementedError
+
+    def dependency_summary(self, flow_run_id: UUID) -> list[DependencyGroupView]:
+        """The dependencies of a flow run's task runs, added up per (upstream, downstream)
+        task: enough to draw the graph of a run with 100,000 task runs.
+
+        Returns:
+            The groups, sorted by upstream key then downstream key.
+        """
+        raise NotImplementedError
+
+    def read_log_page(self, flow_run_id: UUID, filter: LogFilter) -> list[LogView]:
+        """One page of the log lines of a flow run and its task runs: the lines stored with
+        the flow run's id (the engine gives a task run's lines its flow run's id too), so a
+        page is one range of one index.
+
+        Returns:
+            Oldest first, or newest first with `filter.newest_first`.
+        """
+        raise NotImplementedError
+
+    def read_change_token(self, flow_run_id: UUID | None = None) -> str:
+        """A short text that changes whenever something is committed about a flow run (its
+        states, its task runs' states, its logs), or with None about any flow run's state.
+
+        Cheap to ask once a second: a UI polls it and reloads only when it changes.
+        """
+        raise NotImplementedError

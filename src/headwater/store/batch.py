@@ -1,0 +1,71 @@
+"""`Batch`: everything one writer transaction stores, as rows per table.
+
+A batch carries rows as plain dicts keyed by column name (see `schema.py`), with JSON already
+encoded: the writer builds tens of thousands of them a second (`batch_builder.py`), and dicts go
+straight to `executemany` without another copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Row = dict[str, Any]
+FINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Everything one writer transaction stores.
+
+    Attributes:
+        flow_runs: new flow runs (`flow_runs` columns), with their latest state folded into
+            the `state_*` columns.
+        task_runs: new task runs (`task_runs` columns), the same way.
+        run_updates: changes to runs created by an earlier batch: `id`, `kind` ('flow'|'task')
+            and any of `name`, `state_type`, `state_name`, `state_message`, `state_timestamp`,
+            `start_time` (kept if already set), `end_time`, `run_count`, `result`.
+        states: one `states` row per state entered, in order (see `store/states.py`); written
+            after `run_updates`, so a replayed update can tell it was applied.
+        logs: log rows. dependencies: dependency rows. events: event rows.
+        asset_events: one row per asset event, also kept in `events` (see `store/assets.py`).
+        asset_edges: one (upstream key, downstream key) row per related asset of a succeeded
+            materialization: what `asset_lineage` walks.
+        heartbeats: flow runs still running in the writing process.
+        now: when the batch was built (seconds since the epoch); the heartbeat time.
+        replay: the batch may have been stored already (a writer sends it again when it
+            cannot know whether an earlier attempt committed): rows and states already
+            there are left out (see `store/replay.py`).
+    """
+
+    flow_runs: list[Row] = field(default_factory=list)
+    task_runs: list[Row] = field(default_factory=list)
+    run_updates: list[Row] = field(default_factory=list)
+    states: list[Row] = field(default_factory=list)
+    logs: list[Row] = field(default_factory=list)
+    dependencies: list[Row] = field(default_factory=list)
+    events: list[Row] = field(default_factory=list)
+    asset_events: list[Row] = field(default_factory=list)
+    asset_edges: list[Row] = field(default_factory=list)
+    heartbeats: tuple[str, ...] = ()
+    now: float = 0.0
+    replay: bool = False
+
+    def __len__(self) -> int:
+        return (
+            len(self.flow_runs) + len(self.task_runs) + len(self.run_updates) + len(self.logs)
+            + len(self.dependencies) + len(self.events)
+        )
+
+    def new_runs(self) -> list[tuple[str, list[Row]]]:
+        """(table, rows) of the runs to insert first: `ON CONFLICT DO NOTHING` (a run row
+        already there is newer). `run_updates` are applied after them."""
+        return [("flow_runs", self.flow_runs), ("task_runs", self.task_runs)]
+
+    def appends(self) -> list[tuple[str, list[Row]]]:
+        """(table, rows) to insert after `run_updates`, in this order. `states` rows go in
+        with `ON CONFLICT DO NOTHING`; the others, in a replay, only if not stored yet (see
+        `store/replay.py`)."""
+        return [("states", self.states), ("logs", self.logs),
+                ("dependencies", self.dependencies), ("events", self.events),
+                ("asset_events", self.asset_events), ("asset_edges", self.asset_edges)]
