@@ -118,7 +118,7 @@ def test_a_record_type_of_another_kind_gets_a_codec_from_its_annotations_too() -
 
 def test_a_plain_slotted_record_class_gets_a_codec_from_its_annotations() -> None:
     class Cheap:
-        __slots__ = ("run_id", "name")
+        __slots__ = ("name", "run_id")
         run_id: uuid.UUID
         name: str
 
