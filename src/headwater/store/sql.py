@@ -1,10 +1,12 @@
 """The SQL run store base, on SQLAlchemy 2 Core; its dialects are in `sqlite.py` and
 `postgres.py`.
 
-The base owns the statements; a dialect subclass says how to open an engine, how to take the
-migration lock, how to lock rows it is about to mark Crashed, and what to do after a write.
+The base owns the connections, the schema and the maintenance statements; writing batches is in
+`sql_writes.py`, reading in `sql_reads.py` and `sql_pages.py`, deployments in
+`sql_deployments.py`. A dialect subclass says how to open an engine, how to take the migration
+lock, how to lock rows it is about to mark Crashed, and what to do after a write.
 
-SQLAlchemy (and psycopg) are imported here and only here: this module is loaded by the store
+SQLAlchemy (and psycopg) are imported by these `sql*` modules only: they are loaded by the store
 sink's writer (its process, or its thread), the CLI and the server, never by `import headwater`.
 """
 
@@ -14,7 +16,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -24,69 +25,31 @@ from sqlalchemy import (
     Engine,
     Select,
     and_,
-    bindparam,
-    case,
-    cast,
     delete,
     func,
-    insert,
     inspect,
     or_,
     select,
     text,
-    update,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from headwater.errors import StoreUnavailableError
 from headwater.store import schema
-from headwater.store.assets import (
-    MATERIALIZED,
-    materialization_view,
-    properties_of,
-    walk_lineage,
-)
 from headwater.store.base import (
     FINAL_STATE_TYPES,
-    AssetLineageView,
-    AssetMaterializationView,
-    AssetView,
     Batch,
-    DependencyView,
-    EventView,
-    FlowRunFilter,
-    FlowRunView,
-    LogView,
     PruneResult,
     Row,
     RunStore,
-    StateView,
-    TaskRunView,
 )
 from headwater.store.diagnosis import explain
 from headwater.store.memory import crashed_update
-from headwater.store.replay import unseen_rows, update_guard
-from headwater.store.rows import (
-    dependency_view,
-    event_view,
-    flow_run_view,
-    log_view,
-    task_run_view,
-)
-from headwater.store.schema import (
-    asset_edges,
-    asset_events,
-    dependencies,
-    events,
-    flow_runs,
-    logs,
-    run_control,
-    states,
-    task_runs,
-)
+from headwater.store.schema import flow_runs, run_control, task_runs
 from headwater.store.sql_deployments import SqlDeploymentMethods
-from headwater.store.sql_pages import SqlPageReads, flow_run_conditions
-from headwater.store.states import state_view
+from headwater.store.sql_pages import SqlPageReads
+from headwater.store.sql_reads import SqlReads
+from headwater.store.sql_writes import SqlWrites
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -97,7 +60,7 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
+class SqlRunStore(SqlWrites, SqlReads, SqlDeploymentMethods, SqlPageReads, RunStore):
     """A run store in a SQL database. Opens its engine, and migrates, on first use.
 
     Args:
@@ -230,245 +193,6 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
         with self._reading() as conn:
             return _revision(conn)
 
-    # -- writing ------------------------------------------------------------------------------
-    def write_batch(self, batch: Batch) -> None:
-        self._write(lambda conn: self._write_batch(conn, batch), "write to")
-
-    def _write_batch(self, conn: Connection, batch: Batch) -> None:
-        for name, rows in batch.new_runs():
-            if rows:  # a run already there (a replay) is newer than this row: kept as it is
-                self._insert_many(conn, schema.TABLES[name], rows, ignore_existing=True,
-                                  replay=batch.replay)
-        if batch.run_updates:
-            self._apply_updates(conn, batch.run_updates, replay=batch.replay)
-        # After the updates: a replayed update is told by its stored state.
-        for name, rows in batch.appends():
-            table = schema.TABLES[name]
-            if rows and batch.replay and table is not states:
-                rows = unseen_rows(conn, table, rows)
-            if rows:
-                self._insert_many(conn, table, rows, ignore_existing=table is states,
-                                  replay=batch.replay)
-        for ids in _chunks(batch.heartbeats):
-            conn.execute(
-                update(flow_runs).where(flow_runs.c.id.in_(ids)).values(heartbeat=batch.now)
-            )
-        self._after_write(conn, batch)
-
-    def _insert_many(
-        self, conn: Connection, table: Any, rows: list[Row], *, ignore_existing: bool = False,
-        replay: bool = False,
-    ) -> None:
-        """INSERT rows with the driver's executemany: SQLAlchemy's per-row processing would
-        cost more than the insert itself. Every row of one list has the same keys, in order
-        (the batch builder makes them that way); the SQL text is still built by SQLAlchemy.
-
-        Args:
-            ignore_existing: rows whose primary key is taken are left out (ON CONFLICT DO
-                NOTHING); a dialect may do so only when `replay` is set.
-            replay: the rows may have been inserted already (see `store/replay.py`).
-        """
-        keys = tuple(rows[0])
-        on_conflict = " ON CONFLICT DO NOTHING" if ignore_existing else ""
-        sql = self._insert_sql.get((table.name, keys, ignore_existing))
-        if sql is None:
-            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-            quote = conn.dialect.identifier_preparer.quote
-            sql = (
-                f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
-                f"VALUES ({', '.join(mark for _ in keys)}){on_conflict}"
-            )
-            self._insert_sql[(table.name, keys, ignore_existing)] = sql
-        getter = itemgetter(*keys)
-        if len(keys) == 1:
-            conn.exec_driver_sql(sql, [(getter(row),) for row in rows])
-        else:
-            conn.exec_driver_sql(sql, [getter(row) for row in rows])
-
-    def _apply_updates(self, conn: Connection, updates: list[Row], *, replay: bool = False
-                       ) -> None:
-        # executemany needs one statement per shape of update: group rows by their keys.
-        groups: dict[tuple[str, tuple[str, ...]], list[Row]] = {}
-        for row in updates:
-            keys = tuple(sorted(k for k in row if k not in ("id", "kind")))
-            params = {f"b_{k}": v for k, v in row.items() if k != "kind"}
-            groups.setdefault((row["kind"], keys), []).append(params)
-        for (kind, keys), rows in groups.items():
-            guarded = replay and "state_type" in keys
-            conn.execute(self._update_statement(kind, keys, guarded), rows)
-
-    def _apply_transitions(self, conn: Connection, transitions: list[tuple[Row, Row]]) -> None:
-        """Apply run updates the store makes itself (see `states.transition`), with their
-        state rows."""
-        if transitions:
-            self._apply_updates(conn, [update for update, _ in transitions])
-            conn.execute(_APPEND_STATE, [state for _, state in transitions])
-
-    def _update_statement(self, kind: str, keys: tuple[str, ...], guarded: bool = False
-                          ) -> Any:
-        statement = self._update_statements.get((kind, keys, guarded))
-        if statement is None:
-            table = flow_runs if kind == "flow" else task_runs
-            values: dict[str, Any] = {}
-            for key in keys:
-                value: Any = bindparam(f"b_{key}")
-                if key == "start_time":  # the first Running state wins
-                    value = func.coalesce(table.c.start_time, value)
-                values[key] = value
-            statement = update(table).where(table.c.id == bindparam("b_id"))
-            if guarded:  # a replay: only runs whose new state is not stored yet
-                statement = statement.where(update_guard(states, bindparam("b_id"), keys))
-            statement = statement.values(values)
-            self._update_statements[(kind, keys, guarded)] = statement
-        return statement
-
-    # -- reading ------------------------------------------------------------------------------
-    def read_flow_runs(self, filter: FlowRunFilter | None = None) -> list[FlowRunView]:
-        f = filter or FlowRunFilter()
-        query = select(flow_runs).where(*flow_run_conditions(f))
-        query = query.order_by(flow_runs.c.created.desc(), flow_runs.c.id.desc())
-        if f.limit is not None:
-            query = query.limit(f.limit)
-        with self._reading() as conn:
-            return [flow_run_view(row) for row in conn.execute(query).mappings()]
-
-    def read_task_runs(self, flow_run_id: UUID) -> list[TaskRunView]:
-        query = (
-            select(task_runs).where(task_runs.c.flow_run_id == str(flow_run_id))
-            .order_by(task_runs.c.created, task_runs.c.id)
-        )
-        with self._reading() as conn:
-            return [task_run_view(row) for row in conn.execute(query).mappings()]
-
-    def read_states(
-        self, run_id: UUID, *, after_id: int = 0, limit: int | None = None
-    ) -> list[StateView]:
-        query = (
-            select(states).where(states.c.run_id == str(run_id), states.c.id > after_id)
-            .order_by(states.c.id)
-        )
-        if limit is not None:
-            query = query.limit(limit)
-        with self._reading() as conn:
-            return [state_view(row) for row in conn.execute(query).mappings()]
-
-    def _tasks_of(self, flow_run_id: UUID) -> Select[Any]:
-        return select(task_runs.c.id).where(task_runs.c.flow_run_id == str(flow_run_id))
-
-    def read_logs(
-        self, flow_run_id: UUID, *, after_id: int = 0, limit: int | None = None
-    ) -> list[LogView]:
-        query = (
-            select(logs)
-            .where(or_(logs.c.flow_run_id == str(flow_run_id),
-                       logs.c.task_run_id.in_(self._tasks_of(flow_run_id))))
-            .where(logs.c.id > after_id)
-            .order_by(logs.c.id)
-        )
-        if limit is not None:
-            query = query.limit(limit)
-        with self._reading() as conn:
-            return [log_view(row) for row in conn.execute(query).mappings()]
-
-    def read_dependencies(self, flow_run_id: UUID) -> list[DependencyView]:
-        query = (
-            select(dependencies)
-            .where(dependencies.c.task_run_id.in_(self._tasks_of(flow_run_id)))
-            .order_by(dependencies.c.id)
-        )
-        with self._reading() as conn:
-            return [dependency_view(row) for row in conn.execute(query).mappings()]
-
-    def read_events(self, flow_run_id: UUID) -> list[EventView]:
-        query = (
-            select(events)
-            .where(or_(events.c.flow_run_id == str(flow_run_id),
-                       events.c.task_run_id.in_(self._tasks_of(flow_run_id))))
-            .order_by(events.c.id)
-        )
-        with self._reading() as conn:
-            return [event_view(row) for row in conn.execute(query).mappings()]
-
-    # -- assets -------------------------------------------------------------------------------
-    def read_assets(self, keys: Sequence[str] | None = None) -> list[AssetView]:
-        if keys is None:
-            return self._read_assets(None)
-        wanted = sorted(set(keys))
-        views = [view for chunk in _chunks(wanted) for view in self._read_assets(chunk)]
-        return sorted(views, key=lambda view: view.key)
-
-    def _read_assets(self, keys: Sequence[str] | None) -> list[AssetView]:
-        # Three grouped reads over the (asset_key, timestamp) index: counts and last event,
-        # the newest materialization, the newest properties. Window functions need SQLite
-        # 3.25 (2018) or any supported PostgreSQL.
-        a = asset_events
-        made = a.c.kind.in_(MATERIALIZED)
-        of_keys = [] if keys is None else [a.c.asset_key.in_(keys)]
-
-        def newest(*where: Any) -> Any:
-            rank = func.row_number().over(
-                partition_by=a.c.asset_key, order_by=(a.c.timestamp.desc(), a.c.id.desc())
-            )
-            ranked = select(a, rank.label("rank")).where(*where, *of_keys).subquery()
-            return select(ranked).where(ranked.c.rank == 1)
-
-        totals = (
-            select(a.c.asset_key, func.max(a.c.timestamp).label("last_seen"),
-                   func.sum(case((made, 1), else_=0)).label("made"))
-            .where(*of_keys).group_by(a.c.asset_key).order_by(a.c.asset_key)
-        )
-        with self._reading() as conn:
-            rows = list(conn.execute(totals).mappings())
-            latest = {r["asset_key"]: r for r in conn.execute(newest(made)).mappings()}
-            described = {
-                r["asset_key"]: r["properties"]
-                for r in conn.execute(newest(a.c.properties != "{}")).mappings()
-            }
-        views = []
-        for row in rows:
-            key = row["asset_key"]
-            last = latest.get(key)
-            views.append(AssetView(
-                key=key,
-                properties=properties_of(described.get(key)),
-                latest_status=last["kind"] if last is not None else None,
-                latest_time=last["timestamp"] if last is not None else None,
-                materializations=int(row["made"] or 0),
-                last_seen=row["last_seen"],
-            ))
-        return views
-
-    def read_asset_materializations(
-        self, key: str, *, limit: int | None = 20
-    ) -> list[AssetMaterializationView]:
-        query = (
-            select(asset_events)
-            .where(asset_events.c.asset_key == key, asset_events.c.kind.in_(MATERIALIZED))
-            .order_by(asset_events.c.timestamp.desc(), asset_events.c.id.desc())
-        )
-        if limit is not None:
-            query = query.limit(limit)
-        with self._reading() as conn:
-            return [materialization_view(row) for row in conn.execute(query).mappings()]
-
-    def asset_lineage(self, key: str, *, depth: int | None = 1) -> AssetLineageView:
-        e = asset_edges
-
-        def lookup(column: Any, keys: set[str]) -> set[tuple[str, str]]:
-            found: set[tuple[str, str]] = set()
-            with self._reading() as conn:
-                for chunk in _chunks(sorted(keys)):
-                    query = select(e.c.upstream_key, e.c.downstream_key).where(
-                        column.in_(chunk)).distinct()
-                    found.update((up, down) for up, down in conn.execute(query))
-            return found
-
-        return walk_lineage(
-            key, depth,
-            lambda keys: lookup(e.c.downstream_key, keys),
-            lambda keys: lookup(e.c.upstream_key, keys),
-        )
-
     # -- maintenance --------------------------------------------------------------------------
     def mark_crashed(self, *, heartbeat_before: float, now: float) -> list[UUID]:
         return self._write(  # type: ignore[no-any-return]
@@ -541,21 +265,6 @@ class SqlRunStore(SqlDeploymentMethods, SqlPageReads, RunStore):
                     engine.dispose()
             self._engine = self._write_engine = None
 
-
-def _append_state() -> Any:
-    """INSERT one state row with the next free `seq` of its key: a transition the store makes
-    itself is new even if an earlier one agrees on everything (a serve loop's stopped clock)."""
-    values = {name: cast(bindparam(name), states.c[name].type)
-              for name in ("run_id", "kind", "type", "name", "message", "timestamp",
-                           "run_count", "data")}
-    same = [states.c[name] == values[name] for name in ("run_id", "timestamp", "type",
-                                                        "run_count")]
-    seq = func.coalesce(func.max(states.c.seq) + 1, 0)
-    return insert(states).from_select(
-        [*values, "seq"], select(*values.values(), seq).where(*same))
-
-
-_APPEND_STATE = _append_state()
 
 
 def _revision(conn: Connection) -> str | None:
