@@ -4,7 +4,8 @@ Each record is built once on the hot path and never changed. They are named tupl
 run makes four of them, and a named tuple is built in a third of the time of a frozen
 dataclass (which sets each field through `object.__setattr__`), pickles compactly as its class
 and its fields, and lists its fields in `_fields`. The store sink turns each into a compact
-tuple as it is emitted (`_wire.py`); folding and writing happen elsewhere.
+tuple as it is emitted (`codec.py`, generated from these types); the store builds rows from
+the tuples elsewhere.
 """
 
 from __future__ import annotations
