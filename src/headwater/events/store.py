@@ -22,6 +22,8 @@ seen Running and not final, and marks Crashed the runs of dead processes when it
 the store. A store that cannot be written is reported once, on the `headwater.store` logger;
 the records wait in a bounded spill (`_spill.py`) and are written, in order, when it can be
 written again. The user's flow never fails.
+
+The pump thread is in `_pump.py`, the link to the writer process in `_process_link.py`.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from headwater.events import _wire, codec
+from headwater.events import codec
+from headwater.events._process_link import WriterProcessLink
+from headwater.events._pump import PUMP_SECONDS, EncodeFailure, FlushMarker, Items, SinkPump
 from headwater.events._spill import spill_folder
 from headwater.events._writer_process import EXIT_RETRY_SECONDS
 from headwater.events.base import EventSink
@@ -47,30 +51,10 @@ if TYPE_CHECKING:  # the flow's process never loads the store's classes to write
     from headwater.store.base import RunStore
 
 logger = logging.getLogger("headwater.store")
-PUMP_SECONDS = 0.05  # with a writer process: how long a record may wait before it is sent
-Items = list[tuple[Any, ...]]
+__all__ = ["PUMP_SECONDS", "Items", "StoreSink"]
 
 
-class _FlushMarker:
-    """Put in the queue by `flush`; set once everything before it is committed."""
-
-    __slots__ = ("done",)
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-
-
-class _EncodeFailure:
-    """Put in the queue by `emit` for a record that could not be encoded (reported by the
-    pump: the run's thread never logs for the store)."""
-
-    __slots__ = ("exc",)
-
-    def __init__(self, exc: Exception) -> None:
-        self.exc = exc
-
-
-class StoreSink(EventSink):
+class StoreSink(SinkPump, WriterProcessLink, EventSink):
     """An `EventSink` that writes every record to a run store, off the run's thread.
 
     Args:
@@ -168,7 +152,7 @@ class StoreSink(EventSink):
                 try:
                     append(encoder(record))
                 except Exception as exc:  # never the user's flow's problem
-                    append(_EncodeFailure(exc))
+                    append(EncodeFailure(exc))
                 if encoder is flow_created:
                     self._flow_run_created(record)
 
@@ -188,7 +172,7 @@ class StoreSink(EventSink):
         self._in_flight: Items = []  # what the thread writer is writing now
         self._running_flows: tuple[str, ...] = ()
         self._last_control = time.monotonic()  # when the thread writer last asked the store
-        self._waiting: dict[int, list[_FlushMarker]] = {}
+        self._waiting: dict[int, list[FlushMarker]] = {}
         self._waiting_lock = threading.Lock()
         self._thread = threading.Thread(
             target=self._run, name="headwater-store-writer", daemon=True
@@ -261,7 +245,7 @@ class StoreSink(EventSink):
         spill); whether it is."""
         if self._closed or not self._thread.is_alive():
             return True
-        marker = _FlushMarker()
+        marker = FlushMarker()
         self._queue.append(marker)
         self._wake.set()
         return marker.done.wait(timeout)
@@ -294,25 +278,6 @@ class StoreSink(EventSink):
         if self._local is not None:
             self._local.close()
 
-    def _save_stuck(self) -> None:
-        """The writer is stuck (a store locked for longer than the exit allows): save what it
-        has not confirmed to a spill file, which the next writer of this store writes."""
-        from headwater.events._spill import save_unconfirmed
-
-        url = self.url or getattr(self._store_or_factory, "url", None)
-        with self._waiting_lock:
-            sent = [items for _, items in self._unacked]
-        queued = [item for item in list(self._queue) if item.__class__ is tuple]
-        count, path = save_unconfirmed(url, [*sent, self._in_flight], queued)
-        if path is not None:
-            logger.warning(
-                "headwater's run store did not take this process's last %d records before it "
-                "exited (the store is slow or locked); they wait in %r and are written the "
-                "next time headwater opens this run store.", count, str(path))
-        else:
-            logger.warning("headwater's run store writer did not finish in time; %d records "
-                           "not yet stored may be lost.", count)
-
     def _at_exit(self) -> None:
         with contextlib.suppress(Exception):  # never turn a clean exit into a traceback
             self.close()
@@ -330,203 +295,3 @@ class StoreSink(EventSink):
         self._eager = False
         self._start()
 
-    # -- the pump thread ----------------------------------------------------------------------
-    def _run(self) -> None:
-        if self.mode == "process" and self._eager:  # it takes a while to import SQLAlchemy
-            self._start_process()
-        last_heartbeat = self._last_control = time.monotonic()
-        while True:
-            interval = self.batch_seconds
-            if self.mode == "process":
-                interval = min(interval, PUMP_SECONDS)
-            elif self._local is not None and self._local.running_flows:
-                interval = min(interval, _wire.CONTROL_SECONDS)
-            local = self._local
-            if local is not None and local.retry_at is not None:  # records wait for the store
-                interval = max(0.0, min(interval, local.retry_at - time.monotonic()))
-            self._wake.wait(interval)
-            self._wake.clear()
-            process = self._process
-            if (process is not None and not process.ready and not self._process_lost
-                    and time.monotonic() - process.started > self.start_timeout):
-                self._process_lost = True  # silent for too long: not a writer we can use
-            now = time.monotonic()
-            heartbeat = self.mode == "thread" and now - last_heartbeat >= self.heartbeat_seconds
-            if heartbeat:
-                last_heartbeat = now
-            try:
-                self._drain(heartbeat)
-            except Exception as exc:  # the pump must outlive any bug: flush() waits on it
-                self._local_writer().failed(exc, 0)
-            if self._stopping and not self._queue:
-                return
-
-    def _look_for_cancel_requests(self) -> None:
-        """Thread writer: every `CONTROL_SECONDS`, between batches, even while records keep
-        coming (a busy flow is the one most likely to be asked to stop)."""
-        now = time.monotonic()
-        if self.mode != "thread" or now - self._last_control < _wire.CONTROL_SECONDS:
-            return
-        self._last_control = now
-        cancelled = self._local_writer().cancel_requests()
-        if cancelled:
-            self._cancel_requested(cancelled)
-
-    def _drain(self, heartbeat: bool) -> None:
-        if self._process_lost and self.mode == "process":
-            self._fall_back()  # now, not at the next record: a flush may be waiting on it
-        self._look_for_cancel_requests()
-        if self._local is not None and self._local.retry_at is not None:
-            self._local.retry(due_only=True)
-        queue = self._queue
-        popleft = queue.popleft
-        while True:
-            items: Items = []
-            markers: list[_FlushMarker] = []
-            append = items.append
-            for _ in range(self.max_batch):
-                try:
-                    item = popleft()
-                except IndexError:
-                    break
-                if item.__class__ is tuple:
-                    append(item)
-                elif item.__class__ is _FlushMarker:
-                    markers.append(item)
-                    break  # store what came before the marker, then release its waiter
-                elif item.__class__ is _EncodeFailure:
-                    self._local_writer().failed(item.exc, 1)
-            if items or markers or heartbeat:
-                try:
-                    self._deliver(items, markers, heartbeat)
-                except Exception as exc:  # a bug here must not leave a flush waiting forever
-                    self._local_writer().failed(exc, len(items))
-                    for marker in markers:
-                        marker.done.set()
-            heartbeat = False
-            self._look_for_cancel_requests()
-            if not queue:
-                return
-
-    def _deliver(self, items: Items, markers: list[_FlushMarker], heartbeat: bool) -> None:
-        if self.mode == "process" and self._send(items, markers):
-            return
-        self._in_flight = items
-        try:
-            self._local_writer().write(items, heartbeat=heartbeat)
-        finally:  # whatever happened, nobody may wait on a marker forever
-            self._in_flight = []
-            for marker in markers:
-                marker.done.set()
-
-    def _local_writer(self) -> Any:
-        if self._local is None:
-            from headwater.events._spill import store_key
-            from headwater.events._writer import BatchWriter
-
-            url = self.url or getattr(self._store_or_factory, "url", None)
-            self._local = BatchWriter(
-                self._store_or_factory, crash_after_seconds=self.crash_after_seconds,
-                report=logger.log, spill_key=store_key(url) if isinstance(url, str) else None,
-            )
-        return self._local
-
-    # -- the writer process -------------------------------------------------------------------
-    def _send(self, items: Items, markers: list[_FlushMarker]) -> bool:
-        """Send a frame to the writer process; False if it cannot be (write them here)."""
-        if self._process is None and not self._process_failed:
-            self._start_process()
-        if self._process is None:
-            return False
-        self._frame += 1
-        number = self._frame
-        self._unacked.append((number, items))
-        if markers:
-            with self._waiting_lock:
-                self._waiting[number] = markers
-        if items:
-            made = codec.stamp(items[0])
-            if made is not None:
-                self.max_send_window = max(self.max_send_window, time.time() - made)
-        try:
-            self._process.send(number, items)
-        except Exception:  # gone (OSError), or broken: write what it did not commit here
-            self._process_lost = True
-            self._fall_back()
-        return True
-
-    def _start_process(self) -> None:
-        with self._process_lock:
-            if self._process is None and not self._process_failed:
-                self._start_process_locked()
-
-    def _start_process_locked(self) -> None:
-        from headwater.events._writer_process import WriterProcess
-
-        assert self.url is not None
-        try:
-            self._process = WriterProcess(
-                self.url, batch_seconds=self.batch_seconds,
-                heartbeat_seconds=self.heartbeat_seconds,
-                crash_after_seconds=self.crash_after_seconds,
-                on_ack=self._acked, on_log=logger.log, on_exit=self._process_exited,
-                on_cancel=self._cancel_requested,
-            )
-        except Exception as exc:  # OSError, mostly: no such interpreter, no processes left
-            self._process_failed = True
-            self.mode = "thread"
-            logger.warning(
-                "headwater could not start its run store writer process (%s); run history is "
-                "written from this process instead. Set HEADWATER_STORE_WRITER=thread to "
-                "skip the attempt.", exc,
-            )
-
-    def _acked(self, number: int, stats: tuple[Any, ...], running: tuple[str, ...]) -> None:
-        """In the reply thread: frames up to `number` are committed; `running` are the flow
-        runs the writer heartbeats (a fallback writer takes them over)."""
-        self._remote_stats.update_from(stats)
-        self._running_flows = running
-        unacked = self._unacked
-        with self._waiting_lock:
-            while unacked and unacked[0][0] <= number:
-                unacked.popleft()
-            done = [n for n in self._waiting if n <= number]
-            released = [marker for n in done for marker in self._waiting.pop(n)]
-        for marker in released:
-            marker.done.set()
-
-    def _process_exited(self) -> None:
-        """In the reply thread: the writer process's output closed."""
-        if not self._stopping:
-            self._process_lost = True
-            self._wake.set()
-
-    def _fall_back(self) -> None:
-        """The writer process is gone: write what it had not committed from here, and write
-        from here from now on."""
-        process, self._process = self._process, None
-        self.mode = "thread"
-        code = None
-        if process is not None:
-            with contextlib.suppress(Exception):
-                process.close(timeout=1.0, kill=True)
-                code = process.proc.returncode
-        logger.error(
-            "headwater's run store writer process%s stopped unexpectedly (exit code %s); run "
-            "history is written from this process from now on.",
-            f" (pid {process.pid})" if process is not None else "", code,
-        )
-        writer = self._local_writer()
-        writer.stats.update_from(self._remote_stats.as_tuple())
-        writer.running_flows.update(self._running_flows)
-        writer.retry_now()  # an earlier encode failure must not cost the replay its records
-        with self._waiting_lock:
-            frames = list(self._unacked)
-            self._unacked.clear()
-        for _, items in frames:  # it may have committed some of them before it died
-            writer.write(items, replay=True)
-        with self._waiting_lock:
-            released = [marker for markers in self._waiting.values() for marker in markers]
-            self._waiting.clear()
-        for marker in released:
-            marker.done.set()
