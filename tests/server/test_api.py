@@ -53,6 +53,17 @@ def test_runs_are_counted_by_state_and_over_time(api: httpx.Client) -> None:
     assert histogram["buckets"][-1] == {"COMPLETED": 2, "FAILED": 1}
 
 
+def test_a_runs_states_are_paged_after_the_last_id_seen(api: httpx.Client) -> None:
+    run_id = the_run(api, "pipeline")["id"]
+
+    first = api.get(f"/api/flow_runs/{run_id}/states", params={"limit": 2}).json()
+    rest = api.get(f"/api/flow_runs/{run_id}/states",
+                   params={"after_id": first[-1]["id"], "limit": 2}).json()
+
+    assert [s["name"] for s in first + rest] == ["Pending", "Running", "Completed"]
+    assert first[0]["id"] < first[1]["id"] < rest[0]["id"]
+
+
 def test_one_run_has_its_parameters_result_states_and_task_run_sums(api: httpx.Client) -> None:
     run_id = the_run(api, "pipeline")["id"]
 
