@@ -24,11 +24,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import report_rows as rows
 from report_rows import Figure
 
 README = Path(__file__).resolve().parent / "README.md"
+T = TypeVar("T")
 BEGIN, END = "<!-- report:begin -->", "<!-- report:end -->"
 TASKS = {
     "direct": ("direct task call", 1.5),
@@ -119,6 +121,19 @@ def table(found: list[Row], prefect_label: str | None) -> str:
     return "\n".join(lines)
 
 
+def guarded(fn: Callable[..., T], *args: Any, fallback: T) -> T:
+    """`fn(*args)`, or `fallback` when it fails: one broken measurement keeps the others."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # reported in the table, in place of the figure
+        print(f"  failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return fallback
+
+
+def failed(exc_note: str = "failed (see the command's output)") -> Figure:
+    return Figure(None, note=exc_note)
+
+
 def measure(
     plan: Plan, pin: int | None, prefect: str | None, log: Callable[[str], None]
 ) -> list[Row]:
@@ -131,7 +146,7 @@ def measure(
     theirs: dict[str, Figure] = {}
     if prefect:
         step("Prefect per-task")
-        theirs = rows.prefect_tasks(prefect, plan.prefect_n, pin)
+        theirs = guarded(rows.prefect_tasks, prefect, plan.prefect_n, pin, fallback={})
     for workload, (label, target) in TASKS.items():
         for n in plan.sizes:
             found.append(Row(f"{label}, × a bare `ThreadPoolExecutor`", f"{n:,}",
@@ -139,33 +154,38 @@ def measure(
                              theirs.get(workload) if n == plan.sizes[0] else None))
     step("logging")
     found.append(Row("INFO console logging over WARNING, per task run", f"{plan.logging_n:,}",
-                     rows.logging_cost(plan.logging_n, plan.logging_rounds, pin), "µs", 5.0))
+                     guarded(rows.logging_cost, plan.logging_n, plan.logging_rounds, pin,
+                             fallback=failed()), "µs", 5.0))
     step(f"one .map of {plan.map_n:,}")
-    seconds, rss = rows.big_map(plan.map_n, pin)
+    seconds, rss = guarded(rows.big_map, plan.map_n, pin, fallback=(failed(), failed()))
     not_attempted = Figure(None, note="not attempted") if prefect else None
     found.append(Row("mapped tasks in one `.map`, recorded: wall", f"{plan.map_n:,}", seconds,
                      "s", 45.0, not_attempted))
     found.append(Row("… and its peak RSS", f"{plan.map_n:,}", rss, "GB", 1.0, not_attempted))
     step("hello world")
-    found.append(Row("hello-world flow, whole process, default store", "", rows.hello_world(
-        sys.executable, "headwater", plan.hello_repeat), "s", 0.25,
-        rows.hello_world(prefect, "prefect", min(plan.hello_repeat, 3)) if prefect else None))
+    ours, theirs = guarded(rows.hello_world, plan.hello_repeat, prefect,
+                           fallback=(failed(), None))
+    found.append(Row("hello-world flow, whole process, default store", "", ours, "s", 0.25,
+                     theirs))
     step("import")
-    found.append(Row("`from headwater import flow, task`", "", rows.import_time(
-        sys.executable, "headwater", plan.import_repeat), "ms", 50.0,
-        rows.import_time(prefect, "prefect", min(plan.import_repeat, 5)) if prefect else None))
+    found.append(Row("`from headwater import flow, task`", "", guarded(
+        rows.import_time, sys.executable, "headwater", plan.import_repeat, fallback=failed()),
+        "ms", 50.0, guarded(rows.import_time, prefect, "prefect", min(plan.import_repeat, 5),
+                            fallback=failed()) if prefect else None))
     step("memory store")
     batch, batches = plan.memory
     found.append(Row("`HEADWATER_STORE=memory`: µs per task run, last batch ÷ first",
-                     f"{batch * batches:,}", rows.memory_store(batch, batches), "×", 1.2))
+                     f"{batch * batches:,}", guarded(rows.memory_store, batch, batches,
+                                                     fallback=failed()), "×", 1.2))
     if plan.ray:
         step("Ray")
         found.append(Row("`RayTaskRunner` ÷ bare `ray.remote`", f"{plan.ray[0]:,}",
-                         rows.ray_ratio(*plan.ray), "×", 1.5))
+                         guarded(rows.ray_ratio, *plan.ray, fallback=failed()), "×", 1.5))
     if plan.cancel_rounds:
         step("cancel")
         found.append(Row("cancel: request → `Cancelled` stored (SQLite)", "",
-                         rows.cancel_latency(plan.cancel_rounds), "s", 1.0))
+                         guarded(rows.cancel_latency, plan.cancel_rounds, fallback=failed()),
+                         "s", 1.0))
     return found
 
 

@@ -14,7 +14,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,23 +24,6 @@ sys.path.insert(0, str(HERE))
 # Prefect starts an API server of its own on first use: on a busy machine that can take longer
 # than its default 20 s wait.
 PREFECT_ENV = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300"}
-HELLO = {
-    "headwater": "from headwater import flow, task\n",
-    "prefect": "from prefect import flow, task\n",
-}
-HELLO_BODY = """
-@task
-def hi():
-    return "hi"
-
-
-@flow
-def hello():
-    return hi()
-
-
-hello()
-"""
 
 
 @dataclass
@@ -126,20 +108,35 @@ def big_map(n: int, pin: int | None) -> tuple[Figure, Figure]:
     return Figure(seconds, note="one run"), Figure(row["peak_rss_mb"] / 1024, note="one run")
 
 
-def hello_world(python: str, engine: str, repeat: int) -> Figure:
-    """The whole process of a one-task flow, default store, after one run made the store."""
-    with tempfile.TemporaryDirectory(prefix=f"{engine}-hello-") as home:
-        script = Path(home) / "hello.py"
-        script.write_text(HELLO[engine] + HELLO_BODY)
-        env = clean_env(HEADWATER_HOME=home, PREFECT_HOME=home, **PREFECT_ENV)
-        times = []
-        for i in range(repeat + 1):
-            start = time.perf_counter()
-            subprocess.run([python, str(script)], env=env, check=True, timeout=300,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if i:  # the first run also creates the store
-                times.append(time.perf_counter() - start)
-    return Figure.of(times, f"{repeat} processes after a first one")
+def hello_world(rounds: int, prefect: str | None) -> tuple[Figure, Figure | None]:
+    """bench_hello.py: the hello-world flow's whole process on the default store (SQLite, made
+    by an untimed first run), and Prefect's, in interleaved rounds; seconds. If Prefect's run
+    fails (its API server may not start in time on a busy machine), headwater's is run alone."""
+    def run(with_prefect: bool) -> dict[str, dict[str, Any]]:
+        args = [sys.executable, str(HERE / "bench_hello.py"), "--json", "--rounds", str(rounds)]
+        if with_prefect and prefect:
+            args += ["--prefect-python", prefect]
+        done = subprocess.run(args, capture_output=True, text=True, timeout=3600,
+                              env=clean_env())
+        if done.returncode != 0:
+            tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise RuntimeError(f"bench_hello.py exited {done.returncode}: {tail[:300]}")
+        return {row["target"]: row for row in json.loads(done.stdout)["rows"]}
+
+    def figure(row: dict[str, Any]) -> Figure:
+        return Figure(row["median_ms"] / 1000, row["min_ms"] / 1000, row["max_ms"] / 1000,
+                      f"{row['rounds']} interleaved rounds; CPU {row['cpu_median_ms']:.0f} ms")
+
+    try:
+        found = run(with_prefect=True)
+    except RuntimeError as exc:
+        if not prefect:
+            raise
+        found, theirs = run(with_prefect=False), Figure(None, note=f"failed: {exc}")
+    else:
+        rows = [row for label, row in found.items() if label.startswith("hello, Prefect")]
+        theirs = figure(rows[0]) if rows else None
+    return figure(found["hello, SQLite (default store)"]), theirs
 
 
 def import_time(python: str, engine: str, repeat: int) -> Figure:
