@@ -189,20 +189,28 @@ def measure(
     return found
 
 
-def machine(pin: int | None, load: tuple[float, float], seconds: float, argv: list[str]) -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, cwd=README.parent)
-        return done.stdout.strip()
+def git(*args: str) -> str:
+    done = subprocess.run(["git", *args], capture_output=True, text=True, cwd=README.parent)
+    return done.stdout.strip()
 
+
+def revision() -> str:
+    """The commit measured (taken when the run starts), and whether src/ differs from it."""
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
     dirty = " plus uncommitted changes" if git("status", "--porcelain", "--", "../src") else ""
+    return f"`{commit}`{dirty}"
+
+
+def machine(
+    pin: int | None, load: tuple[float, float], seconds: float, argv: list[str], measured: str
+) -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in _cpuinfo()
                 if line.startswith("model name")), platform.processor() or "unknown CPU")
     pinned = f"pinned to CPU {pin}" if pin is not None else "not pinned"
     home = str(Path.home())
     shown = [arg.replace(home, "~", 1) if arg.startswith(home) else arg for arg in argv]
     return (f"Measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC at commit "
-            f"`{commit}`{dirty}: {os.cpu_count()} CPUs ({cpu}), Python "
+            f"{measured}: {os.cpu_count()} CPUs ({cpu}), Python "
             f"{platform.python_version()}, {platform.system()} {platform.release()}; {pinned}; "
             f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end; "
             f"{seconds / 60:.0f} min. Command: `python benchmarks/report.py"
@@ -247,10 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    started, load = time.perf_counter(), os.getloadavg()[0]
+    started, load, measured = time.perf_counter(), os.getloadavg()[0], revision()
     found = measure(plan, args.pin, args.prefect_python, log)
     meta = machine(args.pin, (load, os.getloadavg()[0]), time.perf_counter() - started,
-                   sys.argv[1:] if argv is None else argv)
+                   sys.argv[1:] if argv is None else argv, measured)
     text = f"{table(found, prefect_label)}\n\n{meta}"
     print(text)
     if not args.no_write:
