@@ -73,7 +73,11 @@ class HeadwaterFormatter(logging.Formatter):
         self._clock = ""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        second = int(record.created)
+        return self.clock(record.created)
+
+    def clock(self, created: float) -> str:
+        """`HH:MM:SS` of `created`, local time (made once per second)."""
+        second = int(created)
         if second != self._second:
             self._clock = time.strftime("%H:%M:%S", time.localtime(second))
             self._second = second
@@ -159,11 +163,17 @@ def setup_logging(force: bool = False) -> None:
             if isinstance(handler, (_ConsoleHandler, _SinkHandler)):
                 root.removeHandler(handler)
         console = _ConsoleHandler()
-        console.setFormatter(HeadwaterFormatter())
+        formatter = HeadwaterFormatter()
+        console.setFormatter(formatter)
+        sink_handler = _SinkHandler()
         root.addHandler(console)
-        root.addHandler(_SinkHandler())
+        root.addHandler(sink_handler)
         root.setLevel(level)
+        _ours[:] = [console, sink_handler, formatter]
         _configured = True
+
+
+_ours: list[Any] = []  # the console handler, the sink handler and the formatter setup made
 
 
 _flow_runs_logger = logging.getLogger(FLOW_RUNS_LOGGER)
@@ -189,6 +199,58 @@ def task_run_logger(task_run: Any, flow_run: Any, flow_name: str | None) -> RunL
             "flow_name": flow_name,
         },
     )
+
+
+def task_run_line(ctx: Any, level: int, msg: str, *args: Any) -> None:
+    """One of the engine's own lines about a task run ("Finished in state Completed()").
+
+    Every task run writes one at INFO, so when nothing but headwater's own handlers would see
+    it (the usual script: no handler on the root logger, no filters), it goes straight to the
+    console and the event sink, exactly as those handlers would write it, without a logger
+    adapter, a `LogRecord` and the handler chain. Anything else (a handler or filter of the
+    user's, pytest's log capture) gets the line through `logging` as usual.
+    """
+    logger = _task_runs_logger
+    if not logger.isEnabledFor(level):
+        return
+    if not _direct(logger):
+        ctx.logger.engine(level, msg, *args)
+        return
+    console, sink_handler, formatter = _ours
+    now = time.time()
+    message = msg % args if args else msg
+    run = ctx.task_run
+    level_name = logging.getLevelName(level)
+    line = (f"{formatter.clock(now)}.{int((now - int(now)) * 1000):03d} | {level_name:<7} | "
+            f"Task run {run.name!r} - {message}\n")
+    try:
+        with console.lock:
+            stream = sys.stderr
+            stream.write(line)
+            stream.flush()
+    except Exception:  # a closed or broken stream: let logging report it its own way
+        ctx.logger.engine(level, msg, *args)
+        return
+    try:
+        flow_ctx = flow_run_var.get()
+        sink = flow_ctx.sink if flow_ctx is not None else current_sink()
+        sink.emit(LogEmitted(run.flow_run_id, run.id, TASK_RUNS_LOGGER, level, message, now))
+    except Exception:  # as the sink handler: never the flow's problem
+        sink_handler.handleError(logging.makeLogRecord({"msg": message}))
+
+
+def _direct(logger: logging.Logger) -> bool:
+    """Whether headwater's own two handlers are all that would see a record of `logger`."""
+    if not _ours or logging.root.handlers or logger.handlers or logger.filters:
+        return False
+    parent = logger.parent
+    if parent is None or not logger.propagate or logger.disabled or parent.disabled:
+        return False
+    handlers = parent.handlers
+    return (len(handlers) == 2 and handlers[0] is _ours[0] and handlers[1] is _ours[1]
+            and not parent.filters and not handlers[0].filters and not handlers[1].filters
+            and handlers[0].level == handlers[1].level == logging.NOTSET
+            and handlers[0].formatter is _ours[2])
 
 
 def get_run_logger(**extra: Any) -> logging.LoggerAdapter:  # type: ignore[type-arg]

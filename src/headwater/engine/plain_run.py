@@ -25,7 +25,7 @@ from headwater.core.states import (
 )
 from headwater.core.transactions import settle_plain, transaction_open
 from headwater.engine.generators import task_callable
-from headwater.engine.logs import task_run_logger
+from headwater.engine.logs import task_run_line, task_run_logger
 from headwater.engine.task_run import TaskRunResult, cancelled_before_start, flow_context
 from headwater.events.records import DependencyAdded, StateChanged, TaskRunCreated
 
@@ -83,7 +83,7 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
             details.task_run_id, details.flow_run_id = run_id, flow_run_id
             run.record_state(state)
             emit(StateChanged(run_id, "task", state, run.run_count))
-            ctx.logger.engine(logging.INFO, "Finished in state %s", state)  # type: ignore[attr-defined]
+            task_run_line(ctx, logging.INFO, "Finished in state %s", state)
             return run, state, None
         args, kwargs = task._signature.to_call(parameters)
         state = run_state(_RUNNING, "Running", flow_run_id, run_id)
@@ -117,8 +117,7 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
         run.record_state(state)
         emit(StateChanged(run_id, "task", state, run.run_count))
         level = logging.INFO if state.is_completed() else logging.ERROR
-        if _task_runs_log.isEnabledFor(level):  # checked first: the logger is made on demand
-            ctx.logger.engine(level, "Finished in state %s", state)  # type: ignore[attr-defined]
+        task_run_line(ctx, level, "Finished in state %s", state)
         return run, state, handed_back
     except Exception as engine_exc:  # as in task_run_steps: the engine broke, not the task
         if run.state is not NOT_STARTED and not run.state.is_final():
@@ -134,5 +133,4 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
             flow_run_var.reset(flow_token)
 
 
-_task_runs_log = logging.getLogger("headwater.task_runs")
 _PENDING, _RUNNING, _COMPLETED = StateType.PENDING, StateType.RUNNING, StateType.COMPLETED

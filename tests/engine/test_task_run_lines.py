@@ -1,0 +1,99 @@
+"""A task run's "Finished in state" line reads and is recorded the same whichever way it
+goes: straight to headwater's console and sink (nothing else listening), or through `logging`
+(a handler of the user's on the root logger sees it too).
+
+pytest puts its own handlers on the root logger, so each case runs in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+SCRIPT = """
+import json, logging, sys
+from headwater import flow, task
+from headwater.events.memory import MemorySink
+from headwater.engine.runtime import use_sink
+
+if sys.argv[1] == "user-handler":
+    class Keep(logging.Handler):
+        seen = []
+        def emit(self, record):
+            Keep.seen.append([record.name, record.getMessage()])
+    logging.getLogger().addHandler(Keep())
+
+@task
+def ok(x):
+    return x
+
+@task
+def bad():
+    raise ValueError("no")
+
+@flow
+def pipeline():
+    ok(1)
+    bad(return_state=True)
+    ok.submit(2).result()
+
+sink = MemorySink()
+with use_sink(sink):
+    pipeline()
+lines = [
+    {"task_run_id": str(r.task_run_id), "logger": r.logger, "level": r.level,
+     "message": r.message}
+    for r in sink.logs()
+    if r.logger == "headwater.task_runs" and r.message.startswith("Finished in state")
+]
+runs = {str(r.task_run_id): r.name for r in sink.task_runs()}
+seen = Keep.seen if sys.argv[1] == "user-handler" else None
+print(json.dumps({"lines": lines, "runs": runs, "seen": seen}))
+"""
+
+LINE = re.compile(
+    r"^\d{2}:\d{2}:\d{2}\.\d{3} \| (?P<level>INFO   |ERROR  ) \| Task run '(?P<name>[^']+)' - "
+    r"(?P<message>Finished in state .*)$", re.MULTILINE
+)
+
+
+def run(route: str) -> tuple[dict[str, object], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    env.update(HEADWATER_STORE="memory", PYTHONIOENCODING="utf-8")
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(SCRIPT), route],
+                          capture_output=True, text=True, env=env, timeout=120, check=True)
+    return json.loads(done.stdout.splitlines()[-1]), done.stderr
+
+
+@pytest.mark.parametrize("route", ["direct", "user-handler"])
+def test_each_task_run_has_one_finished_line_on_the_console_and_in_the_sink(
+    route: str,
+) -> None:
+    out, console = run(route)
+    lines, runs = out["lines"], out["runs"]
+    assert isinstance(lines, list) and isinstance(runs, dict)
+    assert len(runs) == 3
+    assert sorted(line["task_run_id"] for line in lines) == sorted(runs)
+    for line in lines:
+        assert line["logger"] == "headwater.task_runs"
+    levels = sorted((line["message"].split("(")[0], line["level"]) for line in lines)
+    assert levels == [("Finished in state Completed", 20), ("Finished in state Completed", 20),
+                      ("Finished in state Failed", 40)]
+    printed = [m.groupdict() for m in LINE.finditer(console)]
+    assert sorted((p["name"], p["message"]) for p in printed) == sorted(
+        (runs[line["task_run_id"]], line["message"]) for line in lines)
+    assert {p["level"].strip() for p in printed} == {"INFO", "ERROR"}
+
+
+def test_a_handler_of_the_users_sees_the_lines_too() -> None:
+    out, _ = run("user-handler")
+    seen = out["seen"]
+    assert isinstance(seen, list)
+    assert sum(1 for name, message in seen
+               if name == "headwater.task_runs" and message.startswith("Finished in state")) == 3
