@@ -36,7 +36,7 @@ def uuid7() -> UUID:
     value = (ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | _getrandbits(62)
     uid = object.__new__(UUID)  # skips UUID.__init__'s argument parsing (the value is valid)
     _set(uid, "int", value)
-    _set(uid, "is_safe", SafeUUID.unknown)
+    _set(uid, "is_safe", _UNKNOWN)
     return uid
 
 
@@ -45,6 +45,7 @@ _getrandbits = _random.getrandbits
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_random.seed)
 _set = object.__setattr__
+_UNKNOWN = SafeUUID.unknown  # read once: an enum member lookup runs Python code in 3.11
 
 
 _ADJECTIVES = (
