@@ -18,13 +18,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.events import _spill, _wire
 from headwater.events._rows import BatchBuilder
 from headwater.events._wire import stamp
 from headwater.events._writer_stats import WriterStats
 from headwater.store.base import RunStore
+
+if TYPE_CHECKING:
+    from headwater.store.lean import BatchTarget
 
 RETRY_FIRST_SECONDS = 0.05
 RETRY_MAX_SECONDS = 5.0
@@ -46,14 +49,14 @@ class BatchWriter:
 
     def __init__(
         self,
-        store: RunStore | Callable[[], RunStore],
+        store: RunStore | Callable[[], BatchTarget],
         *,
         crash_after_seconds: float,
         report: Report,
         spill_key: str | None = None,
     ) -> None:
         self._store_or_factory = store
-        self.store: RunStore | None = store if isinstance(store, RunStore) else None
+        self.store: BatchTarget | None = store if isinstance(store, RunStore) else None
         self.crash_after_seconds = crash_after_seconds
         self.report = report
         self.stats = WriterStats()
@@ -185,7 +188,7 @@ class BatchWriter:
             stats.max_window = max(stats.max_window, time.time() - oldest)
         return True
 
-    def _open(self) -> RunStore:
+    def _open(self) -> BatchTarget:
         store = self.store
         if store is None:
             factory = self._store_or_factory
@@ -203,7 +206,7 @@ class BatchWriter:
             self.store = store
         return store
 
-    def _take_over(self, store: RunStore) -> None:
+    def _take_over(self, store: BatchTarget) -> None:
         """Write the records left in spill files for this store by writers that are gone
         (older than anything this writer has); what the store refuses waits in the spill."""
         if self._spill_key is None:

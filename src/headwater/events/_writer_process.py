@@ -146,7 +146,7 @@ def main() -> int:
 
     from headwater.events._spill import store_key
     from headwater.events._writer import BatchWriter
-    from headwater.store import sql_store
+    from headwater.store.urls import writer_store
 
     parent_gone = False
 
@@ -174,7 +174,7 @@ def main() -> int:
     if not frames:
         return 0
     url, batch_seconds, heartbeat_seconds, crash_after = frames.pop(0)
-    writer = BatchWriter(lambda: sql_store(url), crash_after_seconds=crash_after, report=report,
+    writer = BatchWriter(lambda: writer_store(url), crash_after_seconds=crash_after, report=report,
                          spill_key=store_key(url))
     send(("ready",))
     pending: list[tuple[Any, ...]] = []

@@ -49,6 +49,7 @@ from headwater.events.records import FlowRunCreated
 
 if TYPE_CHECKING:  # the flow's process never loads the store's classes to write through a process
     from headwater.store.base import RunStore
+    from headwater.store.lean import BatchTarget
 
 logger = logging.getLogger("headwater.store")
 __all__ = ["PUMP_SECONDS", "Items", "StoreSink"]
@@ -92,12 +93,12 @@ class StoreSink(SinkPump, WriterProcessLink, EventSink):
         if self.url is not None:
             url = self.url
 
-            def open_url() -> RunStore:
-                from headwater.store import sql_store
+            def open_url() -> BatchTarget:
+                from headwater.store.urls import writer_store
 
-                return sql_store(url)
+                return writer_store(url)
 
-            self._store_or_factory: RunStore | Callable[[], RunStore] = open_url
+            self._store_or_factory: RunStore | Callable[[], BatchTarget] = open_url
         else:
             self._store_or_factory = store  # type: ignore[assignment]
         mode = writer or (settings.store_writer() if self.url is not None else "thread")

@@ -48,3 +48,30 @@ def explain(
             url=display_url,
         )
     return None
+
+
+def unavailable_error(
+    display_url: str, path: str | None, what: str, exc: BaseException, *, conflict: bool
+) -> StoreUnavailableError:
+    """The error for any driver error: `explain`'s when it knows the cause, else a general one.
+
+    Args:
+        exc: the driver's error (or SQLAlchemy's, whose `orig` is the driver's).
+        conflict: the rows conflict with rows the database holds (an integrity error): the
+            database itself is fine.
+    """
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    explained = explain(display_url, path, what, reason)
+    if explained is not None:  # a damaged file, a read-only disk: say so, and what to do
+        return explained
+    if conflict:  # reachable and writable: the rows are the problem
+        advice = ("The database is reachable; these rows conflict with rows it holds. "
+                  "Please report this as a headwater bug, with this message")
+    else:
+        advice = ("Check that the database is reachable and writable "
+                  "(HEADWATER_DATABASE_URL / HEADWATER_HOME), or set HEADWATER_STORE=memory "
+                  "to keep runs in memory")
+    return StoreUnavailableError(
+        f"Could not {what} the run store at {display_url!r}: {reason}. {advice}.",
+        url=display_url,
+    )

@@ -41,10 +41,10 @@ def unseen_in(rows: list[Row], stored: Iterable[Row]) -> list[Row]:
         return rows
     columns = [key for key in rows[0] if key != "id"]
     counts = Counter(_key(row, columns) for row in stored)
-    return _left_out(rows, columns, counts)
+    return left_out(rows, columns, counts)
 
 
-def _left_out(rows: list[Row], columns: Sequence[str], counts: Counter[Any]) -> list[Row]:
+def left_out(rows: list[Row], columns: Sequence[str], counts: Counter[Any]) -> list[Row]:
     kept = []
     for row in rows:
         key = _key(row, columns)
@@ -83,7 +83,7 @@ def unseen_rows(conn: Connection, table: Any, rows: list[Row]) -> list[Row]:
             query = select(*selected).where(
                 table.c.task_run_id.in_(ids[start : start + _CHUNK]))
             counts.update(tuple(found) for found in conn.execute(query))
-    return _left_out(rows, columns, counts)
+    return left_out(rows, columns, counts)
 
 
 def update_guard(states: Any, run_id: Any, update_keys: Sequence[str]) -> ColumnElement[bool]:

@@ -43,7 +43,7 @@ from headwater.store.base import (
     Row,
     RunStore,
 )
-from headwater.store.diagnosis import explain
+from headwater.store.diagnosis import unavailable_error
 from headwater.store.memory import crashed_update
 from headwater.store.schema import flow_runs, run_control, task_runs
 from headwater.store.sql_deployments import SqlDeploymentMethods
@@ -139,22 +139,9 @@ class SqlRunStore(SqlWrites, SqlReads, SqlDeploymentMethods, SqlPageReads, RunSt
         raise AssertionError("unreachable")
 
     def _unavailable(self, exc: BaseException, what: str) -> StoreUnavailableError:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         path = getattr(self, "path", None)
-        explained = explain(self.display_url, str(path) if path else None, what, reason)
-        if explained is not None:  # a damaged file, a read-only disk: say so, and what to do
-            return explained
-        if isinstance(exc, IntegrityError):  # reachable and writable: the rows are the problem
-            advice = ("The database is reachable; these rows conflict with rows it holds. "
-                      "Please report this as a headwater bug, with this message")
-        else:
-            advice = ("Check that the database is reachable and writable "
-                      "(HEADWATER_DATABASE_URL / HEADWATER_HOME), or set HEADWATER_STORE=memory "
-                      "to keep runs in memory")
-        return StoreUnavailableError(
-            f"Could not {what} the run store at {self.display_url!r}: {reason}. {advice}.",
-            url=self.display_url,
-        )
+        return unavailable_error(self.display_url, str(path) if path else None, what, exc,
+                                 conflict=isinstance(exc, IntegrityError))
 
     # -- schema -------------------------------------------------------------------------------
     def _ensure_schema(self, engine: Engine) -> None:

@@ -1,0 +1,88 @@
+"""The writer's PostgreSQL store: plain `psycopg`, the same statements as the SQL store.
+
+New rows go in with `COPY ... FROM STDIN` (a replayed batch's runs with INSERT ... ON
+CONFLICT DO NOTHING, which COPY cannot do); crash marking locks rows with `FOR UPDATE SKIP
+LOCKED`; every committed batch sends the NOTIFY that `postgres.py` describes.
+"""
+
+from __future__ import annotations
+
+import json
+from operator import itemgetter
+from typing import Any
+
+from headwater.store.base import Batch, Row
+from headwater.store.lean import LeanStore
+from headwater.store.sql_batch import SqlDialect, quote
+from headwater.store.tables import TableDescription
+
+NOTIFY_CHANNEL = "headwater_runs"
+
+
+def lean_postgres_store(url: str) -> LeanPostgresStore | None:
+    """A `LeanPostgresStore` for a `postgresql+psycopg://` URL; None without psycopg (the SQL
+    store then says how to install it)."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return None
+    return LeanPostgresStore(url)
+
+
+class PostgresDialect(SqlDialect):
+    mark = "%s"
+    lock_rows = " FOR UPDATE SKIP LOCKED"
+    find = "strpos"
+
+    def insert_rows(self, cursor: Any, table: TableDescription, rows: list[Row], *,
+                    ignore_existing: bool = False, replay: bool = False) -> None:
+        if ignore_existing and replay:
+            super().insert_rows(cursor, table, rows, ignore_existing=True, replay=True)
+            return
+        keys = tuple(rows[0])
+        table.insert_sql(keys, mark=self.mark)  # the same check of the keys as an INSERT's
+        sql = self.cached(("copy", table.name, keys), _copy_sql, table, keys)
+        getter = itemgetter(*keys)
+        with cursor.copy(sql) as copy:
+            write_row = copy.write_row
+            if len(keys) == 1:
+                for row in rows:
+                    write_row((getter(row),))
+            else:
+                for row in rows:
+                    write_row(getter(row))
+
+    def after_write(self, cursor: Any, batch: Batch) -> None:
+        # Push "these flow runs changed" to listeners (the server's UI) on commit. PostgreSQL
+        # delivers a NOTIFY only if the transaction commits, and caps payloads at 8,000 bytes.
+        changed = [row["id"] for row in batch.flow_runs]
+        changed += [row["id"] for row in batch.run_updates if row["kind"] == "flow"]
+        if not changed and not batch.task_runs:
+            return
+        payload = json.dumps({"flow_runs": changed[:100], "task_runs": len(batch.task_runs)})
+        cursor.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, payload))
+
+
+class LeanPostgresStore(LeanStore):
+    """Writes batches to a PostgreSQL run store with `psycopg` (see `lean.py`)."""
+
+    dialect = PostgresDialect()
+
+    def _driver_errors(self) -> tuple[type[BaseException], ...]:
+        import psycopg
+
+        return (psycopg.Error,)
+
+    def _is_broken(self, conn: Any) -> bool:
+        return bool(conn.broken or conn.closed)
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        conninfo = "postgresql://" + self.url.split("://", 1)[1]
+        # A bounded connect timeout: a database that is down must not hold a flow's flush.
+        return psycopg.connect(conninfo, connect_timeout=10)
+
+
+def _copy_sql(table: TableDescription, keys: tuple[str, ...]) -> str:
+    return f"COPY {quote(table.name)} ({', '.join(quote(k) for k in keys)}) FROM STDIN"

@@ -1,0 +1,198 @@
+"""Writing a batch with the database driver alone (stdlib `sqlite3`, or `psycopg`): no SQLAlchemy.
+
+What a writer does per transaction: insert new runs (a run already there is newer, and kept),
+apply run updates (the first Running state's start time wins; history lines are appended),
+insert the appended rows (logs, dependencies, events, asset rows), heartbeat running flow
+runs. A replayed batch leaves out what the store already holds (`replay.py`). The statements
+are made from the table descriptions of `tables.py` and the keys of the rows `store/` builds.
+
+Also here, for the same reason (the writer needs them on every start): marking Crashed the
+runs of dead processes, and reading the cancel requests of the runs being recorded.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from operator import itemgetter
+from typing import Any
+
+from headwater.store.base import FINAL_STATE_TYPES, Batch, Row
+from headwater.store.replay import left_out
+from headwater.store.tables import APPENDED, FLOW_RUNS, RUN_TABLES, RUNS, TableDescription
+
+CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def quote(name: str) -> str:
+    """An identifier, quoted the standard way (SQLite and PostgreSQL alike)."""
+    return f'"{name}"'
+
+
+class SqlDialect:
+    """What differs between databases when a batch is written through their driver.
+
+    Attributes:
+        mark: the driver's placeholder. lock_rows: what makes a SELECT lock the rows it reads,
+        skipping those another transaction holds ("" where writers are serialized anyway).
+        find: the SQL function giving the position of a text in another (0 if absent).
+    """
+
+    mark = "?"
+    lock_rows = ""
+    find = "instr"
+
+    def __init__(self) -> None:
+        self._sql: dict[Any, str] = {}
+
+    def insert_rows(self, cursor: Any, table: TableDescription, rows: list[Row], *,
+                    ignore_existing: bool = False, replay: bool = False) -> None:
+        """INSERT rows with the driver's executemany. Every row of one list has the same keys,
+        in order (the batch builder makes them that way).
+
+        Args:
+            ignore_existing: rows whose primary key is taken are left out (ON CONFLICT DO
+                NOTHING); a dialect may skip the clause unless `replay` is set.
+            replay: the rows may have been inserted already (see `store/replay.py`).
+        """
+        keys = tuple(rows[0])
+        cache_key = ("insert", table.name, keys, ignore_existing)
+        sql = self._sql.get(cache_key)
+        if sql is None:
+            sql = self._sql[cache_key] = table.insert_sql(
+                keys, mark=self.mark, quote=quote, ignore_existing=ignore_existing)
+        getter = itemgetter(*keys)
+        if len(keys) == 1:
+            cursor.executemany(sql, [(getter(row),) for row in rows])
+        else:
+            cursor.executemany(sql, [getter(row) for row in rows])
+
+    def after_write(self, cursor: Any, batch: Batch) -> None:
+        """Called inside the batch's transaction, after its rows are written."""
+
+    def cached(self, key: Any, make: Callable[..., str], *args: Any) -> str:
+        """The statement `make(*args)` made once for `key`, then kept."""
+        sql = self._sql.get(key)
+        if sql is None:
+            sql = self._sql[key] = make(*args)
+        return sql
+
+
+def write_batch(cursor: Any, dialect: SqlDialect, batch: Batch) -> None:
+    """Write `batch` with `cursor`, inside the caller's transaction."""
+    for table in RUNS:
+        rows = getattr(batch, table.name)
+        if rows:  # a run already there (a replay) is newer than this row: kept as it is
+            dialect.insert_rows(cursor, table, rows, ignore_existing=True, replay=batch.replay)
+    if batch.run_updates:
+        apply_updates(cursor, dialect, batch.run_updates, replay=batch.replay)
+    for table in APPENDED:
+        rows = getattr(batch, table.name)
+        if rows and batch.replay:
+            rows = unseen_rows(cursor, dialect, table, rows)
+        if rows:
+            dialect.insert_rows(cursor, table, rows)
+    for ids in chunks(batch.heartbeats):
+        marks = ", ".join(dialect.mark for _ in ids)
+        cursor.execute(f"UPDATE {quote(FLOW_RUNS.name)} SET heartbeat = {dialect.mark} "
+                       f"WHERE id IN ({marks})", (batch.now, *ids))
+    dialect.after_write(cursor, batch)
+
+
+def apply_updates(cursor: Any, dialect: SqlDialect, updates: list[Row], *,
+                  replay: bool = False) -> None:
+    """Apply run updates (`Batch.run_updates`), one executemany per shape of update."""
+    groups: dict[tuple[str, tuple[str, ...]], list[Row]] = {}
+    for row in updates:
+        keys = tuple(sorted(k for k in row if k not in ("id", "kind")))
+        groups.setdefault((row["kind"], keys), []).append(row)
+    for (kind, keys), rows in groups.items():
+        guarded = replay and "history" in keys
+        table = RUN_TABLES[kind]
+        sql = dialect.cached(("update", kind, keys, guarded), _update_sql, dialect, table, keys,
+                             guarded)
+        names = (*keys, "id", "history") if guarded else (*keys, "id")
+        getter = itemgetter(*names)
+        cursor.executemany(sql, [getter(row) for row in rows])
+
+
+def _update_sql(dialect: SqlDialect, table: TableDescription, keys: tuple[str, ...],
+                guarded: bool) -> str:
+    mark = dialect.mark
+    values = []
+    for key in keys:
+        if key not in table.columns or key == "id":
+            raise ValueError(f"A run update sets {key!r}, which is not a column of "
+                             f"{table.name!r} that an update may set.")
+        column = quote(key)
+        if key == "start_time":  # the first Running state wins
+            values.append(f"{column} = coalesce({column}, {mark})")
+        elif key == "history":  # appended, never replaced
+            values.append(f"{column} = {column} || {mark}")
+        else:
+            values.append(f"{column} = {mark}")
+    sql = f"UPDATE {quote(table.name)} SET {', '.join(values)} WHERE id = {mark}"
+    if guarded:  # a replay: only runs whose history lacks these lines
+        sql += f" AND {dialect.find}(history, {mark}) = 0"
+    return sql
+
+
+def unseen_rows(cursor: Any, dialect: SqlDialect, table: TableDescription,
+                rows: list[Row]) -> list[Row]:
+    """The rows of a replayed batch that `table` does not hold yet, in their order."""
+    columns = [key for key in rows[0] if key != "id"]
+    selected = ", ".join(quote(column) for column in columns)
+    counts: Counter[Any] = Counter()
+    mark = dialect.mark
+    if table.replay_key == "timestamp":
+        stamps = [row["timestamp"] for row in rows]
+        cursor.execute(f"SELECT {selected} FROM {quote(table.name)} "
+                       f"WHERE timestamp BETWEEN {mark} AND {mark}", (min(stamps), max(stamps)))
+        counts.update(tuple(found) for found in cursor.fetchall())
+    else:  # by the values of the key (dependencies: the task runs they belong to)
+        key = table.replay_key or "id"
+        for ids in chunks(sorted({row[key] for row in rows})):
+            cursor.execute(f"SELECT {selected} FROM {quote(table.name)} WHERE {quote(key)} "
+                           f"IN ({', '.join(mark for _ in ids)})", tuple(ids))
+            counts.update(tuple(found) for found in cursor.fetchall())
+    return left_out(rows, columns, counts)
+
+
+def crashed_runs(cursor: Any, dialect: SqlDialect, heartbeat_before: float
+                 ) -> list[tuple[Row, str]]:
+    """The unfinished runs of flow runs silent since before `heartbeat_before`, flow runs first
+    (locked, where the database can, so two processes never mark the same run)."""
+    mark = dialect.mark
+    final = ", ".join(f"'{kind}'" for kind in FINAL_STATE_TYPES)
+    # A deployment run still waiting for its time has no process to heartbeat it.
+    cursor.execute(
+        f"SELECT id, run_count FROM flow_runs "
+        f"WHERE (state_type IS NULL OR state_type NOT IN ({final})) "
+        f"AND NOT (coalesce(state_type, '') = 'SCHEDULED' AND start_time IS NULL) "
+        f"AND coalesce(heartbeat, created) < {mark}{dialect.lock_rows}", (heartbeat_before,))
+    flows = [{"id": run_id, "run_count": count} for run_id, count in cursor.fetchall()]
+    runs: list[tuple[Row, str]] = [(row, "flow") for row in flows]
+    for ids in chunks([row["id"] for row in flows]):
+        cursor.execute(
+            f"SELECT id, run_count FROM task_runs "
+            f"WHERE flow_run_id IN ({', '.join(mark for _ in ids)}) "
+            f"AND (state_type IS NULL OR state_type NOT IN ({final}))", tuple(ids))
+        runs.extend(({"id": run_id, "run_count": count}, "task")
+                    for run_id, count in cursor.fetchall())
+    return runs
+
+
+def cancel_requests(cursor: Any, dialect: SqlDialect, flow_run_ids: Sequence[str]) -> list[str]:
+    """Which of these flow runs were asked to stop (`run_control`)."""
+    found: list[str] = []
+    for ids in chunks(list(flow_run_ids)):
+        cursor.execute(
+            f"SELECT flow_run_id FROM run_control WHERE action = 'cancel' "
+            f"AND flow_run_id IN ({', '.join(dialect.mark for _ in ids)})", tuple(ids))
+        found.extend(row[0] for row in cursor.fetchall())
+    return found
