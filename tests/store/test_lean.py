@@ -27,10 +27,10 @@ from headwater.events.records import (
     TaskRunCreated,
 )
 from headwater.store import sql_store
-from headwater.store.base import Batch
+from headwater.store.batch import Batch
 from headwater.store.lean import BatchTarget, LeanStore
 from headwater.store.sql import SqlRunStore
-from headwater.store.tables import APPENDED, RUNS
+from headwater.store.tables import TABLES
 from headwater.store.urls import writer_store
 
 
@@ -76,7 +76,7 @@ def _rows(store: SqlRunStore) -> dict[str, list[tuple[Any, ...]]]:
 
     found = {}
     with store._reading() as conn:
-        for description in (*RUNS, *APPENDED):
+        for description in TABLES.values():
             columns = ", ".join(description.columns)
             rows = conn.execute(text(f"SELECT {columns} FROM {description.name}"))
             found[description.name] = sorted(tuple(row) for row in rows)
@@ -171,7 +171,7 @@ def _modules_after_writing(url: str) -> dict[str, Any]:
     script = (
         "import json, sys\n"
         "from headwater.store.urls import writer_store\n"
-        "from headwater.store.base import Batch\n"
+        "from headwater.store.batch import Batch\n"
         f"store = writer_store({url!r})\n"
         "store.write_batch(Batch(logs=[{'flow_run_id': None, 'task_run_id': None, "
         "'logger': 'x', 'level': 20, 'message': 'm', 'timestamp': 1.0}]))\n"

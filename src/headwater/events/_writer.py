@@ -15,7 +15,6 @@ reported, and stored as a log line of each flow run they belonged to.
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -24,11 +23,14 @@ from headwater.events import _spill, _wire
 from headwater.events._rows import BatchBuilder
 from headwater.events._wire import stamp
 from headwater.events._writer_stats import WriterStats
-from headwater.store.base import RunStore
 
 if TYPE_CHECKING:
+    from headwater.store.base import RunStore
     from headwater.store.lean import BatchTarget
 
+# `logging`'s levels, for `report`: the writer process never logs itself, and does without the
+# module (its import is a good part of a small writer's start).
+WARNING, ERROR = 30, 40
 RETRY_FIRST_SECONDS = 0.05
 RETRY_MAX_SECONDS = 5.0
 Report = Callable[[int, str], None]  # (logging level, message)
@@ -56,7 +58,7 @@ class BatchWriter:
         spill_key: str | None = None,
     ) -> None:
         self._store_or_factory = store
-        self.store: BatchTarget | None = store if isinstance(store, RunStore) else None
+        self.store: BatchTarget | None = None if callable(store) else store
         self.crash_after_seconds = crash_after_seconds
         self.report = report
         self.stats = WriterStats()
@@ -225,7 +227,7 @@ class BatchWriter:
                     self._outage(exc)
             self.spill.put(items)
         if found:
-            self.report(logging.WARNING, (
+            self.report(WARNING, (
                 f"headwater found {found} records of earlier runs that waited in a spill file "
                 f"for this run store; they are written now."
             ))
@@ -247,14 +249,14 @@ class BatchWriter:
         self._reported = True
         url = getattr(exc, "url", "") or getattr(self.store, "display_url", "")
         if self.misconfigured:
-            self.report(logging.ERROR, (
+            self.report(ERROR, (
                 f"headwater cannot write run history: {exc} Your flows keep running; their "
                 f"records are kept, and saved in {str(_spill.spill_folder())!r} when this "
                 f"process ends. (This error is reported once.)"
             ))
             return
         folder = "" if self.spill.file_failed else f", then in {str(_spill.spill_folder())!r}"
-        self.report(logging.ERROR, (
+        self.report(ERROR, (
             f"headwater could not write run history{f' to {url!r}' if url else ''}: {exc} "
             f"Your flows keep running. Their records wait in memory (up to "
             f"{self.spill.memory_limit:,}{folder}) and are written, in order, as soon as the "
@@ -268,7 +270,7 @@ class BatchWriter:
         if lost > self._lost_reported:
             self.stats.dropped += lost - self._lost_reported
             if not self._lost_reported:
-                self.report(logging.ERROR, (
+                self.report(ERROR, (
                     f"headwater's spill for run history is full (the run store has been "
                     f"failing: {self._outage_error}); {lost} records were lost so far. Their "
                     f"count is stored with their flow runs when the store is back."
@@ -284,7 +286,7 @@ class BatchWriter:
         lost = self.spill.lost
         if lost:
             self._store_loss(lost)
-        self.report(logging.WARNING, (
+        self.report(WARNING, (
             f"headwater is writing run history again; the records that waited are stored"
             f"{f', except {lost} lost when the spill was full' if lost else ''}."
         ))
@@ -296,7 +298,7 @@ class BatchWriter:
         now = time.time()
         message = (f"headwater lost {lost} records of runs (this one among them) while the run "
                    f"store could not be written and its spill was full.")
-        items: Items = [(_wire.LOG, flow, None, "headwater.store", logging.ERROR, message, now)
+        items: Items = [(_wire.LOG, flow, None, "headwater.store", ERROR, message, now)
                         for flow in sorted(flows)]
         if items:
             self._commit(items)
@@ -308,7 +310,7 @@ class BatchWriter:
         if self._reported:
             return
         self._reported = True
-        self.report(logging.ERROR, (
+        self.report(ERROR, (
             f"headwater could not record {count} run history record(s): "
             f"{type(exc).__name__}: {exc}. Your flows keep running. This is a bug in "
             f"headwater; please report it with this message. (This error is reported once.)"
@@ -322,7 +324,7 @@ class BatchWriter:
             count = len(self.spill)
             path = self.spill.save()
             if path is not None:  # a warning: the outage itself was the one error
-                self.report(logging.WARNING, (
+                self.report(WARNING, (
                     f"headwater could not write {count} records of run history before "
                     f"stopping ({self._outage_error}); they wait in {str(path)!r} and are "
                     f"written the next time headwater opens this run store."

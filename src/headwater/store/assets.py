@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from headwater.store.base import (
-    AssetLineageView,
-    AssetMaterializationView,
-    Row,
-    decode_json,
-    to_uuid,
-)
+from headwater.store.batch import Row
+
+if TYPE_CHECKING:  # a writer makes rows here without loading the readers' views
+    from headwater.store.views import AssetLineageView, AssetMaterializationView
 
 EVENT_KINDS = {
     "headwater.asset.materialization.succeeded": "succeeded",
@@ -94,6 +91,8 @@ def asset_rows(
 
 def materialization_view(row: Any) -> AssetMaterializationView:
     """An `asset_events` row (a materialization) as its view."""
+    from headwater.store.views import AssetMaterializationView, decode_json, to_uuid
+
     return AssetMaterializationView(
         key=row["asset_key"], status=row["kind"], timestamp=row["timestamp"],
         metadata=decode_json(row["metadata"], {}), materialized_by=row["materialized_by"],
@@ -104,6 +103,8 @@ def materialization_view(row: Any) -> AssetMaterializationView:
 
 def properties_of(text: str | None) -> dict[str, Any]:
     """A stored `properties` column as a dict."""
+    from headwater.store.views import decode_json
+
     value = decode_json(text, {})
     return value if isinstance(value, dict) else {}
 
@@ -128,6 +129,8 @@ def walk_lineage(
     Raises:
         ValueError: `depth` is less than 1.
     """
+    from headwater.store.views import AssetLineageView
+
     if depth is not None and depth < 1:
         raise ValueError(
             f"depth={depth!r} follows no links. Use depth=1 for direct neighbours, a larger "

@@ -18,7 +18,7 @@ from operator import itemgetter
 from typing import Any
 
 from headwater.store.assets import EVENT_KINDS, asset_rows
-from headwater.store.base import FINAL_STATE_TYPES, Batch, Row
+from headwater.store.batch import FINAL_STATE_TYPES, Batch, Row
 
 Layouts = Mapping[int, tuple[str, tuple[str, ...]]]
 """Kind -> (record type name, the names of the values after the kind)."""

@@ -24,7 +24,7 @@ from uuid import UUID
 from headwater._redact import redact_url
 from headwater.errors import StoreUnavailableError
 from headwater.store import sql_batch
-from headwater.store.base import Batch
+from headwater.store.batch import Batch
 from headwater.store.diagnosis import unavailable_error
 from headwater.store.revision import head_revision
 
@@ -115,7 +115,7 @@ class LeanStore:
         """Bring the schema to the newest version: the SQL store's job (SQLAlchemy, Alembic)."""
         store = full_store(self.url)
         try:
-            store.upgrade()
+            store._engines()  # opening it migrates a database that is behind, under a lock
         finally:
             store.close()
 
@@ -179,13 +179,15 @@ class LeanStore:
 
     def mark_crashed(self, *, heartbeat_before: float, now: float) -> list[UUID]:
         """Mark Crashed the unfinished runs of flow runs silent since `heartbeat_before`."""
-        from headwater.store.memory import crashed_update
 
         def work(cursor: Any) -> list[UUID]:
             runs = sql_batch.crashed_runs(cursor, self.dialect, heartbeat_before)
-            if runs:
-                sql_batch.apply_updates(cursor, self.dialect,
-                                        [crashed_update(row, kind, now) for row, kind in runs])
+            if runs:  # rarely: the memory store's module is loaded only then
+                from headwater.store.memory import crashed_update
+
+                made = [crashed_update(row, kind, now) for row, kind in runs]
+                sql_batch.apply_updates(cursor, self.dialect, [update for update, _ in made])
+                sql_batch.append_states(cursor, self.dialect, [state for _, state in made])
             return [UUID(row["id"]) for row, kind in runs if kind == "flow"]
 
         return self._run(work, "mark crashed runs in")  # type: ignore[no-any-return]

@@ -11,7 +11,7 @@ import json
 from operator import itemgetter
 from typing import Any
 
-from headwater.store.base import Batch, Row
+from headwater.store.batch import Batch, Row
 from headwater.store.lean import LeanStore
 from headwater.store.sql_batch import SqlDialect, quote
 from headwater.store.tables import TableDescription

@@ -17,7 +17,7 @@ from typing import Any
 
 from headwater._private import make_private_dir, make_private_file, tighten
 from headwater.errors import StoreCorruptError, StoreUnavailableError
-from headwater.store.base import Batch
+from headwater.store.batch import Batch
 from headwater.store.diagnosis import corrupt_error
 from headwater.store.lean import LeanStore
 from headwater.store.sql_batch import SqlDialect

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from headwater.store.base import Row
+from headwater.store.batch import Row
 from headwater.store.states import latest_key
 
 if TYPE_CHECKING:  # the memory store uses this module without SQLAlchemy

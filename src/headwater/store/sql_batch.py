@@ -1,10 +1,12 @@
 """Writing a batch with the database driver alone (stdlib `sqlite3`, or `psycopg`): no SQLAlchemy.
 
 What a writer does per transaction: insert new runs (a run already there is newer, and kept),
-apply run updates (the first Running state's start time wins; history lines are appended),
-insert the appended rows (logs, dependencies, events, asset rows), heartbeat running flow
-runs. A replayed batch leaves out what the store already holds (`replay.py`). The statements
-are made from the table descriptions of `tables.py` and the keys of the rows `store/` builds.
+apply run updates (the first Running state's start time wins), insert the appended rows
+(states, logs, dependencies, events, asset rows), heartbeat running flow runs. A replayed
+batch leaves out what the store already holds (`replay.py`): rows that name themselves (runs,
+states) with ON CONFLICT DO NOTHING, an update whose state is stored already by a guard, the
+other rows by a look at what is stored. The statements are made from the table descriptions of
+`tables.py` and the keys of the rows `store/` builds, table by table as the batch names them.
 
 Also here, for the same reason (the writer needs them on every start): marking Crashed the
 runs of dead processes, and reading the cancel requests of the runs being recorded.
@@ -17,9 +19,9 @@ from collections.abc import Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any
 
-from headwater.store.base import FINAL_STATE_TYPES, Batch, Row
+from headwater.store.batch import FINAL_STATE_TYPES, Batch, Row
 from headwater.store.replay import left_out
-from headwater.store.tables import APPENDED, FLOW_RUNS, RUN_TABLES, RUNS, TableDescription
+from headwater.store.tables import FLOW_RUNS, RUN_TABLES, STATES, TABLES, TableDescription
 
 CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
@@ -85,18 +87,21 @@ class SqlDialect:
 
 def write_batch(cursor: Any, dialect: SqlDialect, batch: Batch) -> None:
     """Write `batch` with `cursor`, inside the caller's transaction."""
-    for table in RUNS:
-        rows = getattr(batch, table.name)
+    for name, rows in batch.new_runs():
         if rows:  # a run already there (a replay) is newer than this row: kept as it is
-            dialect.insert_rows(cursor, table, rows, ignore_existing=True, replay=batch.replay)
+            dialect.insert_rows(cursor, TABLES[name], rows, ignore_existing=True,
+                                replay=batch.replay)
     if batch.run_updates:
         apply_updates(cursor, dialect, batch.run_updates, replay=batch.replay)
-    for table in APPENDED:
-        rows = getattr(batch, table.name)
-        if rows and batch.replay:
+    # After the updates: a replayed update is told by its stored state.
+    for name, rows in batch.appends():
+        table = TABLES[name]
+        named = table.replay_key is None  # rows with a key of their own (states)
+        if rows and batch.replay and not named:
             rows = unseen_rows(cursor, dialect, table, rows)
         if rows:
-            dialect.insert_rows(cursor, table, rows)
+            dialect.insert_rows(cursor, table, rows, ignore_existing=named,
+                                replay=batch.replay)
     for ids in chunks(batch.heartbeats):
         marks = ", ".join(dialect.mark for _ in ids)
         cursor.execute(f"UPDATE {quote(FLOW_RUNS.name)} SET heartbeat = {dialect.mark} "
@@ -106,19 +111,24 @@ def write_batch(cursor: Any, dialect: SqlDialect, batch: Batch) -> None:
 
 def apply_updates(cursor: Any, dialect: SqlDialect, updates: list[Row], *,
                   replay: bool = False) -> None:
-    """Apply run updates (`Batch.run_updates`), one executemany per shape of update."""
+    """Apply run updates (`Batch.run_updates`), one executemany per shape of update; in a
+    replay, an update that applies a state already stored is skipped."""
     groups: dict[tuple[str, tuple[str, ...]], list[Row]] = {}
     for row in updates:
         keys = tuple(sorted(k for k in row if k not in ("id", "kind")))
         groups.setdefault((row["kind"], keys), []).append(row)
     for (kind, keys), rows in groups.items():
-        guarded = replay and "history" in keys
+        guarded = replay and "state_type" in keys
         table = RUN_TABLES[kind]
         sql = dialect.cached(("update", kind, keys, guarded), _update_sql, dialect, table, keys,
                              guarded)
-        names = (*keys, "id", "history") if guarded else (*keys, "id")
+        names = (*keys, "id", *_GUARD) if guarded else (*keys, "id")
         getter = itemgetter(*names)
         cursor.executemany(sql, [getter(row) for row in rows])
+
+
+# The run update's values a replay guard compares with the states stored (`states.latest_key`).
+_GUARD = ("id", "state_timestamp", "state_type", "run_count")
 
 
 def _update_sql(dialect: SqlDialect, table: TableDescription, keys: tuple[str, ...],
@@ -132,14 +142,30 @@ def _update_sql(dialect: SqlDialect, table: TableDescription, keys: tuple[str, .
         column = quote(key)
         if key == "start_time":  # the first Running state wins
             values.append(f"{column} = coalesce({column}, {mark})")
-        elif key == "history":  # appended, never replaced
-            values.append(f"{column} = {column} || {mark}")
         else:
             values.append(f"{column} = {mark}")
     sql = f"UPDATE {quote(table.name)} SET {', '.join(values)} WHERE id = {mark}"
-    if guarded:  # a replay: only runs whose history lacks these lines
-        sql += f" AND {dialect.find}(history, {mark}) = 0"
+    if guarded:  # a replay: only runs whose new state is not stored yet
+        same = " AND ".join(f"{quote(c)} = {mark}" for c in ("run_id", "timestamp", "type",
+                                                             "run_count"))
+        sql += f" AND NOT EXISTS (SELECT 1 FROM {quote(STATES.name)} WHERE {same})"
     return sql
+
+
+def append_states(cursor: Any, dialect: SqlDialect, rows: list[Row]) -> None:
+    """Insert state rows of transitions the store makes itself (Crashed), each with the next
+    free `seq` of its key: new even if an earlier state agrees on everything else."""
+    if not rows:
+        return
+    columns = [c for c in STATES.columns if c != "seq"]
+    same = [c for c in STATES.key if c != "seq"]
+    sql = dialect.cached(("append", "states"), lambda: (
+        f"INSERT INTO {quote(STATES.name)} ({', '.join(map(quote, [*columns, 'seq']))}) "
+        f"SELECT {', '.join(STATES.cast(c, dialect.mark) for c in columns)}, "
+        f"coalesce(max(seq) + 1, 0) FROM {quote(STATES.name)} WHERE "
+        + " AND ".join(f"{quote(c)} = {STATES.cast(c, dialect.mark)}" for c in same)))
+    getter = itemgetter(*columns, *same)
+    cursor.executemany(sql, [getter(row) for row in rows])
 
 
 def unseen_rows(cursor: Any, dialect: SqlDialect, table: TableDescription,

@@ -11,10 +11,12 @@ A run update that moves a run to a new state (`state_type` ...) comes with that 
 
 from __future__ import annotations
 
-from typing import Any
-from uuid import UUID
+from typing import TYPE_CHECKING, Any
 
-from headwater.store.base import Row, StateView
+from headwater.store.batch import Row
+
+if TYPE_CHECKING:  # a writer makes rows here without loading the readers' views
+    from headwater.store.views import StateView
 
 KEY = ("run_id", "timestamp", "type", "run_count", "seq")
 """The columns that name one state row (the unique constraint `uq_states_transition`)."""
@@ -73,6 +75,10 @@ def transition(
 
 def state_view(row: Any) -> StateView:
     """A stored `states` row as the view readers get."""
+    from uuid import UUID
+
+    from headwater.store.views import StateView
+
     return StateView(
         run_id=UUID(str(row["run_id"])), kind=row["kind"], type=row["type"], name=row["name"],
         message=row["message"], timestamp=row["timestamp"], run_count=row["run_count"],
