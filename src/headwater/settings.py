@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
@@ -113,6 +112,8 @@ def logging_level() -> int:
             f"HEADWATER_LOGGING_LEVEL={value!r} is not a logging level. "
             f"Use one of {', '.join(_LEVELS)}."
         )
+    import logging  # here, not at the top: the store's writer process reads settings too
+
     return int(logging.getLevelName(value))
 
 
