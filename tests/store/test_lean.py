@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -29,6 +31,7 @@ from headwater.events.records import (
 from headwater.store import sql_store
 from headwater.store.batch import Batch
 from headwater.store.lean import BatchTarget, LeanStore
+from headwater.store.lean_sqlite import lean_sqlite_store
 from headwater.store.sql import SqlRunStore
 from headwater.store.tables import TABLES
 from headwater.store.urls import writer_store
@@ -209,3 +212,20 @@ def test_a_read_only_file_is_left_to_the_sql_store(tmp_path: Path) -> None:
 def test_urls_the_lean_store_does_not_know_are_left_to_the_sql_store(tmp_path: Path) -> None:
     assert isinstance(writer_store("sqlite://"), SqlRunStore)
     assert isinstance(writer_store(f"sqlite:///{tmp_path / 'x.db'}?timeout=3"), SqlRunStore)
+
+
+def test_a_start_that_finds_no_silent_run_does_not_wait_for_the_write_lock(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "headwater.db"
+    sql_store(f"sqlite:///{path}").upgrade()
+    lean = lean_sqlite_store(f"sqlite:///{path}", busy_timeout=0.05)
+    assert lean is not None
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
+
+        # A writer's start marks what is silent: nothing, found with a read alone
+        assert lean.mark_crashed(heartbeat_before=10.0, now=11.0) == []
+
+        other.execute("ROLLBACK")
+    lean.close()

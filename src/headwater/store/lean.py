@@ -190,6 +190,10 @@ class LeanStore:
                 sql_batch.append_states(cursor, self.dialect, [state for _, state in made])
             return [UUID(row["id"]) for row, kind in runs if kind == "flow"]
 
+        # Most starts find none: a read says so without taking the write lock.
+        if not self._run(lambda cursor: sql_batch.crashed_runs(
+                cursor, self.dialect, heartbeat_before, lock=False), "read", write=False):
+            return []
         return self._run(work, "mark crashed runs in")  # type: ignore[no-any-return]
 
     def read_cancel_requests(self, flow_run_ids: Sequence[str]) -> list[str]:

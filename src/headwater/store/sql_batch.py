@@ -189,10 +189,11 @@ def unseen_rows(cursor: Any, dialect: SqlDialect, table: TableDescription,
     return left_out(rows, columns, counts)
 
 
-def crashed_runs(cursor: Any, dialect: SqlDialect, heartbeat_before: float
-                 ) -> list[tuple[Row, str]]:
+def crashed_runs(cursor: Any, dialect: SqlDialect, heartbeat_before: float, *,
+                 lock: bool = True) -> list[tuple[Row, str]]:
     """The unfinished runs of flow runs silent since before `heartbeat_before`, flow runs first
-    (locked, where the database can, so two processes never mark the same run)."""
+    (locked, where the database can and `lock` asks, so two processes never mark the same
+    run); without `lock`, only whether there is one: the first such flow run, if any."""
     mark = dialect.mark
     final = ", ".join(f"'{kind}'" for kind in FINAL_STATE_TYPES)
     # A deployment run still waiting for its time has no process to heartbeat it.
@@ -200,9 +201,12 @@ def crashed_runs(cursor: Any, dialect: SqlDialect, heartbeat_before: float
         f"SELECT id, run_count FROM flow_runs "
         f"WHERE (state_type IS NULL OR state_type NOT IN ({final})) "
         f"AND NOT (coalesce(state_type, '') = 'SCHEDULED' AND start_time IS NULL) "
-        f"AND coalesce(heartbeat, created) < {mark}{dialect.lock_rows}", (heartbeat_before,))
+        f"AND coalesce(heartbeat, created) < {mark}"
+        + (dialect.lock_rows if lock else " LIMIT 1"), (heartbeat_before,))
     flows = [{"id": run_id, "run_count": count} for run_id, count in cursor.fetchall()]
     runs: list[tuple[Row, str]] = [(row, "flow") for row in flows]
+    if not lock:
+        return runs
     for ids in chunks([row["id"] for row in flows]):
         cursor.execute(
             f"SELECT id, run_count FROM task_runs "
