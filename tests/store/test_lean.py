@@ -200,7 +200,9 @@ def test_a_writer_loads_alembic_only_for_a_database_that_is_behind(sqlite_url: s
 
 def test_a_read_only_file_is_left_to_the_sql_store(tmp_path: Path) -> None:
     path = tmp_path / "headwater.db"
-    sql_store(f"sqlite:///{path}").upgrade()
+    made = sql_store(f"sqlite:///{path}")
+    made.upgrade()
+    made.close()
     path.chmod(0o400)
     try:
         store = writer_store(f"sqlite:///{path}")
@@ -218,7 +220,9 @@ def test_a_start_that_finds_no_silent_run_does_not_wait_for_the_write_lock(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "headwater.db"
-    sql_store(f"sqlite:///{path}").upgrade()
+    made = sql_store(f"sqlite:///{path}")
+    made.upgrade()
+    made.close()
     lean = lean_sqlite_store(f"sqlite:///{path}", busy_timeout=0.05)
     assert lean is not None
     with closing(sqlite3.connect(path, isolation_level=None)) as other:
