@@ -82,3 +82,52 @@ def test_shutdown_waits_for_queued_runs_and_then_refuses_new_ones() -> None:
     assert not any(t.is_alive() for t in pool._threads)
     with pytest.raises(RuntimeError, match="shut down"):
         pool.submit(lambda: None)
+
+
+def test_a_waiter_is_not_woken_into_a_wrong_answer_by_another_future_of_the_pool() -> None:
+    pool = WorkerPool(2, "worker")
+    release = threading.Event()
+    slow = pool.submit(release.wait, NEVER)
+    waiter_saw: list[object] = []
+    waiter = threading.Thread(target=lambda: waiter_saw.append(slow.result(NEVER)))
+    waiter.start()
+    # Many other futures of the same pool complete (each notifies the shared condition) while
+    # the waiter sleeps on it: it must go back to sleep each time, not return or time out.
+    for i in range(200):
+        assert pool.submit(lambda i=i: i).result(NEVER) == i
+    assert waiter.is_alive() and not waiter_saw
+    release.set()
+    waiter.join(NEVER)
+    assert waiter_saw == [True]
+    pool.shutdown()
+
+
+def test_a_result_that_does_not_come_in_time_raises_timeout_error() -> None:
+    pool = WorkerPool(1, "worker")
+    release = threading.Event()
+    slow = pool.submit(release.wait, NEVER)
+    with pytest.raises(TimeoutError):
+        slow.result(timeout=0.01)
+    with pytest.raises(TimeoutError):
+        slow.exception(timeout=0.01)
+    release.set()
+    assert slow.result(NEVER) is True and slow.exception(NEVER) is None
+    pool.shutdown()
+
+
+def test_pool_futures_work_with_wait_as_completed_and_asyncio() -> None:
+    import asyncio
+
+    pool = WorkerPool(4, "worker")
+    futures = [pool.submit(lambda i=i: i * 2) for i in range(50)]
+    done, not_done = cf.wait(futures, timeout=NEVER)
+    assert len(done) == 50 and not not_done
+    assert sorted(f.result() for f in cf.as_completed(futures, timeout=NEVER)) == list(
+        range(0, 100, 2))
+
+    async def awaited() -> int:
+        value: int = await asyncio.wrap_future(pool.submit(lambda: 41)) + 1
+        return value
+
+    assert asyncio.run(awaited()) == 42
+    pool.shutdown()

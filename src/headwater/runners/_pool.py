@@ -17,10 +17,50 @@ from __future__ import annotations
 import concurrent.futures as cf
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 _STOP = None  # put once per worker at shutdown
+_PENDING, _DONE = "PENDING", ("FINISHED", "CANCELLED", "CANCELLED_AND_NOTIFIED")
+
+
+class PoolFuture(cf.Future):  # type: ignore[type-arg]
+    """A `concurrent.futures.Future` that shares its pool's condition variable.
+
+    A plain `Future` makes its own `Condition` (an RLock, a deque and five bound methods:
+    about a kilobyte, and a good part of the cost of a submit); a `.map` of a million keeps a
+    million of them. Sharing one per pool is safe because every waiter re-checks its own
+    future's state: `result` and `exception` below wait in a loop (the base class waits once),
+    and `wait`/`as_completed` never sleep on the condition (they use their own waiters).
+    """
+
+    def __init__(self, condition: threading.Condition) -> None:  # no super(): no Condition
+        self._condition = condition
+        self._state = _PENDING
+        self._result = None
+        self._exception = None
+        self._waiters: list[Any] = []
+        self._done_callbacks: list[Any] = []
+
+    def _wait_done(self, timeout: float | None) -> None:
+        if self._state in _DONE:
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._condition:
+            while self._state not in _DONE:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return  # the base class raises TimeoutError
+                self._condition.wait(remaining)
+
+    def result(self, timeout: float | None = None) -> Any:
+        self._wait_done(timeout)
+        return super().result(0)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        self._wait_done(timeout)
+        return super().exception(0)
 
 
 class WorkerPool:
@@ -34,10 +74,11 @@ class WorkerPool:
         self._idle = 0  # workers that finished a run and will take the next one
         self._threads: list[threading.Thread] = []
         self._closed = False
+        self._condition = threading.Condition()  # shared by the pool's futures
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future[Any]:
         """Run `fn(*args)` in a worker; a future of its value (or its exception)."""
-        future: cf.Future[Any] = cf.Future()
+        future = PoolFuture(self._condition)
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot schedule new runs after the pool was shut down")
