@@ -18,11 +18,13 @@ import contextlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
-from headwater.events import _spill, _wire
+from headwater.events import _spill, codec
 from headwater.events._rows import BatchBuilder
-from headwater.events._wire import stamp
 from headwater.events._writer_stats import WriterStats
+from headwater.events.codec import stamp
+from headwater.events.records import LogEmitted
 
 if TYPE_CHECKING:
     from headwater.store.base import RunStore
@@ -298,8 +300,9 @@ class BatchWriter:
         now = time.time()
         message = (f"headwater lost {lost} records of runs (this one among them) while the run "
                    f"store could not be written and its spill was full.")
-        items: Items = [(_wire.LOG, flow, None, "headwater.store", ERROR, message, now)
-                        for flow in sorted(flows)]
+        encode = codec.ENCODERS[LogEmitted]
+        items: Items = [encode(LogEmitted(UUID(int=flow), None, "headwater.store", ERROR,
+                                          message, now)) for flow in sorted(flows)]
         if items:
             self._commit(items)
 
