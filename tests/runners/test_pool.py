@@ -131,3 +131,17 @@ def test_pool_futures_work_with_wait_as_completed_and_asyncio() -> None:
 
     assert asyncio.run(awaited()) == 42
     pool.shutdown()
+
+
+def test_a_callback_added_before_or_after_completion_runs_exactly_once() -> None:
+    pool = WorkerPool(1, "worker")
+    release = threading.Event()
+    future = pool.submit(release.wait, NEVER)
+    calls: list[str] = []
+    ran = threading.Event()
+    future.add_done_callback(lambda f: (calls.append("before"), ran.set()))
+    release.set()
+    assert ran.wait(NEVER)  # it runs in the worker, once the future is done
+    future.add_done_callback(lambda f: calls.append("after"))  # runs here, at once
+    assert calls == ["before", "after"]
+    pool.shutdown()

@@ -23,6 +23,7 @@ from typing import Any
 
 _STOP = None  # put once per worker at shutdown
 _PENDING, _DONE = "PENDING", ("FINISHED", "CANCELLED", "CANCELLED_AND_NOTIFIED")
+_RAN: tuple[Any, ...] = ()
 
 
 class PoolFuture(cf.Future):  # type: ignore[type-arg]
@@ -53,6 +54,12 @@ class PoolFuture(cf.Future):  # type: ignore[type-arg]
                 if remaining is not None and remaining <= 0:
                     return  # the base class raises TimeoutError
                 self._condition.wait(remaining)
+
+    def _invoke_callbacks(self) -> None:
+        super()._invoke_callbacks()  # type: ignore[misc]
+        # They ran, and a callback added from now on runs at once: a done future of a big
+        # `.map` keeps no list and no bound methods alive.
+        self._done_callbacks = _RAN  # type: ignore[assignment]
 
     def result(self, timeout: float | None = None) -> Any:
         self._wait_done(timeout)
