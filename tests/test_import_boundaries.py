@@ -129,18 +129,21 @@ def test_importing_flow_and_task_loads_no_cli_server_or_store_module() -> None:
     assert forbidden == []
 
 
-def test_importing_flow_and_task_is_fast() -> None:
-    # A generous bound against regressions (it is ~15 ms); the real budget (100 ms) is
-    # measured by benchmarks/bench_import.py, not asserted here.
+def test_importing_flow_and_task_loads_a_bounded_number_of_modules() -> None:
+    # Import time is measured by benchmarks/bench_import.py, not asserted here: a busy CI
+    # machine makes any time bound flaky. What makes it slow is what it loads, and that is
+    # the same on any machine: about 80 modules today, standard library included.
     report = run_fresh(
         """
-        import json, time
-        start = time.perf_counter()
+        import json, sys
+        before = set(sys.modules)
         from headwater import flow, task
-        print(json.dumps({"seconds": time.perf_counter() - start}))
+        print(json.dumps({"added": sorted(set(sys.modules) - before)}))
         """
     )
-    assert report["seconds"] < 0.5  # type: ignore[operator]
+    added = report["added"]
+    assert isinstance(added, list)
+    assert len(added) <= 120, f"importing flow and task loads {len(added)} modules: {added}"
 
 
 def core_modules() -> list[Path]:
