@@ -145,3 +145,11 @@ def test_a_callback_added_before_or_after_completion_runs_exactly_once() -> None
     future.add_done_callback(lambda f: calls.append("after"))  # runs here, at once
     assert calls == ["before", "after"]
     pool.shutdown()
+
+
+def test_a_pool_future_has_every_attribute_a_plain_future_has() -> None:
+    # PoolFuture skips Future.__init__ (to share the condition): a Python whose Future sets
+    # more in __init__ must make this fail rather than break futures at run time.
+    from headwater.runners._pool import PoolFuture
+
+    assert set(vars(cf.Future())) <= set(vars(PoolFuture(threading.Condition())))
