@@ -10,6 +10,10 @@ refuses records and counts them in `lost`, with the flow runs they belonged to.
 A writer that must stop before the store is back (the end of a process) saves what waits to a
 file (`save`); the next writer that opens the same store writes it (`take_over`). Files are
 named after a hash of the store's URL, never the URL itself (it may hold a password).
+
+Each file begins with a frame naming its format (a hash of the codec's layouts): a file that a
+different version of headwater left behind is set aside (`.incompatible`) with a warning,
+never read as if its tuples had today's layouts.
 """
 
 from __future__ import annotations
@@ -32,6 +36,12 @@ MEMORY_LIMIT = 200_000  # records kept in memory before the file is used
 HARD_MEMORY_LIMIT = 1_000_000  # records kept in memory when the file cannot be written
 FILE_LIMIT = 1 << 30  # bytes in one spill file
 REPLAY = (-1,)  # first tuple of a frame that may have been stored already (a replay)
+FORMAT = hashlib.sha256(repr(sorted(codec.LAYOUTS.items())).encode()).hexdigest()[:16]
+_MARK = "headwater-spill"
+
+
+class IncompatibleSpill(Exception):
+    """A spill file without this version's format frame (left by another headwater)."""
 
 
 def spill_folder() -> Path:
@@ -70,7 +80,27 @@ def _frame(items: Items) -> bytes:
 
 
 def read_frames(handle: BinaryIO) -> Iterator[Items]:
-    """The frames of a spill file, in order; a torn last frame ends them."""
+    """The frames of a spill file, in order, after its format frame; a torn last frame ends
+    them.
+
+    Raises:
+        IncompatibleSpill: the file does not begin with this version's format frame.
+    """
+    frames = _frames(handle)
+    first = next(frames, None)
+    if first is None:  # empty, or torn before its first frame was whole: nothing to read
+        return
+    if first != [(_MARK, FORMAT)]:
+        raise IncompatibleSpill(f"format {first[0][1] if _marked(first) else 'unknown'}")
+    yield from frames
+
+
+def _marked(frame: Any) -> bool:
+    return (isinstance(frame, list) and len(frame) == 1 and isinstance(frame[0], tuple)
+            and len(frame[0]) == 2 and frame[0][0] == _MARK)
+
+
+def _frames(handle: BinaryIO) -> Iterator[Any]:
     while True:
         header = handle.read(4)
         if len(header) < 4:
@@ -168,6 +198,9 @@ class Spill:
                 path = folder / f"{self.key}-{os.getpid()}-{id(self):x}.spill"
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 self._writing, self.path = os.fdopen(fd, "wb"), path
+                mark = _frame([(_MARK, FORMAT)])
+                self._writing.write(mark)
+                self._file_bytes += len(mark)
             if self._file_bytes + len(data) > self.file_limit:
                 return False
             self._writing.write(data)
@@ -260,9 +293,30 @@ def take_over(key: str) -> Iterator[Items]:
         except OSError:
             continue  # another writer took it first
         with handle:
-            yield from read_frames(handle)
+            try:
+                yield from read_frames(handle)
+            except IncompatibleSpill as exc:
+                _set_aside(claimed, exc)
+                continue
         with contextlib.suppress(OSError):
             claimed.unlink()
+
+
+def _set_aside(path: Path, why: IncompatibleSpill) -> None:
+    """Keep a spill file this version cannot read, and say so once, with where it is."""
+    kept = path.with_name(path.name.split(".")[0] + ".incompatible")
+    try:
+        path.rename(kept)
+    except OSError:
+        kept = path
+    import logging
+
+    logging.getLogger("headwater.store").warning(
+        "A spill file of records that waited for this run store was written by another version "
+        "of headwater (%s; this version reads format %s), so its records were not written: it "
+        "is kept as %s. Run the version that wrote it against this store to write them, or "
+        "delete the file.", why, FORMAT, kept,
+    )
 
 
 def _alive(pid: int) -> bool:
