@@ -42,25 +42,36 @@ class PostgresDialect(SqlDialect):
         keys = tuple(rows[0])
         table.insert_sql(keys, mark=self.mark)  # the same check of the keys as an INSERT's
         sql = self.cached(("copy", table.name, keys), _copy_sql, table, keys)
-        getter = itemgetter(*keys)
-        with cursor.copy(sql) as copy:
-            write_row = copy.write_row
-            if len(keys) == 1:
-                for row in rows:
-                    write_row((getter(row),))
-            else:
-                for row in rows:
-                    write_row(getter(row))
+        copy_rows(cursor, sql, keys, rows)
 
     def after_write(self, cursor: Any, batch: Batch) -> None:
-        # Push "these flow runs changed" to listeners (the server's UI) on commit. PostgreSQL
-        # delivers a NOTIFY only if the transaction commits, and caps payloads at 8,000 bytes.
-        changed = [row["id"] for row in batch.flow_runs]
-        changed += [row["id"] for row in batch.run_updates if row["kind"] == "flow"]
-        if not changed and not batch.task_runs:
-            return
-        payload = json.dumps({"flow_runs": changed[:100], "task_runs": len(batch.task_runs)})
-        cursor.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, payload))
+        payload = notify_payload(batch)
+        if payload is not None:
+            cursor.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, payload))
+
+
+def copy_rows(cursor: Any, sql: str, keys: tuple[str, ...], rows: list[Row]) -> None:
+    """`COPY ... FROM STDIN` of `rows` (every row with `keys`, in order) on a psycopg cursor."""
+    getter = itemgetter(*keys)
+    with cursor.copy(sql) as copy:
+        write_row = copy.write_row
+        if len(keys) == 1:
+            for row in rows:
+                write_row((getter(row),))
+        else:
+            for row in rows:
+                write_row(getter(row))
+
+
+def notify_payload(batch: Batch) -> str | None:
+    """What to NOTIFY listeners (the server's UI) of after `batch` commits: "these flow runs
+    changed"; None if nothing did. PostgreSQL delivers a NOTIFY only if the transaction
+    commits, and caps payloads at 8,000 bytes."""
+    changed = [row["id"] for row in batch.flow_runs]
+    changed += [row["id"] for row in batch.run_updates if row["kind"] == "flow"]
+    if not changed and not batch.task_runs:
+        return None
+    return json.dumps({"flow_runs": changed[:100], "task_runs": len(batch.task_runs)})
 
 
 class LeanPostgresStore(LeanStore):

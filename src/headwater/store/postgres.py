@@ -7,17 +7,14 @@ go in with `COPY ... FROM STDIN`, several times faster than an `executemany` of 
 
 from __future__ import annotations
 
-import json
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, create_engine, text
 
 from headwater.errors import StoreConfigurationError
 from headwater.store.base import Batch, Row
+from headwater.store.lean_postgres import NOTIFY_CHANNEL, copy_rows, notify_payload
 from headwater.store.sql import SqlRunStore
-
-NOTIFY_CHANNEL = "headwater_runs"
 
 
 class PostgresRunStore(SqlRunStore):
@@ -57,17 +54,9 @@ class PostgresRunStore(SqlRunStore):
         keys = tuple(rows[0])
         quote = conn.dialect.identifier_preparer.quote
         sql = f"COPY {quote(table.name)} ({', '.join(quote(k) for k in keys)}) FROM STDIN"
-        getter = itemgetter(*keys)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            with cursor.copy(sql) as copy:
-                write_row = copy.write_row
-                if len(keys) == 1:
-                    for row in rows:
-                        write_row((getter(row),))
-                else:
-                    for row in rows:
-                        write_row(getter(row))
+            copy_rows(cursor, sql, keys, rows)
         finally:
             cursor.close()
 
@@ -75,13 +64,9 @@ class PostgresRunStore(SqlRunStore):
         conn.execute(text("SELECT pg_advisory_xact_lock(7302196585)"))
 
     def _after_write(self, conn: Connection, batch: Batch) -> None:
-        # Push "these flow runs changed" to listeners (the server's UI) on commit. PostgreSQL
-        # delivers a NOTIFY only if the transaction commits, and caps payloads at 8,000 bytes.
-        changed = [row["id"] for row in batch.flow_runs]
-        changed += [row["id"] for row in batch.run_updates if row["kind"] == "flow"]
-        if not changed and not batch.task_runs:
+        payload = notify_payload(batch)
+        if payload is None:
             return
-        payload = json.dumps({"flow_runs": changed[:100], "task_runs": len(batch.task_runs)})
         conn.execute(text("SELECT pg_notify(:channel, :payload)"),
                      {"channel": NOTIFY_CHANNEL, "payload": payload})
 

@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
-from headwater._private import make_private_dir, make_private_file, tighten
+from headwater._private import make_private_dir
 from headwater.errors import StoreCorruptError, StoreUnavailableError
 from headwater.store import schema
 from headwater.store.base import Batch
 from headwater.store.diagnosis import corrupt_error
+from headwater.store.lean_sqlite import QUICK_CHECK_MAX_BYTES, make_private, switch_to_wal
 from headwater.store.sql import SqlRunStore
-
-# A writer checks a file this big or smaller before writing to it (about 0.1 s, measured at
-# 0.26 s for 160 MB with a warm cache): bigger files are checked by `headwater db check`.
-QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
 
 
 class SqliteRunStore(SqlRunStore):
@@ -95,17 +91,8 @@ class SqliteRunStore(SqlRunStore):
                     f"{exc}. Point HEADWATER_HOME at a writable folder.",
                     url=self.url,
                 ) from exc
-            self._make_private(self.path)
+            make_private(self.path)
         return self._engine_with(immediate=False), self._engine_with(immediate=True)
-
-    @staticmethod
-    def _make_private(path: Path) -> None:
-        """The database file is created 0600 before SQLite opens it (SQLite gives its -wal and
-        -shm files the database file's mode); one left 0644 by an older version is tightened."""
-        with contextlib.suppress(OSError):  # a read-only folder: reading still works
-            make_private_file(path)
-        for suffix in ("-wal", "-shm", "-journal"):
-            tighten(path.with_name(path.name + suffix))
 
     def _read_only_engine(self, path: Path) -> Engine:
         """An engine that never writes, not even SQLite's -shm file: reading commands work on
@@ -154,7 +141,7 @@ class SqliteRunStore(SqlRunStore):
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            _switch_to_wal(cursor, self.busy_timeout)
+            switch_to_wal(cursor, self.busy_timeout)
             # NORMAL in WAL mode: a committed batch survives the process being killed; only a
             # power cut can lose the last commits.
             cursor.execute("PRAGMA synchronous = NORMAL")
@@ -167,19 +154,3 @@ class SqliteRunStore(SqlRunStore):
             conn.exec_driver_sql(begin)
 
         return engine
-
-
-def _switch_to_wal(cursor: Any, timeout: float) -> None:
-    """`PRAGMA journal_mode = WAL`, retried: SQLite does not call the busy handler for it, so
-    processes that open a new file at the same moment would see "database is locked"."""
-    import sqlite3
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
