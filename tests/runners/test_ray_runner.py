@@ -249,6 +249,93 @@ def test_upstream_futures_are_passed_between_ray_tasks(
     assert len(events.dependencies()) == 1 + 2 + 3
 
 
+def _task_adding(amount: int) -> Any:
+    """A task that cannot be imported (a closure): it travels by value, under one name."""
+
+    @task(name="adds")
+    def adds(x: int) -> int:
+        return x + amount
+
+    return adds
+
+
+def test_a_task_and_its_flow_run_are_pickled_once_for_all_its_runs(
+    ray_session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.engine.execution import TaskRunRequest
+
+    shared_bytes = TaskRunRequest.shared_bytes
+    shipped: list[str] = []
+
+    def counted(request: TaskRunRequest) -> bytes:
+        shipped.append(request.task.name)
+        return shared_bytes(request)
+
+    monkeypatch.setattr(TaskRunRequest, "shared_bytes", counted)
+    adds = _task_adding(10)
+
+    def body() -> Any:
+        return adds.map(range(20)).result(), double.map(range(3)).result()
+
+    assert _on_ray(body) == ([x + 10 for x in range(20)], [0, 2, 4])
+    assert sorted(shipped) == ["adds", "double"]
+
+
+def test_workers_do_not_confuse_tasks_of_the_same_name_or_their_flow_runs(
+    ray_session: Any,
+) -> None:
+    # Workers keep what they loaded for a task's next runs: another task under the same name,
+    # or the same task in another flow run, must not reuse it.
+    @flow(task_runner=RayTaskRunner())
+    def adding(adds: Any, tag: str) -> Any:
+        return tag, adds.map(range(10)).result()
+
+    one, two = _task_adding(1), _task_adding(2)
+    for _ in range(2):
+        assert adding(one, "a") == ("a", [x + 1 for x in range(10)])
+        assert adding(two, "b") == ("b", [x + 2 for x in range(10)])
+
+
+def test_large_shared_parts_go_by_reference_through_the_object_store(
+    ray_session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import headwater.runners.ray as ray_runner
+
+    monkeypatch.setattr(ray_runner, "_INLINE_SHARED_BYTES", 0)
+    ship = RayTaskRunner._ship
+    sent: list[Any] = []
+
+    def recorded(runner: RayTaskRunner, request: Any) -> Any:
+        shipped = ship(runner, request)
+        sent.append(shipped[1])
+        return shipped
+
+    monkeypatch.setattr(RayTaskRunner, "_ship", recorded)
+
+    def body() -> Any:
+        return _task_adding(5).map(range(10)).result()
+
+    assert _on_ray(body) == [x + 5 for x in range(10)]
+    assert [type(shared).__name__ for shared in sent] == ["list"]  # [its ObjectRef]
+
+
+def test_an_unpicklable_task_fails_its_runs_naming_the_task(ray_session: Any) -> None:
+    lock = threading.Lock()
+
+    @task
+    def holds_a_lock(x: int) -> bool:
+        return lock.locked()
+
+    def body() -> Any:
+        futures = holds_a_lock.map([1, 2])
+        futures.wait()
+        return [f.state.is_failed() for f in futures], futures[0].state.message
+
+    failed, message = _on_ray(body)
+    assert failed == [True, True]
+    assert "holds_a_lock" in message and "cannot be pickled" in message
+
+
 # -- Ray options ----------------------------------------------------------------------------------
 
 

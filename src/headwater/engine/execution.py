@@ -132,21 +132,42 @@ class TaskRunRequest(NamedTuple):
         run, state, _ = await drive_async(task_run_steps(self))
         return TaskRunOutcome(run, state)
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, *, shared: bool = True) -> bytes:
         """The request as bytes for another process (`execute_bytes` reads them).
+
+        With `shared=False`, the bytes leave out what every run of the task in this flow run
+        has in common (the task and the flow run's facts): a runner that ships many runs sends
+        those once, as `shared_bytes()`, and the worker puts them back with
+        `execute_bytes(payload, load_shared(data))`. A task defined in a script then travels
+        by value once, not with each run.
 
         Raises:
             SerializationError: the task or a parameter cannot be pickled; says which.
         """
         try:
-            return dumps(self)
+            # Without the shared parts, the request is not a whole one: the worker completes it.
+            own = self if shared else self._replace(task=None, flow_run=None)  # type: ignore[arg-type]
+            return dumps(own)
         except Exception as exc:
             raise SerializationError(_explain_unpicklable(self, exc)) from exc
 
+    def shared_bytes(self) -> bytes:
+        """The task and the flow run's facts as bytes (`load_shared` reads them): the same for
+        every run of this task in this flow run; see `to_bytes(shared=False)`.
+
+        Raises:
+            SerializationError: the task cannot be pickled.
+        """
+        try:
+            return dumps((self.task, self.flow_run))
+        except Exception as exc:
+            alone = self._replace(parameters={})  # the parameters are not in these bytes
+            raise SerializationError(_explain_unpicklable(alone, exc)) from exc
+
     @staticmethod
-    def execute_bytes(payload: bytes) -> bytes:
+    def execute_bytes(payload: bytes, shared: SharedParts | None = None) -> bytes:
         """Run a request made by `to_bytes`; see the module-level `execute_bytes`."""
-        return execute_bytes(payload)
+        return execute_bytes(payload, shared)
 
     @staticmethod
     def outcome_from_bytes(payload: bytes) -> TaskRunOutcome:
@@ -179,10 +200,26 @@ execute = TaskRunRequest.execute
 execute_async = TaskRunRequest.execute_async
 
 
-def execute_bytes(payload: bytes) -> bytes:
+# What `TaskRunRequest.shared_bytes` holds: the task and the flow run's facts.
+SharedParts = tuple["Task[..., Any]", "FlowRunFacts | None"]
+
+
+def load_shared(data: bytes) -> SharedParts:
+    """Worker side: read what `TaskRunRequest.shared_bytes` made.
+
+    Raises:
+        SerializationError: the bytes were made by an incompatible headwater, or the task
+            cannot be loaded here.
+    """
+    task, facts = loads(data, "task")
+    return task, facts
+
+
+def execute_bytes(payload: bytes, shared: SharedParts | None = None) -> bytes:
     """Worker side: run a request made by `TaskRunRequest.to_bytes` and return its outcome,
     with every record the run produced, as bytes.
 
+    `shared` is what `load_shared` read, for a request made by `to_bytes(shared=False)`.
     If the result cannot be pickled, the outcome is a `Failed` state that says so.
     """
     from headwater.engine.clock import Clock
@@ -191,6 +228,8 @@ def execute_bytes(payload: bytes) -> bytes:
     from headwater.events.memory import MemorySink
 
     request: TaskRunRequest = loads(payload, "task run request")
+    if shared is not None:
+        request = request._replace(task=shared[0], flow_run=shared[1])
     setup_logging()
     collector = MemorySink()
     with use_runtime(Runtime(sink=collector, clock=Clock(), control=RunControl())):

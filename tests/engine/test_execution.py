@@ -1,0 +1,62 @@
+"""The execution seam's bytes: a request shipped whole, or as its own bytes plus the parts every
+run of its task shares (sent once by a runner), runs the same on the other side."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from headwater import task
+from headwater.engine.execution import (
+    TaskRunRequest,
+    execute_bytes,
+    load_shared,
+)
+from headwater.errors import SerializationError
+from headwater.testing import task_run_request
+
+
+@task
+def add(x: int, y: int) -> int:
+    return x + y
+
+
+def test_a_request_without_its_shared_parts_runs_once_they_are_given_back() -> None:
+    request = task_run_request(add, x=1, y=2)
+    own, shared = request.to_bytes(shared=False), request.shared_bytes()
+    assert len(own) < len(request.to_bytes())
+    outcome = TaskRunRequest.outcome_from_bytes(execute_bytes(own, load_shared(shared)))
+    whole = TaskRunRequest.outcome_from_bytes(execute_bytes(request.to_bytes()))
+    assert outcome.state.result() == whole.state.result() == 3
+    assert [type(r).__name__ for r in outcome.records] == [
+        type(r).__name__ for r in whole.records
+    ]
+
+
+def test_a_task_defined_in_a_function_travels_in_the_shared_parts_by_value() -> None:
+    offset = 40
+
+    @task
+    def shifted(x: int) -> int:
+        return x + offset
+
+    request = task_run_request(shifted, x=2)
+    parts = load_shared(request.shared_bytes())
+    assert parts[0] is not shifted and parts[0].name == "shifted"
+    outcome = TaskRunRequest.outcome_from_bytes(
+        execute_bytes(request.to_bytes(shared=False), parts)
+    )
+    assert outcome.state.result() == 42
+
+
+def test_an_unpicklable_task_says_so_when_its_shared_parts_are_made() -> None:
+    lock = threading.Lock()
+
+    @task
+    def holds(x: Any) -> bool:
+        return lock.locked()
+
+    with pytest.raises(SerializationError, match=r"'holds' cannot be sent .* the task itself"):
+        task_run_request(holds, x=1).shared_bytes()
