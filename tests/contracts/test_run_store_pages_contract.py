@@ -190,6 +190,41 @@ def test_dependencies_are_added_up_per_upstream_and_downstream_task(store: RunSt
                       ("task", "m.a", "m.b", 3)]
 
 
+def test_the_sums_of_a_final_flow_run_follow_what_is_stored_after_it_finished(
+    store: RunStore,
+) -> None:
+    run_id, a1, a2, late = uuid4(), uuid4(), uuid4(), uuid4()
+    write(store, *finished_flow(run_id), task(a1, run_id, "m.a"), task(a2, run_id, "m.b"),
+          *ran(a1, 10.0, 12.0), *ran(a2, 11.0, 13.0), DependencyAdded(a2, a1, "x"))
+
+    def sums() -> list[tuple[str, int, dict[str, int]]]:
+        return [(g.task_key, g.total, g.states) for g in store.task_run_summary(run_id)]
+
+    def links() -> list[tuple[str, str, int]]:
+        return [(g.upstream_key, g.downstream_key, g.count)
+                for g in store.dependency_summary(run_id)]
+
+    # Read twice: the second answer (kept by a SQL store) is the first one
+    assert sums() == sums() == [("m.a", 1, {"COMPLETED": 1}), ("m.b", 1, {"COMPLETED": 1})]
+    assert links() == links() == [("m.a", "m.b", 1)]
+
+    # A task run stored after its flow run finished is counted, and what it used is linked
+    write(store, task(late, run_id, "m.b"), *ran(late, 14.0, 15.0),
+          DependencyAdded(late, a1, "x"))
+    assert sums() == [("m.a", 1, {"COMPLETED": 1}), ("m.b", 2, {"COMPLETED": 2})]
+    assert links() == [("m.a", "m.b", 2)]
+
+    # A task run's later state counts
+    write(store, StateChanged(a1, "task", Failed(timestamp=time.time() + 5), 2))
+    assert sums()[0] == ("m.a", 1, {"FAILED": 1})
+
+    # A resumed run is read afresh while it runs, and once it finishes again
+    write(store, StateChanged(run_id, "flow", Running(), 2), task(a3 := uuid4(), run_id, "m.c"))
+    assert [g[0] for g in sums()] == ["m.a", "m.b", "m.c"]
+    write(store, *ran(a3, 20.0, 21.0), StateChanged(run_id, "flow", Completed(), 2))
+    assert sums()[2] == ("m.c", 1, {"COMPLETED": 1})
+
+
 def test_log_pages_filter_by_level_and_task_run_and_read_newest_first(store: RunStore) -> None:
     run_id, task_id = uuid4(), uuid4()
     write(store, *finished_flow(run_id), task(task_id, run_id),

@@ -47,7 +47,7 @@ from headwater.store.diagnosis import unavailable_error
 from headwater.store.memory import crashed_update
 from headwater.store.schema import flow_runs, run_control, task_runs
 from headwater.store.sql_deployments import SqlDeploymentMethods
-from headwater.store.sql_pages import SqlPageReads
+from headwater.store.sql_pages import AggregateCache, SqlPageReads
 from headwater.store.sql_reads import SqlReads
 from headwater.store.sql_writes import SqlWrites
 
@@ -74,6 +74,7 @@ class SqlRunStore(SqlWrites, SqlReads, SqlDeploymentMethods, SqlPageReads, RunSt
         self._open_lock = threading.Lock()
         self._update_statements: dict[tuple[str, tuple[str, ...], bool], Any] = {}
         self._insert_sql: dict[tuple[str, tuple[str, ...], bool], str] = {}
+        self._aggregate_cache = AggregateCache()
 
     # -- dialect hooks ------------------------------------------------------------------------
     def _create_engines(self) -> tuple[Engine, Engine]:

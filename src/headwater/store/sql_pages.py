@@ -4,19 +4,29 @@ Mixed into `SqlRunStore`. Pages use keyset cursors over the indexes revision 000
 (`(parent_flow_run_id, created)`, `(flow_name, created)`, `(state_type, created)` on flow
 runs; `(flow_run_id, start_time)` and `(flow_run_id, state_timestamp)` on task runs), so page
 100 costs what page 1 costs; counts and sums are `GROUP BY`s the database does.
+
+The sums per task and the dependencies per pair of tasks read every task run of a flow run
+(about 0.1 and 0.3 s of CPU at 100,000 task runs). A final flow run's task runs do not change,
+so once its run is final a store keeps these two answers (`AggregateCache`) with the flow run's
+state and its task runs' count and newest state: while those stay the same it answers from
+memory; a resumed run, a run marked Crashed or a late task run changes them, and the sums are
+read again. A running flow run's sums are always read afresh.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import Connection, Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
+from headwater.store.batch import FINAL_STATE_TYPES
 from headwater.store.memory_pages import one_task_run, sort_groups
 from headwater.store.pages import (
     DependencyGroupView,
@@ -89,11 +99,74 @@ def _task_conditions(flow_run_id: UUID, f: TaskRunFilter) -> list[Any]:
     return where
 
 
+T = TypeVar("T")
+
+
+class AggregateCache:
+    """The sums of final flow runs, each kept with the token it was read under; the `size`
+    most recently used are kept. Safe to use from several threads (the server's)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, str], tuple[tuple[Any, ...], Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str], token: tuple[Any, ...]) -> Any:
+        """The value kept for `key` under this `token`, or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != token:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: tuple[str, str], token: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            self._entries[key] = (token, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
 class SqlPageReads:
-    """The reads of `pages.py`, for `SqlRunStore` (which provides `_reading`)."""
+    """The reads of `pages.py`, for `SqlRunStore` (which provides `_reading` and
+    `_aggregate_cache`)."""
+
+    _aggregate_cache: AggregateCache
 
     def _reading(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
+
+    def _final_token(self, flow_run_id: UUID) -> tuple[Any, ...] | None:
+        """What the sums of a final flow run depend on (its state, its task runs' count and
+        newest state), or None while the run is not final (or not stored)."""
+        f, t = flow_runs.c, task_runs.c
+        run_id = str(flow_run_id)
+        query = select(
+            f.state_type, f.state_timestamp, f.run_count,
+            select(func.count()).where(t.flow_run_id == run_id).scalar_subquery(),
+            select(func.max(t.state_timestamp)).where(t.flow_run_id == run_id)
+            .scalar_subquery(),
+        ).where(f.id == run_id)
+        with self._reading() as conn:
+            row = conn.execute(query).first()
+        if row is None or row[0] not in FINAL_STATE_TYPES:
+            return None
+        return tuple(row)
+
+    def _kept_if_final(self, kind: str, flow_run_id: UUID, read: Callable[[], list[T]]
+                       ) -> list[T]:
+        """`read()`, or what it returned last time if the flow run is final and its token is
+        the same (the token is read first: a change made meanwhile misses the next time)."""
+        token = self._final_token(flow_run_id)
+        if token is None:
+            return read()
+        key = (kind, str(flow_run_id))
+        kept: list[T] | None = self._aggregate_cache.get(key, token)
+        if kept is None:
+            kept = read()
+            self._aggregate_cache.put(key, token, kept)
+        return list(kept)
 
     def _rows(self, query: Any) -> Iterator[Any]:
         with self._reading() as conn:
@@ -201,6 +274,10 @@ class SqlPageReads:
             return count_by_state([(row[0], row[1]) for row in conn.execute(query)])
 
     def task_run_summary(self, flow_run_id: UUID) -> list[TaskGroupView]:
+        return self._kept_if_final("tasks", flow_run_id,
+                                   lambda: self._read_task_run_summary(flow_run_id))
+
+    def _read_task_run_summary(self, flow_run_id: UUID) -> list[TaskGroupView]:
         c = task_runs.c
         took = c.end_time - c.start_time
         query = (
@@ -232,6 +309,10 @@ class SqlPageReads:
         ])
 
     def dependency_summary(self, flow_run_id: UUID) -> list[DependencyGroupView]:
+        return self._kept_if_final("dependencies", flow_run_id,
+                                   lambda: self._read_dependency_summary(flow_run_id))
+
+    def _read_dependency_summary(self, flow_run_id: UUID) -> list[DependencyGroupView]:
         down = aliased(task_runs)
         up = aliased(task_runs)
         up_flow = aliased(flow_runs)

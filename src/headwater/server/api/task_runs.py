@@ -119,8 +119,8 @@ def read_graph(store: Store, run_id: str) -> GraphOut:
     subflows = store.read_flow_runs(FlowRunFilter(parent_flow_run_id=run.id, limit=200))
     flow_nodes = [GraphNodeOut(id=str(s.id), label=f"{s.flow_name} / {s.name}", kind="flow_run",
                                state_type=s.state_type) for s in subflows]
-    counts = store.count_task_runs(run.id)
-    if sum(counts.values()) <= GRAPH_DETAIL_LIMIT:
+    groups = store.task_run_summary(run.id)  # kept by the store once the run is final
+    if sum(g.total for g in groups) <= GRAPH_DETAIL_LIMIT:
         tasks = store.read_task_run_page(run.id, TaskRunFilter(limit=GRAPH_DETAIL_LIMIT))
         nodes = [GraphNodeOut(id=str(t.id), label=t.name, kind="task_run",
                               state_type=t.state_type) for t in tasks] + flow_nodes
@@ -130,7 +130,6 @@ def read_graph(store: Store, run_id: str) -> GraphOut:
                  if str(d.upstream_run_id) in known]
         unique = {(e.source, e.target): e for e in edges}
         return GraphOut(grouped=False, nodes=nodes, edges=list(unique.values()))
-    groups = store.task_run_summary(run.id)
     nodes = [GraphNodeOut(id=f"task:{g.task_key}", label=f"{g.task_name} × {g.total}",
                           kind="task", state_type=_worst(g.states), count=g.total,
                           states=g.states) for g in groups]
