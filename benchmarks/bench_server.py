@@ -4,6 +4,7 @@ with 100,000 task runs in Chromium.
     python benchmarks/bench_server.py                       # 1,000,000 runs, 100,000 task runs
     python benchmarks/bench_server.py --runs 100000 --tasks 20000 --rounds 3   # quicker
     python benchmarks/bench_server.py --db PATH             # keep (and reuse) the generated store
+    python benchmarks/bench_server.py --url postgresql+psycopg://...   # any store URL, reused
 
 The store is generated with bulk inserts through `RunStore.write_batch` (no flows are run):
 flow runs spread over 30 days, 10 flows, 85% Completed, 10% Failed, the rest Running,
@@ -108,6 +109,19 @@ def generate(url: str, runs: int, tasks: int) -> str:
     return big
 
 
+def existing_big_run(url: str) -> str | None:
+    """The id of the flow run with many task runs `generate` made, if the store has one."""
+    from headwater.store import sql_store
+    from headwater.store.base import FlowRunFilter
+
+    store = sql_store(url)
+    try:
+        runs = store.read_flow_runs(FlowRunFilter(flow_name="big", limit=1))
+    finally:
+        store.close()
+    return str(runs[0].id) if runs else None
+
+
 def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HEADWATER_DATABASE_URL": url}
     proc = subprocess.Popen([sys.executable, "-m", "headwater.cli.main", "server", "start",
@@ -203,19 +217,26 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40, help="per query kind")
     parser.add_argument("--rounds", type=int, default=5, help="page loads")
     parser.add_argument("--db", help="SQLite file to generate (or reuse if it exists)")
+    parser.add_argument("--url", help="a store URL instead of --db (e.g. a PostgreSQL schema "
+                        "of its own: ...?options=-csearch_path%%3Dbench); filled if it has "
+                        "no flow runs, reused if it has")
     parser.add_argument("--port", type=int, default=0, help="default: a free one")
     args = parser.parse_args()
 
     path = Path(args.db) if args.db else Path(tempfile.mkdtemp()) / "bench.db"
-    url = f"sqlite:///{path}"
+    url = args.url or f"sqlite:///{path}"
     meta = path.with_suffix(".json")
-    if path.exists() and meta.exists():
+    big = existing_big_run(url) if args.url else None
+    if big is not None:
+        print("reusing the store's flow runs")
+    elif not args.url and path.exists() and meta.exists():
         big = json.loads(meta.read_text())["big"]
         print(f"reusing {path}")
     else:
         started = time.perf_counter()
         big = generate(url, args.runs, args.tasks)
-        meta.write_text(json.dumps({"big": big}))
+        if not args.url:
+            meta.write_text(json.dumps({"big": big}))
         print(f"generated {args.runs:,} flow runs and {args.tasks:,} task runs in "
               f"{time.perf_counter() - started:.0f} s")
     port = args.port or free_port()
