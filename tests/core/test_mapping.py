@@ -381,3 +381,153 @@ def test_map_with_return_state_gives_one_final_state_per_element() -> None:
     completed, failed = run_in_flow(body)
     assert [s.result() for s in completed] == [2, 4]
     assert [s.name for s in failed] == ["Failed"]
+
+
+# -- compact futures: a final element keeps only what its future answers with ------------------
+
+
+def test_a_final_mapped_future_keeps_no_task_run_yet_answers_with_its_recorded_state(
+    events: MemorySink,
+) -> None:
+    futures = run_in_flow(lambda: double.map([1, 2, 3]))
+    assert all(future.done() for future in futures)
+    for future, expected in zip(futures, [2, 4, 6], strict=True):
+        assert future.task_run is None
+        assert future.result() == expected
+        recorded = events.final_state(future.task_run_id)
+        state = future.state
+        assert (state.type, state.name, state.message) == (
+            recorded.type, recorded.name, recorded.message)
+        assert state.timestamp == recorded.timestamp
+        assert state.result() == expected
+        details = state.state_details
+        assert details.task_run_id == future.task_run_id
+        assert details.flow_run_id == recorded.state_details.flow_run_id
+        assert details.run_count == recorded.state_details.run_count == 1
+    assert sorted(r.task_run_id for r in events.task_runs()) == sorted(
+        f.task_run_id for f in futures)
+
+
+def test_a_mapped_future_answers_the_same_before_and_after_its_run_is_final() -> None:
+    import threading
+
+    release = threading.Event()
+
+    @task
+    def held(x: int) -> int:
+        release.wait(10)
+        return x
+
+    def body() -> Any:
+        futures = held.map([1, 2])
+        before = [(f.task_run_id, f.done(), f.task_run is not None) for f in futures]
+        release.set()
+        return before, futures.result(), futures
+
+    before, results, futures = run_in_flow(body)
+    assert [b[0] for b in before] == [f.task_run_id for f in futures]
+    assert [b[1:] for b in before] == [(False, True), (False, True)]
+    assert results == [1, 2]
+    assert "state=Completed" in repr(futures[0])
+
+
+def test_failed_elements_of_a_map_keep_their_failed_state_and_exception() -> None:
+    @task
+    def odd_fails(x: int) -> int:
+        if x % 2:
+            raise ValueError(x)
+        return x
+
+    def body() -> Any:
+        futures = odd_fails.map([0, 1, 2, 3])
+        with pytest.raises(ValueError):
+            futures.result()
+        return futures, futures.result(raise_on_failure=False)
+
+    futures, results = run_in_flow(body)
+    assert [f.state.name for f in futures] == ["Completed", "Failed", "Completed", "Failed"]
+    assert results[0] == 0 and results[2] == 2
+    assert isinstance(results[1], ValueError) and results[1].args == (1,)
+    with pytest.raises(ValueError):
+        futures[3].result()
+    assert isinstance(futures[3].result(raise_on_failure=False), ValueError)
+
+
+def test_a_map_list_a_user_changed_gathers_the_futures_it_now_holds() -> None:
+    def body() -> Any:
+        futures = double.map([1, 2, 3])
+        futures[1] = double.submit(50)
+        futures.append(double.submit(60))
+        futures.wait()
+        return futures.result()
+
+    assert run_in_flow(body) == [2, 100, 6, 120]
+
+
+def test_map_futures_work_with_wait_as_completed_and_as_upstreams() -> None:
+    from headwater.futures import as_completed, wait
+
+    def body() -> Any:
+        futures = double.map([1, 2, 3])
+        done, not_done = wait(futures)
+        completed = sorted(f.result() for f in as_completed(futures))
+        again = double.map(futures, wait_for=futures[:1]).result()
+        callbacks: list[int] = []
+        futures[0].add_done_callback(lambda f: callbacks.append(f.result()))
+        wrapped = futures[2].wrapped_future.result(5).result()
+        return len(done), len(not_done), completed, again, callbacks, wrapped
+
+    assert run_in_flow(body) == (3, 0, [2, 4, 6], [4, 8, 12], [2], 6)
+
+
+def test_mapped_calls_are_made_one_at_a_time_and_match_expand() -> None:
+    from headwater.core.mapping import MappedCalls, expand
+
+    parameters = {"x": [1, 2, 3], "y": unmapped([9]), "z": 7}
+    calls = MappedCalls(parameters)
+    assert len(calls) == 3
+    assert list(calls) == expand(parameters) == [
+        {"y": [9], "z": 7, "x": 1}, {"y": [9], "z": 7, "x": 2}, {"y": [9], "z": 7, "x": 3}]
+    assert calls[-1] == calls[2] == {"y": [9], "z": 7, "x": 3}
+    assert calls[1:] == expand(parameters)[1:]
+    assert calls[0] is not calls[0]  # made when asked for, not kept
+    with pytest.raises(IndexError):
+        calls[3]
+    assert calls.any_value(lambda v: v == [9]) and not calls.any_value(lambda v: v == 4)
+
+
+def test_a_map_result_raises_the_first_failure_to_finish_without_waiting_for_the_rest() -> None:
+    import threading
+
+    release = threading.Event()
+
+    @task
+    def slow_or_failing(x: int) -> int:
+        if x:
+            raise KeyError(x)
+        release.wait(10)
+        return x
+
+    def body() -> Any:
+        futures = slow_or_failing.map([0, 1])
+        with pytest.raises(KeyError):
+            futures.result()
+        still_running = not futures[0].done()
+        release.set()
+        return still_running, futures[0].result()
+
+    assert run_in_flow(body) == (True, 0)
+
+
+def test_a_flow_waits_for_every_run_of_a_map_it_does_not_wait_for(events: MemorySink) -> None:
+    import time
+
+    @task
+    def sleepy(x: int) -> int:
+        time.sleep(0.05)
+        return x
+
+    run_in_flow(lambda: sleepy.map([1, 2, 3]) and None)
+    runs = [r.task_run_id for r in events.task_runs()]
+    assert len(runs) == 3
+    assert [events.final_state(run).name for run in runs] == ["Completed"] * 3

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import threading
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, NamedTuple, TypeVar
 from uuid import UUID
 
 from headwater.core.runs import TaskRun
-from headwater.core.states import Failed, State
+from headwater.core.states import _NO_DATA, Failed, State, StateType, run_state
 
 R = TypeVar("R")
 
@@ -29,7 +30,8 @@ class TaskRunFuture(Generic[R]):
 
     Attributes:
         task_run_id: the run's id, known as soon as the task is submitted.
-        task_run: the run object, updated as the run advances.
+        task_run: the run object, updated as the run advances. For an element of a `.map`,
+            only while the run is in flight: None once it is final (see `MapRuns`).
     """
 
     __slots__ = ("_future", "task_run")
@@ -158,6 +160,260 @@ class TaskRunFutureList(list):  # type: ignore[type-arg]
                 f"Timed out waiting for all futures to complete within {timeout} seconds"
             ) from None
         return [future.result(raise_on_failure=raise_on_failure) for future in self]
+
+
+_COMPLETED = StateType.COMPLETED
+
+
+class _Settled(NamedTuple):
+    """What a final map element's stand-in runner future holds: the `state` of an outcome."""
+
+    state: State
+
+
+class MapRuns:
+    """The runs of one `.map`, kept compactly.
+
+    While a run is in flight its element keeps the TaskRun and the runner's future. Once the
+    run is final (its records are then in the flow run's sink), the element keeps only what
+    `result`, `state` and `task_run_id` need: the id (16 bytes of one shared array) and either
+    the return value and the time it completed (a plain `Completed` state, rebuilt when asked
+    for) or the final State itself. A million-element map then holds its results, not a
+    million TaskRuns, parameter dicts, States and runner futures.
+    """
+
+    __slots__ = ("_failed", "_ids", "_inners", "_lock", "_remaining", "_runs", "_states", "_times",
+                 "_values", "all_done", "count", "first_failure", "flow_run_id")
+
+    def __init__(self, count: int, flow_run_id: UUID | None) -> None:
+        self.count = count
+        self.flow_run_id = flow_run_id
+        self._inners: list[cf.Future[Any] | None] = [None] * count
+        self._runs: list[TaskRun | None] = [None] * count
+        self._values: list[Any] = [None] * count
+        self._states: list[State | None] = [None] * count
+        self._ids = bytearray(16 * count)
+        self._times = array("d", bytes(8 * count))
+        self._lock = threading.Lock()
+        self._remaining = count
+        self._failed = False
+        self.all_done: cf.Future[None] = cf.Future()  # every element is final
+        self.first_failure: cf.Future[int] = cf.Future()  # the index of the first not Completed
+        if not count:
+            self.all_done.set_result(None)
+
+    def track(self, index: int, run: TaskRun, inner: cf.Future[Any]) -> None:
+        """Element `index` is `run`, whose outcome `inner` will hold."""
+        self._runs[index] = run
+        self._inners[index] = inner
+        inner.add_done_callback(lambda done: self._settle(index, done))
+
+    def _settle(self, index: int, inner: cf.Future[Any]) -> None:
+        try:
+            state: State | None = inner.result(0).state
+        except BaseException:  # cancelled, or the runner failed: the future keeps saying so
+            state = None
+        if state is not None:
+            run = self._runs[index]
+            assert run is not None
+            self._ids[16 * index:16 * index + 16] = run.id.bytes
+            if self._plain(state, run):
+                self._values[index] = state._data
+                self._times[index] = state.timestamp_s
+            else:
+                self._states[index] = state
+            # Readers look at the future first and the run second: clear them in that order.
+            self._inners[index] = None
+            self._runs[index] = None
+        failed = state is None or state.type is not _COMPLETED
+        with self._lock:
+            self._remaining -= 1
+            last = not self._remaining
+            first = failed and not self._failed
+            if first:
+                self._failed = True
+        if first:
+            self.first_failure.set_result(index)
+        if last:
+            self.all_done.set_result(None)
+
+    def _plain(self, state: State, run: TaskRun) -> bool:
+        """Whether `state` is exactly what `_completed` rebuilds from its value and time."""
+        details = state.state_details
+        return (
+            state.type is _COMPLETED and state.name == "Completed" and state.message is None
+            and state._data is not _NO_DATA and details.task_run_id is run.id
+            and details.flow_run_id == self.flow_run_id and details.run_count == 1
+            and details.scheduled_time is None and details.cache_key is None
+            and details.cache_expiration is None and details.retriable is None
+        )
+
+    # -- one element ------------------------------------------------------------------------
+    def inner(self, index: int) -> cf.Future[Any] | None:
+        """The runner's future while the run is in flight (or the runner failed); else None."""
+        return self._inners[index]
+
+    def run(self, index: int) -> TaskRun | None:
+        return self._runs[index]
+
+    def task_run_id(self, index: int) -> UUID:
+        run = self._runs[index]
+        if run is not None:
+            return run.id
+        return UUID(bytes=bytes(self._ids[16 * index:16 * index + 16]))
+
+    def final_state(self, index: int) -> State:
+        """The final state of an element whose `inner` is None."""
+        state = self._states[index]
+        if state is not None:
+            return state
+        return self._completed(index)
+
+    def _completed(self, index: int) -> State:
+        state = run_state(_COMPLETED, "Completed", self.flow_run_id, self.task_run_id(index),
+                          self._values[index])
+        state.timestamp_s = self._times[index]
+        state.state_details.run_count = 1
+        return state
+
+    def results(self, raise_on_failure: bool) -> list[Any]:
+        """Every element's result, in order, once all are final."""
+        values = list(self._values)
+        states, inners = self._states, self._inners
+        for index in range(self.count):
+            inner = inners[index]
+            if inner is not None:
+                values[index] = _final_state(inner)._result(raise_on_failure=raise_on_failure)
+                continue
+            state = states[index]
+            if state is not None:
+                values[index] = state._result(raise_on_failure=raise_on_failure)
+        return values
+
+
+class MappedTaskRunFuture(TaskRunFuture[R]):
+    """The future of one element of a `.map`: a view of its slot in the map's `MapRuns`.
+
+    `task_run` is the run while it is in flight; None once it is final (its records are
+    stored; `state`, `result()` and `task_run_id` still answer).
+    """
+
+    __slots__ = ("_index", "_map")
+
+    def __init__(self, runs: MapRuns, index: int) -> None:  # no super(): nothing of its own
+        self._map = runs
+        self._index = index
+
+    @property
+    def _future(self) -> cf.Future[Any]:  # type: ignore[override]
+        inner = self._map.inner(self._index)
+        if inner is not None:
+            return inner
+        settled: cf.Future[Any] = cf.Future()
+        settled.set_result(_Settled(self._map.final_state(self._index)))
+        return settled
+
+    @property
+    def task_run(self) -> TaskRun | None:  # type: ignore[override]
+        return self._map.run(self._index)
+
+    @property
+    def task_run_id(self) -> UUID:
+        return self._map.task_run_id(self._index)
+
+    @property
+    def state(self) -> State:
+        runs, index = self._map, self._index
+        run = runs.run(index)
+        inner = runs.inner(index)
+        if inner is None:
+            return runs.final_state(index)
+        if not inner.done():
+            assert run is not None
+            return run.state
+        return _final_state(inner)
+
+    def done(self) -> bool:
+        inner = self._map.inner(self._index)
+        return inner is None or inner.done()
+
+    def wait(self, timeout: float | None = None) -> None:
+        _check_timeout(timeout)
+        inner = self._map.inner(self._index)
+        if inner is not None and not inner.done():
+            _note_wait_in_worker()
+            cf.wait([inner], timeout=timeout)
+
+    def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> R:
+        runs, index = self._map, self._index
+        if runs.inner(index) is None:
+            if timeout is not None:
+                _check_timeout(timeout)
+            return runs.final_state(index)._result(  # type: ignore[no-any-return]
+                raise_on_failure=raise_on_failure)
+        return super().result(timeout, raise_on_failure)
+
+    def add_done_callback(self, fn: Callable[[TaskRunFuture[R]], Any]) -> None:
+        inner = self._map.inner(self._index)
+        if inner is None:
+            fn(self)
+        else:
+            inner.add_done_callback(lambda _: fn(self))
+
+    def __repr__(self) -> str:
+        run = self._map.run(self._index)
+        if run is not None:
+            return f"TaskRunFuture(task_run={run.name!r}, state={self.state!s})"
+        return f"TaskRunFuture(task_run_id={self.task_run_id!s}, state={self.state!s})"
+
+
+class MappedFutureList(TaskRunFutureList):
+    """What `.map` returns when its runs go to the runner together: a list of
+    `MappedTaskRunFuture`s over one `MapRuns`, which waits for and gathers them as a whole."""
+
+    def __init__(self, runs: MapRuns) -> None:
+        super().__init__([MappedTaskRunFuture(runs, index) for index in range(runs.count)])
+        self.map_runs = runs
+
+    def _intact(self) -> bool:
+        # The whole-map paths hold while the list holds the map's elements (a user may have
+        # changed it: it is a list); else the general paths, future by future.
+        runs = self.map_runs
+        if len(self) != runs.count:
+            return False
+        return all(
+            future.__class__ is MappedTaskRunFuture and future._map is runs
+            and future._index == index for index, future in enumerate(self)
+        )
+
+    def wait(self, timeout: float | None = None) -> None:
+        _check_timeout(timeout)
+        if not self._intact():
+            super().wait(timeout)
+            return
+        done = self.map_runs.all_done
+        if not done.done():
+            _note_wait_in_worker()
+            cf.wait([done], timeout=timeout)
+
+    def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> list[Any]:
+        _check_timeout(timeout)
+        if not self._intact():
+            return super().result(timeout, raise_on_failure)
+        runs = self.map_runs
+        done = runs.all_done
+        if not done.done():  # as the general path: raise on the first failure to finish
+            _note_wait_in_worker()
+            waits: list[cf.Future[Any]] = [done, runs.first_failure] if raise_on_failure else [done]
+            cf.wait(waits,
+                    timeout=timeout, return_when=cf.FIRST_COMPLETED)
+            if raise_on_failure and runs.first_failure.done():
+                self[runs.first_failure.result()].result(raise_on_failure=True)
+            if not done.done():
+                raise TimeoutError(
+                    f"Timed out waiting for all futures to complete within {timeout} seconds"
+                )
+        return runs.results(raise_on_failure)
 
 
 class DoneAndNotDoneFutures(NamedTuple):

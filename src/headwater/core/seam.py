@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from headwater.core.flows import Flow
     from headwater.core.futures import TaskRunFuture, TaskRunFutureList
     from headwater.core.tasks import Task
@@ -41,7 +43,7 @@ class Engine(Protocol):
         ...
 
     def map_task(
-        self, task: Task[..., Any], calls: list[dict[str, Any]], wait_for: Any
+        self, task: Task[..., Any], calls: Sequence[dict[str, Any]], wait_for: Any
     ) -> TaskRunFutureList:
         """Hand one run per parameter dict to the current flow run's task runner."""
         ...

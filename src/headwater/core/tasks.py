@@ -223,7 +223,7 @@ class Task(Decorated, Generic[P, R]):
             MappingLengthMismatch: iterables of different lengths.
             MappingMissingIterable: no iterable argument.
         """
-        from headwater.core.mapping import expand
+        from headwater.core.mapping import MappedCalls
 
         if flow_run_var.get() is None:
             raise SubmissionError(
@@ -235,9 +235,8 @@ class Task(Decorated, Generic[P, R]):
         upstream = _resolve_top_level(parameters)
         if upstream:
             wait_for = [*(_as_list(wait_for)), *upstream]
-        calls = expand(parameters, self._signature.var_keyword)
-        complete = self._signature.complete
-        futures = seam.current.map_task(self, [complete(c) for c in calls], wait_for)
+        calls = MappedCalls(parameters, self._signature.var_keyword, self._signature.complete)
+        futures = seam.current.map_task(self, calls, wait_for)
         if return_state:
             futures.wait()
             return [future.state for future in futures]

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from headwater.core.seam import register_engine
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from headwater.core.flows import Flow
     from headwater.core.futures import TaskRunFuture, TaskRunFutureList
     from headwater.core.seam import Engine
@@ -90,7 +92,7 @@ class _LoadedOnFirstCall:
         return self._loaded().submit_task(task, parameters, wait_for)
 
     def map_task(
-        self, task: Task[..., Any], calls: list[dict[str, Any]], wait_for: Any
+        self, task: Task[..., Any], calls: Sequence[dict[str, Any]], wait_for: Any
     ) -> TaskRunFutureList:
         return self._loaded().map_task(task, calls, wait_for)
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from headwater.core.context import FlowRunContext, flow_run_var, task_run_var
-from headwater.core.futures import TaskRunFuture, TaskRunFutureList
+from headwater.core.futures import MappedFutureList, MapRuns, TaskRunFuture, TaskRunFutureList
+from headwater.core.mapping import MappedCalls
 from headwater.core.states import Failed, NotReady
 from headwater.engine import lineage
 from headwater.engine.caching import should_persist
@@ -39,6 +40,8 @@ from headwater.engine.task_run import new_task_run, next_call
 from headwater.errors import SelfDependencyError, SerializationError, UpstreamTaskError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from headwater.core.runs import TaskRun
     from headwater.core.tasks import Task
     from headwater.runners.base import TaskRunner
@@ -248,28 +251,47 @@ def submit_task(
 
 
 def map_task(
-    task: Task[..., Any], calls: list[dict[str, Any]], wait_for: Any
+    task: Task[..., Any], calls: Sequence[dict[str, Any]], wait_for: Any
 ) -> TaskRunFutureList:
-    """One run per parameter dict; runs that wait for nothing go to the runner together."""
+    """One run per parameter dict; runs that wait for nothing go to the runner together, a
+    chunk at a time, and their futures are a compact `MappedFutureList`."""
     ctx = flow_run_var.get()
     assert ctx is not None  # Task.map checked
     n = next_call(task, ctx)  # the elements' identities: task_key#n.0, task_key#n.1, ...
-    if wait_for is not None or any(_any_needs_resolution(call) for call in calls):
+    if wait_for is not None or _calls_need_resolution(calls):
         return TaskRunFutureList(submit_task(task, call, wait_for, f"{n}.{i}")
                                  for i, call in enumerate(calls))
     runner = open_task_runner(ctx)
-    requests = [build_request(task, new_task_run(task, call, ctx, f"{n}.{i}"), call, None, ctx)
-                for i, call in enumerate(calls)]
-    futures = TaskRunFutureList()
-    if ctx.runtime.control.cancel_requested(ctx.cancel_scope):
-        inners = [_done(execute(request)) for request in requests]
-    else:
-        inners = _send_many(ctx, runner, requests)
-    pending = ctx.pending
-    for request, inner in zip(requests, inners, strict=True):
-        pending.add(inner)
-        futures.append(TaskRunFuture(request.task_run, inner))
-    return futures
+    count = len(calls)
+    runs = MapRuns(count, ctx.flow_run.id)
+    cancelled = ctx.runtime.control.cancel_requested(ctx.cancel_scope)
+    # A chunk at a time: the runs' requests (TaskRun, parameters) exist from a little before
+    # they are queued until they are final, not all at once.
+    for start in range(0, count, _MAP_CHUNK):
+        requests = [
+            build_request(task, new_task_run(task, call, ctx, f"{n}.{i}"), call, None, ctx)
+            for i, call in zip(range(start, min(start + _MAP_CHUNK, count)),
+                               calls[start:start + _MAP_CHUNK], strict=True)
+        ]
+        if cancelled:
+            inners = [_done(execute(request)) for request in requests]
+        else:
+            inners = _send_many(ctx, runner, requests)
+        track = runs.track
+        for index, request, inner in zip(range(start, count), requests, inners, strict=False):
+            track(index, request.task_run, inner)
+        del requests, inners
+    ctx.pending.add(runs.all_done)
+    return MappedFutureList(runs)
+
+
+_MAP_CHUNK = 1024
+
+
+def _calls_need_resolution(calls: Sequence[dict[str, Any]]) -> bool:
+    if isinstance(calls, MappedCalls):
+        return calls.any_value(needs_resolution)
+    return any(_any_needs_resolution(call) for call in calls)
 
 
 def _launch(
