@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 
 metadata = MetaData()
 
@@ -78,11 +78,13 @@ task_runs = Table(
     Column("task_key", String(255), nullable=False),
     Column("flow_run_id", String(36)),
     Column("identity", String(300)),  # revision 0007: "task_key#n" or "task_key#n.i"
-    Index("ix_task_runs_flow_run_id", "flow_run_id"),
     Index("ix_task_runs_created", "created"),
     # Added by revision 0005: the timeline of one flow run, and its live updates.
     Index("ix_task_runs_flow_start", "flow_run_id", "start_time"),
     Index("ix_task_runs_flow_state_timestamp", "flow_run_id", "state_timestamp"),
+    # Revision 0010: a flow run's task runs in creation order (it replaced the index of
+    # flow_run_id alone).
+    Index("ix_task_runs_flow_created", "flow_run_id", "created"),
 )
 
 logs = Table(
@@ -95,8 +97,9 @@ logs = Table(
     Column("level", Integer, nullable=False),
     Column("message", Text, nullable=False),
     Column("timestamp", Float, nullable=False),
-    Index("ix_logs_flow_run_id", "flow_run_id"),
     Index("ix_logs_task_run_id", "task_run_id"),
+    # Revision 0010: a flow run's lines by id (it replaced the index of flow_run_id alone).
+    Index("ix_logs_flow_run_id_id", "flow_run_id", "id"),
 )
 
 dependencies = Table(
