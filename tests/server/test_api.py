@@ -73,6 +73,8 @@ def test_one_run_has_its_parameters_result_states_and_task_run_sums(api: httpx.C
 
     assert run["parameters"] == {"n": 3} and run["result"] == "12"
     assert run["cancel_requested"] is False
+    assert run["change_token"] == api.get("/api/changes", params={"flow_run": run_id}).json()[
+        "token"]  # nothing changed since: the page polls for a different one
     assert [s["name"] for s in states] == ["Pending", "Running", "Completed"]
     assert summary["total"] == 6 and summary["states"] == {"COMPLETED": 6}
     by_task = {t["task_name"]: t["total"] for t in summary["tasks"]}
@@ -205,6 +207,7 @@ def test_a_running_run_changes_token_and_is_cancelled_from_the_api(
             assert final["state_name"] == "Cancelled" and final["cancel_requested"] is True
             assert api.get("/api/changes", params={"flow_run": run["id"]}).json()[
                 "token"] != token
+            assert final["change_token"] != token
         wait_until(lambda: proc.poll() is not None, timeout=60)
     finally:
         release.touch()

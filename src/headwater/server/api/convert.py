@@ -43,11 +43,12 @@ def flow_run_out(run: FlowRunView, subflows: int = 0) -> FlowRunOut:
     )
 
 
-def flow_run_detail_out(run: FlowRunView, cancel_requested: bool) -> FlowRunDetailOut:
+def flow_run_detail_out(run: FlowRunView, cancel_requested: bool, change_token: str
+                        ) -> FlowRunDetailOut:
     return FlowRunDetailOut(
         **flow_run_out(run).model_dump(), parameters=run.parameters, result=run.result,
         flow_version=run.flow_version, heartbeat=run.heartbeat,
-        cancel_requested=cancel_requested,
+        cancel_requested=cancel_requested, change_token=change_token,
     )
 
 

@@ -112,10 +112,13 @@ def flow_run_histogram(
 
 @router.get("/flow_runs/{run_id}", response_model=FlowRunDetailOut)
 def read_flow_run(store: Store, run_id: str) -> FlowRunDetailOut:
-    """One flow run, by id or a unique id prefix: parameters, result, state."""
+    """One flow run, by id or a unique id prefix: parameters, result, state, and its change
+    token, read before the run (a change committed in between shows in the next poll)."""
     run = store.read_flow_run(run_id)
+    token = store.read_change_token(run.id)
+    run = store.read_flow_run(str(run.id))
     requested = bool(store.read_cancel_requests([str(run.id)]))
-    return flow_run_detail_out(run, requested)
+    return flow_run_detail_out(run, requested, token)
 
 
 def flow_run(store: RunStore, run_id: str) -> FlowRunView:

@@ -41,6 +41,9 @@ class FlowRunDetailOut(FlowRunOut):
     flow_version: str | None
     heartbeat: float | None
     cancel_requested: bool
+    change_token: str = Field(
+        description="The run's token of `/api/changes?flow_run=`, read before the rest of this "
+                    "answer: poll that and read the run again when the token differs.")
 
 
 class FlowRunPageOut(BaseModel):

@@ -278,11 +278,13 @@ async function runsPage() {
 
 // -- one flow run ---------------------------------------------------------------------------
 async function flowRunPage(runId) {
-  runId = (await api(`/api/flow_runs/${encodeURIComponent(runId)}`)).id;  // a prefix, resolved
-  // The change token before the data, so a change made while the page loads is seen by the
-  // first poll (a run that finishes meanwhile would otherwise stay "Running" on the page).
-  let token = (await api(`/api/changes?flow_run=${runId}`)).token;
-  let run = await api(`/api/flow_runs/${runId}`);
+  need("timeline").catch(() => {});  // loads while the run is read; a failure is shown by the timeline
+  // One request before the header: the run (by id or a prefix) and its change token, read
+  // before the run, so a change made while the page loads is seen by the first poll (a run
+  // that finishes meanwhile would otherwise stay "Running" on the page).
+  let run = await api(`/api/flow_runs/${encodeURIComponent(runId)}`);
+  runId = run.id;
+  let token = run.change_token;
   const header = h("div", { class: "card", "data-testid": "run-header" });
   const summaryBox = h("div", { "data-testid": "task-summary" });
   const panels = {};
