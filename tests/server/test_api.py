@@ -108,6 +108,7 @@ def test_the_timeline_sends_the_bars_of_a_window_and_how_many_ran_in_it(
     run_id = the_run(api, "pipeline")["id"]
 
     whole = api.get(f"/api/flow_runs/{run_id}/timeline").json()
+    by_prefix = api.get(f"/api/flow_runs/{str(run_id)[:12]}/timeline").json()
     capped = api.get(f"/api/flow_runs/{run_id}/timeline", params={"limit": 2}).json()
     before = api.get(f"/api/flow_runs/{run_id}/timeline",
                      params={"start": 1.0, "end": whole["run_start"] - 1}).json()
@@ -117,6 +118,9 @@ def test_the_timeline_sends_the_bars_of_a_window_and_how_many_ran_in_it(
     assert starts == sorted(starts)
     assert capped["in_window"] == 6 and len(capped["bars"]) == 2 and capped["truncated"]
     assert before["in_window"] == 0 and before["bars"] == []
+    # The page asks for the first bars with the run: the token tells it whether both agree
+    assert by_prefix == whole
+    assert whole["change_token"] == api.get(f"/api/flow_runs/{run_id}").json()["change_token"]
 
 
 def test_the_graph_links_task_runs_to_what_they_used(api: httpx.Client) -> None:

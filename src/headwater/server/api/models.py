@@ -126,6 +126,8 @@ class TimelineOut(BaseModel):
     in_window: int = Field(description="How many task runs ran in the window.")
     bars: list[TaskRunOut] = Field(description="The first of them by start time.")
     truncated: bool = Field(description="More ran in the window than `bars` holds: zoom in.")
+    change_token: str = Field(
+        description="The run's token of `/api/changes?flow_run=`, read before the bars.")
 
 
 class GraphNodeOut(BaseModel):

@@ -92,8 +92,11 @@ def read_timeline(
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
 ) -> TimelineOut:
     """The task runs that ran in [start, end) (default: the whole run), first started first:
-    at most `limit` bars, and how many ran in the window."""
-    run = flow_run(store, run_id)
+    at most `limit` bars, and how many ran in the window; and the run's change token, read
+    before the rest."""
+    run_uuid = flow_run(store, run_id).id
+    token = store.read_change_token(run_uuid)
+    run = flow_run(store, str(run_uuid))
     run_start = run.start_time or run.created
     run_end = run.end_time
     window_start = run_start if start is None else start
@@ -108,7 +111,8 @@ def read_timeline(
     in_window = sum(store.count_task_runs(run.id, f).values())
     return TimelineOut(run_start=run_start, run_end=run_end,
                        window=[window_start, window_end], in_window=in_window,
-                       bars=[task_run_out(t) for t in bars], truncated=in_window > len(bars))
+                       bars=[task_run_out(t) for t in bars], truncated=in_window > len(bars),
+                       change_token=token)
 
 
 @router.get("/flow_runs/{run_id}/graph", response_model=GraphOut)

@@ -278,7 +278,11 @@ async function runsPage() {
 
 // -- one flow run ---------------------------------------------------------------------------
 async function flowRunPage(runId) {
-  need("timeline").catch(() => {});  // loads while the run is read; a failure is shown by the timeline
+  // The timeline's library and first bars load while the run is read (the API takes an id
+  // prefix too); a failure is shown by the timeline, which awaits them.
+  need("timeline").catch(() => {});
+  const firstBars = api(`/api/flow_runs/${encodeURIComponent(runId)}/timeline${query({ limit: TIMELINE_BARS })}`);
+  firstBars.catch(() => {});
   // One request before the header: the run (by id or a prefix) and its change token, read
   // before the run, so a change made while the page loads is seen by the first poll (a run
   // that finishes meanwhile would otherwise stay "Running" on the page).
@@ -359,7 +363,10 @@ async function flowRunPage(runId) {
   renderHeader();
   // Only the timeline loads now; every other tab fetches when first shown, and the sums over
   // every task run (the slowest read) are asked for once the first bars are in.
-  const timeline = timelinePanel(panels.Timeline, runId, run);
+  const timeline = timelinePanel(panels.Timeline, runId, run, firstBars);
+  // The first bars were read apart from the run: if something changed between the two
+  // reads, the first poll reloads everything.
+  timeline.firstBars.then((t) => { if (t.change_token !== token) token = ""; }, () => {});
   const summary = timeline.firstBars.then(renderSummary, renderSummary);
   widgets.push(timeline,
                lazy(panels.Logs, () => logsPanel(panels.Logs, runId)),
@@ -402,7 +409,7 @@ function lazy(panel, start) {
 // window shown. (Drawing is what costs: 500 bars take vis-timeline about half a second.)
 const TIMELINE_BARS = 200;
 
-function timelinePanel(panel, runId, run) {
+function timelinePanel(panel, runId, run, bars) {
   const note = h("div", { class: "note", "data-testid": "timeline-note" });
   const box = h("div", { id: "timeline", "data-testid": "timeline" });
   panel.append(note, box);
@@ -452,9 +459,7 @@ function timelinePanel(panel, runId, run) {
       }
     });
   };
-  // The library loads while the first bars are fetched.
-  const bars = api(`/api/flow_runs/${runId}/timeline${query({ limit: TIMELINE_BARS })}`);
-  bars.catch(() => {});  // reported by `load`, which awaits it
+  // `bars`: the first bars, asked for with the run (reported by `load`, which awaits them).
   const ready = need("timeline").then(() => { make(); loading = load(undefined, undefined, bars); });
   panel.addEventListener("shown", () => timeline && timeline.redraw());
   return {
