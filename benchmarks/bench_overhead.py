@@ -35,6 +35,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from writer_cpus import other_cpus, place_writers, writer_cpu_seconds
+
 WORKLOADS = ("direct", "submit", "map", "subflow")
 
 
@@ -91,23 +93,34 @@ def timed(fn: Callable[[int], None], n: int) -> float:
     return time.perf_counter() - start
 
 
-def measure(workload: str, n: int, rounds: int) -> dict[str, Any]:
+def measure(workload: str, n: int, rounds: int,
+            writer_cpus: set[int] | None = None) -> dict[str, Any]:
     pool = ThreadPoolExecutor()
     floor, engine = floors(pool)[workload], headwater_flows()[workload]
     floor(min(n, 1000))  # warm both up: imports, the pool's threads, the writer process
     engine(min(n, 1000))
+    if writer_cpus is not None:
+        place_writers(writer_cpus)
     ratios, floor_s, engine_s = [], [], []
+    writer_s = 0.0
     load = os.getloadavg()[0]
     for i in range(rounds):
         if i % 2 == 0:
-            f, e = timed(floor, n), timed(engine, n)
+            f = timed(floor, n)
+            before = writer_cpu_seconds()
+            e = timed(engine, n)
+            writer_s += writer_cpu_seconds() - before
         else:
-            e, f = timed(engine, n), timed(floor, n)
+            before = writer_cpu_seconds()
+            e = timed(engine, n)
+            writer_s += writer_cpu_seconds() - before
+            f = timed(floor, n)
         floor_s.append(f)
         engine_s.append(e)
         ratios.append(e / f)
     pool.shutdown()
     return {
+        "writer_cpu_us": writer_s / (n * rounds) * 1e6,
         "workload": workload, "n": n, "rounds": rounds,
         "ratio_median": statistics.median(ratios), "ratio_min": min(ratios),
         "ratio_max": max(ratios),
@@ -168,6 +181,10 @@ def main() -> None:
     parser.add_argument("--level", default="WARNING", help="HEADWATER_LOGGING_LEVEL")
     parser.add_argument("--store", choices=("sqlite", "memory"), default="sqlite")
     parser.add_argument("--pin", type=int, metavar="CPU", help="run on this one CPU (Linux)")
+    parser.add_argument(
+        "--writer-cpu", choices=("other", "same"), default="other",
+        help="with --pin: the store's writer process on the other CPUs (default; the writer "
+             "process exists to take recording off the flow's CPU) or on the pinned one")
     parser.add_argument("--json", action="store_true", help="one JSON object per row")
     parser.add_argument("--logging", action="store_true",
                         help="measure INFO logging over WARNING instead (sets --level INFO)")
@@ -184,6 +201,9 @@ def main() -> None:
     else:
         os.environ.pop("HEADWATER_STORE", None)
     sizes = args.n or [10_000, 100_000]
+    writer_cpus = None
+    if args.pin is not None and args.writer_cpu == "other":
+        writer_cpus = other_cpus(args.pin)
     if args.logging:
         for n in sizes:
             row = measure_logging(n, args.rounds or 7)
@@ -193,20 +213,22 @@ def main() -> None:
                   f"{row['warning_us']:.1f} µs, INFO {row['info_us']:.1f} µs", flush=True)
         return
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
-          f"{f', pinned to CPU {args.pin}' if args.pin is not None else ''}; store "
+          f"{f', pinned to CPU {args.pin}' if args.pin is not None else ''}"
+          f"{f' (writer on CPUs {sorted(writer_cpus)})' if writer_cpus else ''}; store "
           f"{args.store}; logging {args.level}", flush=True)
     print(f"{'workload':<9} {'N':>8} {'× floor':>8} {'min–max':>13} {'µs/task':>8} "
-          f"{'floor µs':>9} {'load':>10}")
+          f"{'floor µs':>9} {'writer µs':>9} {'load':>10}")
     for n in sizes:
         for workload in args.workload or WORKLOADS:
             rounds = args.rounds or (7 if n <= 10_000 else 3)
-            row = measure(workload, n, rounds)
+            row = measure(workload, n, rounds, writer_cpus)
             if args.json:
                 print(json.dumps(row), flush=True)
                 continue
             print(f"{workload:<9} {n:>8,} {row['ratio_median']:>7.2f}× "
                   f"{row['ratio_min']:>5.2f}–{row['ratio_max']:<5.2f}× "
                   f"{row['headwater_us']:>8.1f} {row['floor_us']:>9.1f} "
+                  f"{row['writer_cpu_us']:>9.1f} "
                   f"{row['load_before']:>4.1f}→{row['load_after']:<4.1f}", flush=True)
 
 

@@ -71,7 +71,8 @@ def overhead(
     for row in json_lines(args, clean_env(), timeout=3600):
         figures[(row["workload"], row["n"])] = Figure(
             row["ratio_median"], row["ratio_min"], row["ratio_max"],
-            f"{row['headwater_us']:.1f} µs vs {row['floor_us']:.1f} µs",
+            f"{row['headwater_us']:.1f} µs vs {row['floor_us']:.1f} µs; writer process "
+            f"{row['writer_cpu_us']:.1f} CPU µs",
         )
     return figures
 

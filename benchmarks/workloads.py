@@ -38,9 +38,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from writer_cpus import other_cpus, place_writers
+
 WORKLOADS = ("direct", "submit", "map", "subflow", "dask-threads", "dask-processes")
 ENGINES = ("threadpool", "headwater", "prefect")
 WARMUP_N = 1_000
+WRITER_CPUS: set[int] | None = None  # where the writer process goes once started (--pin)
 
 
 def inc(x: int) -> int:
@@ -78,9 +81,13 @@ def peak_rss_mb() -> float:
 def best_of(repeat: int, warmup: Callable[[], Any], fn: Callable[[], Any]) -> float:
     """The shortest wall time of `repeat` runs of `fn`, in seconds, after one `warmup()` run.
 
-    The minimum, as `timeit` advises: noise from other processes only ever adds time.
+    The minimum, as `timeit` advises: noise from other processes only ever adds time. When
+    pinned, the store's writer process (started by the warm-up) moves to the other CPUs
+    unless `--writer-cpu same` (see `writer_cpus.py`).
     """
     warmup()
+    if WRITER_CPUS is not None:
+        place_writers(WRITER_CPUS)
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -246,9 +253,15 @@ def main(argv: list[str] | None = None) -> None:
         "--warmup", type=int, default=WARMUP_N, help="items in the warm-up run (at most --n)"
     )
     parser.add_argument("--pin", type=int, metavar="CPU", help="run on this one CPU (Linux)")
+    parser.add_argument(
+        "--writer-cpu", choices=("other", "same"), default="other",
+        help="with --pin: the store's writer process on the other CPUs (default) or the same")
     args = parser.parse_args(argv)
+    global WRITER_CPUS
     if args.pin is not None:
         os.sched_setaffinity(0, {args.pin})
+        if args.writer_cpu == "other":
+            WRITER_CPUS = other_cpus(args.pin)
     report = run(args.engine, args.workload, args.n, args.repeat, args.warmup)
     sys.stdout.flush()
     print(json.dumps(report), file=sys.__stdout__, flush=True)
