@@ -130,7 +130,8 @@ def measure(workload: str, n: int, rounds: int,
     }
 
 
-def measure_logging(n: int, rounds: int) -> dict[str, Any]:
+def measure_logging(n: int, rounds: int, writer_cpus: set[int] | None = None
+                    ) -> dict[str, Any]:
     """µs per direct task call at INFO minus at WARNING, round by round, in this process.
 
     Call with HEADWATER_LOGGING_LEVEL=INFO set, so the console handler is attached.
@@ -143,6 +144,8 @@ def measure_logging(n: int, rounds: int) -> dict[str, Any]:
         try:
             engine = headwater_flows()["direct"]
             engine(min(n, 1000))
+            if writer_cpus is not None:
+                place_writers(writer_cpus)
             logger = logging.getLogger("headwater")
             costs, warning_s, info_s, lines = [], [], [], [0, 0]
             for i in range(rounds):
@@ -206,7 +209,7 @@ def main() -> None:
         writer_cpus = other_cpus(args.pin)
     if args.logging:
         for n in sizes:
-            row = measure_logging(n, args.rounds or 7)
+            row = measure_logging(n, args.rounds or 7, writer_cpus)
             print(json.dumps(row) if args.json else
                   f"INFO over WARNING, N = {n:,}: {row['cost_us_median']:.1f} µs per task run "
                   f"({row['cost_us_min']:.1f}–{row['cost_us_max']:.1f}); WARNING "

@@ -233,3 +233,29 @@ def test_a_start_that_finds_no_silent_run_does_not_wait_for_the_write_lock(
 
         other.execute("ROLLBACK")
     lean.close()
+
+
+def test_none_binds_as_null_and_an_adapter_someone_registered_for_none_is_kept(
+    tmp_path: Path,
+) -> None:
+    from headwater.store.lean_sqlite import bind_none_directly
+
+    key = (type(None), sqlite3.PrepareProtocol)
+    saved = sqlite3.adapters.pop(key, None)
+    try:
+        bind_none_directly()
+        with closing(sqlite3.connect(tmp_path / "t.db")) as conn:
+            conn.execute("CREATE TABLE t (a)")
+            conn.execute("INSERT INTO t VALUES (?)", (None,))
+            assert conn.execute("SELECT a IS NULL FROM t").fetchone() == (1,)
+
+        def theirs(value: None) -> str:
+            return "theirs"
+
+        sqlite3.adapters[key] = theirs
+        bind_none_directly()
+        assert sqlite3.adapters[key] is theirs
+    finally:
+        sqlite3.adapters.pop(key, None)
+        if saved is not None:
+            sqlite3.adapters[key] = saved

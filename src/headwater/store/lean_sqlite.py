@@ -72,6 +72,7 @@ class LeanSqliteStore(LeanStore):
                 url=self.display_url,
             ) from exc
         make_private(self.file)
+        bind_none_directly()
         # We issue BEGIN ourselves; sqlite3's implicit transactions would defer the lock.
         conn = sqlite3.connect(self.file, timeout=self.busy_timeout, isolation_level=None,
                                check_same_thread=False)
@@ -116,6 +117,25 @@ class LeanSqliteStore(LeanStore):
             self._corrupt = corrupt_error(self.display_url, self.path, "; ".join(found))
             raise self._corrupt
         self._checked = True
+
+
+def _null(value: None) -> None:
+    return value
+
+
+def bind_none_directly() -> None:
+    """Register an adapter for None, unless one is registered already.
+
+    `sqlite3` binds int, float, str and bytes as they are, but sends every other value, None
+    included, through its adapter protocol first: a look-up that fails with an exception it
+    then clears. Rows carry several None values each (a state's message and data, most of the
+    time), and that look-up was a tenth of the writer's work per task run. With an adapter
+    for None found at once, None still binds as NULL, as it always did; the adapter changes
+    nothing for any other code in this process (None means NULL to `sqlite3` either way).
+    """
+    key = (type(None), sqlite3.PrepareProtocol)
+    if key not in sqlite3.adapters:
+        sqlite3.register_adapter(type(None), _null)
 
 
 def make_private(path: Path) -> None:
