@@ -4,6 +4,7 @@ run of its task shares (sent once by a runner), runs the same on the other side.
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from headwater import task
 from headwater.engine.execution import (
     TaskRunRequest,
     execute_bytes,
+    execute_shared,
     load_shared,
 )
 from headwater.errors import SerializationError
@@ -60,3 +62,24 @@ def test_an_unpicklable_task_says_so_when_its_shared_parts_are_made() -> None:
 
     with pytest.raises(SerializationError, match=r"'holds' cannot be sent .* the task itself"):
         task_run_request(holds, x=1).shared_bytes()
+
+
+def test_a_worker_loads_the_shared_parts_once_per_token_and_keeps_them() -> None:
+    request = task_run_request(add, x=1, y=2)
+    data = request.shared_bytes()
+    fetched: list[str] = []
+
+    def fetch(where: str) -> bytes:  # stands in for a cluster's object store
+        fetched.append(where)
+        return data
+
+    token = uuid.uuid4().bytes
+    results = [
+        TaskRunRequest.outcome_from_bytes(
+            execute_shared(token, (fetch, "store"), request.to_bytes(shared=False))
+        ).state.result()
+        for _ in range(3)
+    ]
+    assert results == [3, 3, 3] and fetched == ["store"]
+    again = execute_shared(uuid.uuid4().bytes, data, request.to_bytes(shared=False))
+    assert TaskRunRequest.outcome_from_bytes(again).state.result() == 3

@@ -316,7 +316,7 @@ def test_large_shared_parts_go_by_reference_through_the_object_store(
         return _task_adding(5).map(range(10)).result()
 
     assert _on_ray(body) == [x + 5 for x in range(10)]
-    assert [type(shared).__name__ for shared in sent] == ["list"]  # [its ObjectRef]
+    assert [type(shared).__name__ for shared in sent] == ["tuple"]  # (_fetch, its ObjectRef)
 
 
 def test_an_unpicklable_task_fails_its_runs_naming_the_task(ray_session: Any) -> None:

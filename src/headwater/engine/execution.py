@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
@@ -170,6 +171,12 @@ class TaskRunRequest(NamedTuple):
         return execute_bytes(payload, shared)
 
     @staticmethod
+    def execute_shared(token: bytes, shared: SharedSource, payload: bytes) -> bytes:
+        """Run a request made by `to_bytes(shared=False)`; see the module-level
+        `execute_shared`."""
+        return execute_shared(token, shared, payload)
+
+    @staticmethod
     def outcome_from_bytes(payload: bytes) -> TaskRunOutcome:
         """Read what `execute_bytes` returned.
 
@@ -202,6 +209,8 @@ execute_async = TaskRunRequest.execute_async
 
 # What `TaskRunRequest.shared_bytes` holds: the task and the flow run's facts.
 SharedParts = tuple["Task[..., Any]", "FlowRunFacts | None"]
+# How a worker gets them (`execute_shared`): their bytes, or (function, argument) giving them.
+SharedSource = bytes | tuple[Callable[[Any], bytes], Any]
 
 
 def load_shared(data: bytes) -> SharedParts:
@@ -213,6 +222,30 @@ def load_shared(data: bytes) -> SharedParts:
     """
     task, facts = loads(data, "task")
     return task, facts
+
+
+# A worker keeps the shared parts of this many tasks (`execute_shared`), the oldest going first.
+SHARED_KEPT = 256
+_shared_kept: dict[bytes, SharedParts] = {}
+
+
+def execute_shared(token: bytes, shared: SharedSource, payload: bytes) -> bytes:
+    """Worker side: run a request made by `to_bytes(shared=False)`, with the shared parts
+    (`shared_bytes()`) that `token` names.
+
+    This process loads them the first time it sees `token`, and keeps them for the next runs of
+    that task: a task defined in a script is rebuilt once per worker, not once per run. `shared`
+    is their bytes, or a (function, argument) pair whose call returns them, so that large parts
+    can wait elsewhere (a cluster's object store) until a worker needs them.
+    """
+    parts = _shared_kept.get(token)
+    if parts is None:
+        data = shared if isinstance(shared, bytes) else shared[0](shared[1])
+        parts = load_shared(data)
+        while len(_shared_kept) >= SHARED_KEPT:
+            _shared_kept.pop(next(iter(_shared_kept)), None)
+        _shared_kept[token] = parts
+    return execute_bytes(payload, parts)
 
 
 def execute_bytes(payload: bytes, shared: SharedParts | None = None) -> bytes:

@@ -26,14 +26,14 @@ import os
 import queue
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from headwater.errors import OptionError
 from headwater.runners.base import TaskRunner
 
 if TYPE_CHECKING:
-    from headwater.engine.execution import SharedParts, TaskRunOutcome, TaskRunRequest
+    from headwater.engine.execution import TaskRunOutcome, TaskRunRequest
 
     # A run being watched: its ObjectRef, the future of its outcome, its request.
     _Watched = tuple[Any, cf.Future[TaskRunOutcome], TaskRunRequest]
@@ -45,8 +45,6 @@ _RESERVED_REMOTE_OPTIONS = ("name", "num_returns")
 # submitted meanwhile at least this often (see `_Results`).
 _WINDOW = 200
 _POLL_SECONDS = 0.01
-# A worker keeps the shared parts (task, flow run facts) of this many tasks, the oldest going.
-_SHARED_KEPT = 256
 # Shared parts up to this size travel with each run (for Ray, a bytes argument is the cheapest
 # kind: ~25 µs less per run in the flow's process than an ObjectRef inside a list, and a
 # top-level ObjectRef is fetched on the worker for every run); larger ones are put in the object
@@ -149,8 +147,8 @@ class RayTaskRunner(TaskRunner):
         self._remote: Any = None
         self._named: dict[str, Any] = {}  # task name -> the remote function, so named
         # (id(task), id(flow run facts)) -> what `submit` sends with each run of that task:
-        # (token, shared bytes or [their ObjectRef], named remote function, task, facts); the
-        # task and the facts are kept so that their ids stay theirs.
+        # (token, shared bytes or (`_fetch`, their ObjectRef), named remote function, task,
+        # facts); the task and the facts are kept so that their ids stay theirs.
         self._shipped: dict[tuple[int, int], tuple[bytes, Any, Any, Any, Any]] = {}
         self._lock = threading.Lock()
         self._results: _Results | None = None
@@ -241,13 +239,13 @@ class RayTaskRunner(TaskRunner):
                 logging.getLogger("headwater.engine").info("Shutting down the Ray instance")
                 ray.shutdown()
 
-    def _remote_function(self) -> Any:
+    def _remote_function(self, entry: Callable[..., bytes]) -> Any:
         """The worker entry point as a Ray remote function with `remote_options`: made once
         per start (the function is exported to the cluster once). Call with `_lock` held."""
         if self._remote is None:
             ray = self._ray
-            self._remote = (ray.remote(**self.remote_options)(_execute_on_ray)
-                            if self.remote_options else ray.remote(_execute_on_ray))
+            self._remote = (ray.remote(**self.remote_options)(entry)
+                            if self.remote_options else ray.remote(entry))
         return self._remote
 
     def submit(self, request: TaskRunRequest) -> cf.Future[TaskRunOutcome]:
@@ -268,11 +266,11 @@ class RayTaskRunner(TaskRunner):
 
     def _ship(self, request: TaskRunRequest) -> tuple[bytes, Any, Any, Any, Any]:
         """Pickle what the runs of this task in this flow run share, once, and give it a token
-        by which workers recognise what they already loaded (`_execute_on_ray`).
+        by which workers recognise what they already loaded (`request.execute_shared`).
 
         Large shared bytes are put in Ray's object store, and their reference travels inside a
-        list, so that Ray does not fetch them for every run: a worker fetches them only the
-        first time it runs this task.
+        tuple, so that Ray does not fetch them for every run: a worker fetches them (`_fetch`)
+        only the first time it runs this task.
         """
         data = request.shared_bytes()  # raises SerializationError for an unpicklable task
         key = (id(request.task), id(request.flow_run))
@@ -285,9 +283,10 @@ class RayTaskRunner(TaskRunner):
             if named is None:
                 # The name shows in the Ray dashboard (and in get_runtime_context()). Ray
                 # builds a new wrapper on every `.options()` call (~50 µs): one per task.
-                named = self._remote_function().options(name=name)
+                named = self._remote_function(request.execute_shared).options(name=name)
                 self._named[name] = named
-            shared = data if len(data) <= _INLINE_SHARED_BYTES else [self._ray.put(data)]
+            shared = (data if len(data) <= _INLINE_SHARED_BYTES
+                      else (_fetch, self._ray.put(data)))
             shipped = (uuid.uuid4().bytes, shared, named, request.task, request.flow_run)
             self._shipped[key] = shipped
         return shipped
@@ -296,24 +295,10 @@ class RayTaskRunner(TaskRunner):
     # loop (one `submit` per request, an unsendable one failing alone) is what a batch costs.
 
 
-# On a Ray worker: token -> the shared parts of a task's runs, loaded once (see `_ship`).
-_shared_parts: dict[bytes, SharedParts] = {}
-
-
-def _execute_on_ray(token: bytes, shared: bytes | list[Any], payload: bytes) -> bytes:
-    """The worker entry point: run one request made by `to_bytes(shared=False)`, its shared
-    parts (their bytes, or a list of their ObjectRef) loaded the first time this worker sees
-    `token`."""
-    from headwater.engine.execution import execute_bytes, load_shared
-
-    parts = _shared_parts.get(token)
-    if parts is None:
-        data = shared if isinstance(shared, bytes) else _import_ray().get(shared[0])
-        parts = load_shared(data)
-        while len(_shared_parts) >= _SHARED_KEPT:
-            _shared_parts.pop(next(iter(_shared_parts)), None)
-        _shared_parts[token] = parts
-    return execute_bytes(payload, parts)
+def _fetch(ref: Any) -> bytes:
+    """On a Ray worker: the shared bytes of a task's runs, from the object store (see `_ship`)."""
+    data: bytes = _import_ray().get(ref)
+    return data
 
 
 def _probe(payload: bytes) -> bytes:
