@@ -15,6 +15,7 @@ cheap.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,21 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def _open_sink_first() -> None:
+    """Open the sink the first run will record to, before the engine's modules load.
+
+    With the default store, opening it starts the writer process, whose interpreter and
+    imports then run on another CPU while this process imports the engine (about as many
+    instructions again), instead of after it: a short script's run waits that much less for
+    its records to be stored. A sink that cannot be opened is left for the run to open, which
+    reports why as it always did.
+    """
+    from headwater.engine.runtime import current_runtime
+
+    with contextlib.suppress(Exception):
+        current_runtime().sink  # noqa: B018  (opens it)
+
+
 class _LoadedOnFirstCall:
     """Stands in for the engine until the first flow or task call imports it; importing
     `headwater.engine.calls` registers the real one, so later calls go straight there."""
@@ -78,12 +94,14 @@ class _LoadedOnFirstCall:
         self, flow: Flow[..., Any], parameters: dict[str, Any], wait_for: Any,
         return_state: bool,
     ) -> Any:
+        _open_sink_first()
         return self._loaded().call_flow(flow, parameters, wait_for, return_state)
 
     def call_task(
         self, task: Task[..., Any], parameters: dict[str, Any], wait_for: Any,
         return_state: bool,
     ) -> Any:
+        _open_sink_first()
         return self._loaded().call_task(task, parameters, wait_for, return_state)
 
     def submit_task(
