@@ -223,6 +223,55 @@ def test_after_kill_9_the_writer_process_commits_everything_it_was_sent(
     assert run.state_name == "Running"  # until crash detection marks it (tests/store)
 
 
+BURST_WITHOUT_THE_PUMP = """
+    import os, signal, time
+    from headwater import flow, task
+    from headwater.engine.runtime import current_sink
+    from headwater.events import _pump
+
+    _pump.PUMP_SECONDS = 3600.0  # the pump sends only every HEADWATER_STORE_BATCH_SECONDS
+    sink = current_sink()
+    while sink._process is None or not sink._process.ready:
+        time.sleep(0.01)
+
+    @task
+    def inc(x: int) -> int:
+        return x + 1
+
+    @flow
+    def burst(n: int) -> None:
+        for i in range(n):
+            inc(i)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    burst(2000)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pipe's free room: Linux")
+def test_in_a_burst_the_flow_thread_hands_records_to_the_writer_process_without_the_pump(
+    sqlite_url: str,
+) -> None:
+    from headwater.events._process_link import HANDOFF_RECORDS
+
+    # A pump that would send only a second after the burst, and a burst small enough for the
+    # pipe to hold it all: what the writer process gets, the flow's thread sent itself
+    proc = start(BURST_WITHOUT_THE_PUMP, sqlite_url, HEADWATER_STORE_BATCH_SECONDS="1.0",
+                 HEADWATER_LOGGING_LEVEL="WARNING")
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+
+    def stored() -> int:
+        with closing(sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))) as conn:
+            try:
+                return int(conn.execute("SELECT count(*) FROM task_runs").fetchone()[0])
+            except sqlite3.OperationalError:  # no tables yet
+                return 0
+
+    # At most the last HANDOFF_RECORDS records (a task run makes several) were still queued
+    assert wait_until(lambda: stored() > 2000 - HANDOFF_RECORDS // 2, timeout=30)
+
+
 LONG_FLOW = """
     import time
     from headwater import flow

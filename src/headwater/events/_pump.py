@@ -60,6 +60,7 @@ class SinkPump:
     _last_control: float
     _in_flight: Items
     _store_or_factory: Any
+    _send_lock: threading.Lock
 
     if TYPE_CHECKING:
         def _start_process(self) -> None: ...
@@ -91,7 +92,8 @@ class SinkPump:
             if heartbeat:
                 last_heartbeat = now
             try:
-                self._drain(heartbeat)
+                with self._send_lock:  # frames leave in order: `_hand_off` waits its turn
+                    self._drain(heartbeat)
             except Exception as exc:  # the pump must outlive any bug: flush() waits on it
                 self._local_writer().failed(exc, 0)
             if self._stopping and not self._queue:

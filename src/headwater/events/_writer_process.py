@@ -252,6 +252,7 @@ _BOOTSTRAP = (
 )
 _ABANDONED: list[Any] = []  # a forked child's copies of its parent's writer processes
 _F_SETPIPE_SZ = 1031  # Linux: grow a pipe's buffer, so bursts rarely block the pump thread
+_F_GETPIPE_SZ = 1032
 
 
 class WriterProcess:
@@ -298,7 +299,7 @@ class WriterProcess:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._in = self.proc.stdin
         self._out = self.proc.stdout
-        self._grow_pipe()
+        self.capacity = self._grow_pipe()  # bytes the pipe holds (0: not known)
         try:
             write_all(self._in.fileno(), encode_frame(
                 (url, batch_seconds, heartbeat_seconds, crash_after_seconds)
@@ -320,21 +321,46 @@ class WriterProcess:
     def pid(self) -> int:
         return self.proc.pid
 
-    def _grow_pipe(self) -> None:
-        if sys.platform.startswith("linux"):
-            import fcntl
+    def _grow_pipe(self) -> int:
+        """Grow the pipe's buffer (Linux); its size, or 0 where it cannot be known."""
+        if not sys.platform.startswith("linux"):
+            return 0
+        import fcntl
 
-            # Above the system's limit it fails: the default buffer works, just blocks sooner.
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(self._in.fileno(), _F_SETPIPE_SZ, 1 << 20)
+        # Above the system's limit it fails: the default buffer works, just blocks sooner.
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(self._in.fileno(), _F_SETPIPE_SZ, 1 << 20)
+        try:
+            return int(fcntl.fcntl(self._in.fileno(), _F_GETPIPE_SZ))
+        except OSError:
+            return 0
 
-    def send(self, number: int, items: list[tuple[Any, ...]]) -> None:
-        """Send one frame. Raises OSError when the process is gone."""
+    def room(self) -> int:
+        """Bytes the pipe takes now without blocking (0 where that cannot be known)."""
+        if not self.capacity:
+            return 0
+        import fcntl
+        import termios
+
+        try:
+            queued = struct.unpack("i", fcntl.ioctl(self._in.fileno(), termios.FIONREAD,
+                                                    b"\0\0\0\0"))[0]
+        except OSError:
+            return 0
+        return max(0, self.capacity - int(queued))
+
+    def send(self, number: int, items: list[tuple[Any, ...]], *, room: int | None = None
+             ) -> bool:
+        """Send one frame; with `room`, only if it fits in that many bytes (then the write
+        cannot block). Whether it was sent. Raises OSError when the process is gone."""
         try:
             body = marshal.dumps((number, items))
         except ValueError:
             body = marshal.dumps((number, _wire.marshallable(items)))
+        if room is not None and len(body) + _HEADER.size > room:
+            return False
         write_all(self._in.fileno(), _HEADER.pack(len(body)) + body)
+        return True
 
     def _read(self) -> None:
         reader = FrameReader(self._out.fileno())

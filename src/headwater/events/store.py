@@ -7,9 +7,11 @@ default 0.2 s, `HEADWATER_STORE_BATCH_SECONDS`, at most 1 s):
 
 - `writer="process"` (the default for a URL, `HEADWATER_STORE_WRITER`): a writer process
   started for this sink (`_writer_process.py`). The pump sends every `PUMP_SECONDS` (0.05 s);
-  folding and SQL run on another CPU, and what reached the pipe is committed even if this
-  process is killed with `kill -9`. If the writer process cannot start or dies, the frames it
-  had not committed are written from this process, which then writes as `writer="thread"`.
+  in a burst, the thread whose record makes the queue `HANDOFF_RECORDS` long sends it itself
+  when the pipe has room for it (so the write never blocks). Folding and SQL run on another
+  CPU, and what reached the pipe is committed even if this process is killed with `kill -9`.
+  If the writer process cannot start or dies, the frames it had not committed are written
+  from this process, which then writes as `writer="thread"`.
 - `writer="thread"`: the pump thread writes itself (always so for a `RunStore` object).
 
 `flush()` (called when a top-level flow run ends) and `close()` (registered with `atexit`) wait
@@ -40,7 +42,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from headwater.events import codec
-from headwater.events._process_link import WriterProcessLink
+from headwater.events._process_link import HANDOFF_RECORDS, WriterProcessLink
 from headwater.events._pump import PUMP_SECONDS, EncodeFailure, FlushMarker, Items, SinkPump
 from headwater.events._spill import spill_folder
 from headwater.events._writer_process import EXIT_RETRY_SECONDS
@@ -141,7 +143,13 @@ class StoreSink(SinkPump, WriterProcessLink, EventSink):
 
         self._queue: deque[Any] = deque()
         append = self._queue.append
+        size = self._queue.__len__
         encoders = codec.ENCODERS
+        self._send_lock = threading.Lock()
+        hand_off = self._hand_off
+        # With a writer process, a long queue is sent by the thread that made it so (a burst's
+        # records then never wait for the pump to be scheduled; see `_hand_off`).
+        hand_off_at = HANDOFF_RECORDS if self.mode == "process" else 1 << 62
 
         flow_created = encoders[FlowRunCreated]
 
@@ -156,6 +164,8 @@ class StoreSink(SinkPump, WriterProcessLink, EventSink):
                     append(EncodeFailure(exc))
                 if encoder is flow_created:
                     self._flow_run_created(record)
+                if size() >= hand_off_at:
+                    hand_off()
 
         self.emit = emit  # type: ignore[method-assign]
         self._wake = threading.Event()
