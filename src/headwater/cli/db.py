@@ -1,7 +1,8 @@
-"""`headwater db ...`: migrate, empty and prune the run store."""
+"""`headwater db ...`: migrate, check, empty and prune the run store; recover spilled records."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -101,6 +102,54 @@ def reset(yes: bool) -> None:
     finally:
         store.close()
     out.print(f"Deleted all run history in {store.display_url}.")
+
+
+@db.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def recover(files: tuple[Path, ...]) -> None:
+    """Write the records saved in spill FILES into the run store, then delete the files.
+
+    When the run store could not be written (a misspelt HEADWATER_DATABASE_URL, say), the
+    records of the runs are saved at exit in spill files in HEADWATER_HOME/spill, and the
+    warning names the file. Fix the URL, then run this to write them into the store it names.
+    Records the store holds already are left out, so recovering a file twice does no harm.
+    Without FILES, lists the spill files waiting.
+    """
+    from headwater.events.recover import NotASpillFile, recover, spill_files
+    from headwater.store import FlowRunFilter, sql_store
+
+    out = render.console()
+    if not files:
+        waiting = spill_files()
+        if not waiting:
+            out.print("No spill files are waiting.")
+            return
+        out.print("Spill files waiting (pass one to write its records into the run store):")
+        for path in waiting:
+            out.print(f"  {str(path)!r}  {path.stat().st_size:,} bytes", highlight=False,
+                      soft_wrap=True)
+        return
+    store = sql_store()
+    try:
+        for path in files:
+            try:
+                done = recover(path, store)
+            except NotASpillFile as exc:
+                raise click.ClickException(str(exc)) from None
+            ids = tuple(map(str, done.flow_runs))
+            states = {run.id: run.state_name for run in store.read_flow_runs(
+                FlowRunFilter(ids=ids, limit=None))} if ids else {}
+            out.print(f"Wrote {done.records:,} records of {len(done.flow_runs)} flow run(s) from "
+                      f"{str(path)!r} into {store.display_url}:", highlight=False,
+                      soft_wrap=True)
+            for run_id, name in done.flow_runs.items():
+                out.print(f"  {run_id}  {name or '(created elsewhere)'}  "
+                          f"{states.get(run_id, 'not in the store')}", highlight=False,
+                          soft_wrap=True)
+            path.unlink()
+            out.print(f"Deleted {str(path)!r}.", highlight=False, soft_wrap=True)
+    finally:
+        store.close()
 
 
 @db.command()

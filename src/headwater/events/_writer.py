@@ -326,7 +326,14 @@ class BatchWriter:
         if len(self.spill) and save:
             count = len(self.spill)
             path = self.spill.save()
-            if path is not None:  # a warning: the outage itself was the one error
+            if path is not None and self.misconfigured:  # no writer opens this store again
+                self.report(WARNING, (
+                    f"headwater could not write {count} records of run history before "
+                    f"stopping ({self._outage_error}); they are saved in {str(path)!r}. Once "
+                    f"HEADWATER_DATABASE_URL names your run store, write them into it with: "
+                    f"headwater db recover {_quoted(path)}"
+                ))
+            elif path is not None:  # a warning: the outage itself was the one error
                 self.report(WARNING, (
                     f"headwater could not write {count} records of run history before "
                     f"stopping ({self._outage_error}); they wait in {str(path)!r} and are "
@@ -337,6 +344,12 @@ class BatchWriter:
         if self.store is not None:
             with contextlib.suppress(Exception):
                 self.store.close()
+
+
+def _quoted(path: object) -> str:
+    import shlex
+
+    return shlex.quote(str(path))
 
 
 def _oldest(items: list[tuple[Any, ...]]) -> float | None:
