@@ -121,13 +121,20 @@ def test_a_plain_run_records_what_the_general_logic_records(
         taken.append(answer)
         return answer
 
+    def watched_call(task: Any, settings: Any) -> bool:  # a direct call asks without a request
+        answer = plain_run.is_plain_task(task, settings)
+        taken.append(answer)
+        return answer
+
     monkeypatch.setattr(execution, "is_plain", watched)
     monkeypatch.setattr(calls, "is_plain", watched)
+    monkeypatch.setattr(calls, "is_plain_task", watched_call)
     straight = summary(run_flow(CASES[case]))
     assert taken and all(taken)  # the straight line ran every one of them
 
     monkeypatch.setattr(execution, "is_plain", lambda request: False)
     monkeypatch.setattr(calls, "is_plain", lambda request: False)
+    monkeypatch.setattr(calls, "is_plain_task", lambda task, settings: False)
     general = summary(run_flow(CASES[case]))
 
     assert straight == general

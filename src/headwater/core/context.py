@@ -112,7 +112,6 @@ class TaskRunContext:
         parameters: dict[str, Any],
         log_prints: bool,
         logger: logging.LoggerAdapter[logging.Logger] | None = None,
-        *,
         make_logger: Any = None,
         flow_run: Any = None,
         flow_name: str | None = None,

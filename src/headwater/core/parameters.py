@@ -8,6 +8,7 @@ the first time a flow with annotated parameters is called.
 from __future__ import annotations
 
 import inspect
+import operator
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +26,8 @@ class CallSignature:
     """The signature of a flow or task function, with fast paths for the common cases."""
 
     __slots__ = (
-        "fn_name", "names", "params", "signature", "simple", "var_keyword", "var_positional",
+        "_values", "fn_name", "names", "params", "signature", "simple", "var_keyword",
+        "var_positional",
     )
 
     def __init__(self, fn: Callable[..., Any]) -> None:
@@ -38,6 +40,10 @@ class CallSignature:
         self.simple = all(p.kind is _POK and p.default is _EMPTY for p in self.params)
         self.var_keyword = next((p.name for p in self.params if p.kind is _VAR_KW), None)
         self.var_positional = next((p.name for p in self.params if p.kind is _VAR_POS), None)
+        # The values of two or more parameters, in order, read in C (picklable, as a task
+        # pickled by value carries its signature).
+        self._values: Callable[[dict[str, Any]], tuple[Any, ...]] | None = (
+            operator.itemgetter(*self.names) if len(self.names) > 1 else None)
 
     def bind(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], apply_defaults: bool = True
@@ -84,7 +90,11 @@ class CallSignature:
     def to_call(self, parameters: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Split parameters back into positional and keyword arguments for the function."""
         if self.simple:
-            return tuple([parameters[name] for name in self.names]), {}
+            values = self._values
+            if values is not None:
+                return values(parameters), {}
+            names = self.names
+            return ((parameters[names[0]],) if names else ()), {}
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
         positional = True  # until a positional parameter is missing (its default applies)

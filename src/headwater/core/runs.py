@@ -137,7 +137,16 @@ class TaskRun(_Run):
         tags: frozenset[str],
         call: int | str | None = None,
     ) -> None:
-        super().__init__(id, name, parameters, tags)
+        # _Run's fields set here rather than through super().__init__: one frame less per run.
+        self.id = id
+        self.name = name
+        self.parameters = parameters
+        self.tags = tags
+        self.state = NOT_STARTED
+        self.run_count = 0
+        self.start_time = None
+        self.end_time = None
+        self.total_run_time = 0.0
         self.task_name = task_name
         self.task_key = task_key
         self.flow_run_id = flow_run_id

@@ -10,7 +10,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 from headwater.core import options as opt
 from headwater.core import seam
 from headwater.core._asset import to_asset
-from headwater.core._decorated import Decorated
+from headwater.core._decorated import _UNBOUND, Decorated
 from headwater.core.context import flow_run_var
 from headwater.core.options import NotSet
 from headwater.errors import SubmissionError, UnsupportedPrefectFeature
@@ -168,7 +168,13 @@ class Task(Decorated, Generic[P, R]):
             return_state: return the final `State` instead of the result; never raises.
             wait_for: runs (futures) to wait for before starting, without passing their data.
         """
-        return seam.current.call_task(self, self._bind(args, kwargs), wait_for, return_state)
+        signature = self._signature
+        if (not kwargs and signature.simple and len(args) == len(signature.names)
+                and self._bound is _UNBOUND):  # the common call, bound here: two frames less
+            parameters = dict(zip(signature.names, args))  # noqa: B905 (lengths are equal)
+        else:
+            parameters = self._bind(args, kwargs)
+        return seam.current.call_task(self, parameters, wait_for, return_state)
 
 
     def submit(self, /, *args: Any, return_state: bool = False, wait_for: Any = None,

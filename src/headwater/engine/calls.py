@@ -10,12 +10,12 @@ import concurrent.futures as cf
 from typing import TYPE_CHECKING, Any
 
 from headwater.core.context import flow_run_var
-from headwater.engine import submission
+from headwater.engine import logs, submission
 from headwater.engine.drivers import drive_async, drive_sync, run_coro_sync
 from headwater.engine.flow_run import call_result as flow_call_result
 from headwater.engine.flow_run import flow_run_steps
 from headwater.engine.logs import setup_logging
-from headwater.engine.plain_run import is_plain, run_plain
+from headwater.engine.plain_run import is_plain, is_plain_task, run_plain, run_plain_in
 from headwater.engine.task_run import call_result as task_call_result
 from headwater.engine.task_run import new_task_run, task_run_steps
 
@@ -52,12 +52,24 @@ def call_task(
     if task.isasync:
         coro = call_task_async(task, parameters, wait_for, return_state)
         return coro if task._returns_coroutine() else run_coro_sync(coro)
-    setup_logging()
+    if not logs.configured():
+        setup_logging()
+    ctx = flow_run_var.get()
+    if wait_for is None and ctx is not None and ctx.resume is None and (
+            submission.all_plain(parameters)):
+        # The common call: inside a flow run, nothing to wait for or resolve. When the task
+        # uses no optional feature, it runs in a straight line without a request.
+        cached = task.__dict__.get("_attempts_in")
+        settings = cached[1] if cached is not None and cached[0] is ctx.flow_run.id else (
+            submission.attempt_settings(task, ctx))
+        if is_plain_task(task, settings):
+            state, handed_back = run_plain_in(task, new_task_run(task, parameters, ctx),
+                                              parameters, (), ctx, ctx.runtime)
+            return task_call_result(state, handed_back, return_state)
     futures = submission.upstream_futures(parameters, wait_for)
     if futures:
         submission.check_not_self(task, futures)
         cf.wait([f._future for f in futures])
-    ctx = flow_run_var.get()
     request = submission.build_request(task, new_task_run(task, parameters, ctx), parameters,
                                        wait_for, ctx)
     if is_plain(request):

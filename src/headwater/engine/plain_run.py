@@ -23,29 +23,42 @@ from headwater.core.states import (
     return_value_to_state,
     run_state,
 )
-from headwater.core.transactions import settle_plain, transaction_open
+from headwater.core.transactions import _current as _transaction_var
+from headwater.core.transactions import settle_plain
 from headwater.engine.generators import task_callable
-from headwater.engine.logs import task_run_line, task_run_logger
+from headwater.engine.logs import _task_runs_logger, task_run_line, task_run_logger
 from headwater.engine.task_run import TaskRunResult, cancelled_before_start, flow_context
 from headwater.events.records import DependencyAdded, StateChanged, TaskRunCreated
 
 if TYPE_CHECKING:
-    from headwater.engine.execution import TaskRunRequest
+    from uuid import UUID
+
+    from headwater.core.context import FlowRunContext
+    from headwater.core.runs import TaskRun
+    from headwater.core.tasks import Task
+    from headwater.engine.execution import AttemptSettings, TaskRunRequest
+    from headwater.engine.runtime import Runtime
+
 
 def is_plain(request: TaskRunRequest) -> bool:
     """Whether a run uses none of the optional features, so `run_plain` can run it: no retries,
     hooks, timeout, persistence, printed logs, run-name template, lineage or enclosing
-    transaction; sync; not blocked.
+    transaction; sync; not blocked; not resuming."""
+    return (request.blocked is None and request.resume is None
+            and is_plain_task(request.task, request.settings))
+
+
+def is_plain_task(task: Task[..., Any], settings: AttemptSettings) -> bool:
+    """Whether runs of `task` with these attempt settings use none of the optional features
+    (what `is_plain` asks of the task; a direct call asks it without building a request).
     A few attribute reads: decided per run, so a hook registered later counts."""
-    task = request.task
-    settings = request.settings
     return not (
         task.retries or task.isasync or task.timeout_seconds is not None
         or task.on_running_hooks or task.on_completion_hooks or task.on_failure_hooks
         or task.on_commit_hooks or task.on_rollback_hooks
         or task.retry_condition_fn is not None or task.task_run_name is not None
-        or settings.log_prints or settings.persist_result or request.blocked is not None
-        or request.resume is not None or assets_in_use() or transaction_open()
+        or settings.log_prints or settings.persist_result
+        or assets_in_use() or _transaction_var.get() is not None
     )
 
 
@@ -53,26 +66,43 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
     """A run `is_plain` accepted, in a straight line: the same records, states, logs and
     decisions as `task_run_steps` (the same functions make them), without the generator and
     its effects. `tests/engine/test_plain_runs.py` holds the two to the same records."""
-    task = request.task
-    run = request.task_run
-    parameters = request.parameters
     flow_ctx, runtime, flow_token = flow_context(request)
+    run = request.task_run
+    try:
+        state, handed_back = run_plain_in(request.task, run, request.parameters,
+                                          request.upstreams, flow_ctx, runtime)
+    finally:
+        if flow_token is not None:
+            flow_run_var.reset(flow_token)
+    return run, state, handed_back
+
+
+def run_plain_in(
+    task: Task[..., Any], run: TaskRun, parameters: dict[str, Any],
+    upstreams: tuple[tuple[str, UUID], ...], flow_ctx: FlowRunContext | None, runtime: Runtime,
+) -> tuple[State, Any]:
+    """`run_plain` in the flow run context `flow_ctx` (the current one, or None): what a
+    direct task call runs. Returns (final state, State the function returned)."""
     emit = runtime.sink.emit
-    now = runtime.clock.now
     ctx = TaskRunContext(
-        task, run, parameters, False, make_logger=task_run_logger,
-        flow_run=flow_ctx.flow_run if flow_ctx is not None else None,
-        flow_name=flow_ctx.flow.name if flow_ctx is not None else None,
+        task, run, parameters, False, None, task_run_logger,
+        flow_ctx.flow_run if flow_ctx is not None else None,
+        flow_ctx.flow.name if flow_ctx is not None else None,
     )
     token = task_run_var.set(ctx)
     run_id, flow_run_id = run.id, run.flow_run_id
     try:
-        emit(TaskRunCreated(run_id, run.name, task.name, task.task_key, flow_run_id,
-                            parameters, run.tags, now(), run.call))
+        # Records are built with tuple.__new__: the same named tuples, without a Python
+        # frame for their generated __new__. States are recorded inline, as
+        # `TaskRun.record_state` would (a new run: Pending, Running, then the final state).
+        emit(_tuple_new(TaskRunCreated, (run_id, run.name, task.name, task.task_key,
+                                         flow_run_id, parameters, run.tags,
+                                         runtime.clock.now(), run.call)))
         state = run_state(_PENDING, "Pending", flow_run_id, run_id)
-        run.record_state(state)
-        emit(StateChanged(run_id, "task", state, run.run_count))
-        for name, upstream_id in request.upstreams:
+        state.state_details.run_count = 0
+        run.state = state
+        emit(_tuple_new(StateChanged, (run_id, "task", state, 0)))
+        for name, upstream_id in upstreams:
             emit(DependencyAdded(run_id, upstream_id, name))
         control = runtime.control
         if control.cancelled and control.cancel_requested(
@@ -84,11 +114,13 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
             run.record_state(state)
             emit(StateChanged(run_id, "task", state, run.run_count))
             task_run_line(ctx, logging.INFO, "Finished in state %s", state)
-            return run, state, None
+            return state, None
         args, kwargs = task._signature.to_call(parameters)
-        state = run_state(_RUNNING, "Running", flow_run_id, run_id)
-        run.record_state(state)
-        emit(StateChanged(run_id, "task", state, run.run_count))
+        running = run_state(_RUNNING, "Running", flow_run_id, run_id)
+        running.state_details.run_count = run.run_count = 1
+        run.start_time = started = running.timestamp_s
+        run.state = running
+        emit(_tuple_new(StateChanged, (run_id, "task", running, 1)))
         handed_back: Any = None
         try:
             value = task_callable(task.fn)(*args, **kwargs)
@@ -104,10 +136,18 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
             state = exception_to_crashed_state(exc)
             ctx.logger.error("Crash detected! %s", state.message)
         else:
-            if plain_value(value):
+            if value.__class__ in _PLAIN or plain_value(value):
                 state = run_state(_COMPLETED, "Completed", flow_run_id, run_id, value)
-            else:
-                state = return_value_to_state(value)
+                ended = state.timestamp_s
+                state.state_details.run_count = 1
+                run.total_run_time += ended - started
+                run.end_time = ended
+                run.state = state
+                emit(_tuple_new(StateChanged, (run_id, "task", state, 1)))
+                if _task_runs_logger.isEnabledFor(logging.INFO):
+                    task_run_line(ctx, logging.INFO, "Finished in state %s", state)
+                return state, None
+            state = return_value_to_state(value)
             if isinstance(value, State):
                 handed_back = value
                 if state.is_failed() or state.is_crashed():
@@ -118,7 +158,7 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
         emit(StateChanged(run_id, "task", state, run.run_count))
         level = logging.INFO if state.is_completed() else logging.ERROR
         task_run_line(ctx, level, "Finished in state %s", state)
-        return run, state, handed_back
+        return state, handed_back
     except Exception as engine_exc:  # as in task_run_steps: the engine broke, not the task
         if run.state is not NOT_STARTED and not run.state.is_final():
             crashed = exception_to_crashed_state(engine_exc)
@@ -129,8 +169,8 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
         raise
     finally:
         task_run_var.reset(token)
-        if flow_token is not None:
-            flow_run_var.reset(flow_token)
 
 
 _PENDING, _RUNNING, _COMPLETED = StateType.PENDING, StateType.RUNNING, StateType.COMPLETED
+_PLAIN = frozenset({int, float, str, bytes, bool, type(None)})  # values that hold no State
+_tuple_new = tuple.__new__

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from headwater.core.tasks import Task
     from headwater.runners.base import TaskRunner
 
-_PLAIN = (int, float, str, bytes, bool, type(None))
+_PLAIN = frozenset({int, float, str, bytes, bool, type(None)})
 
 
 # -- the flow run's runner ----------------------------------------------------------------------
@@ -103,7 +103,7 @@ def attempt_settings(task: Task[..., Any], ctx: FlowRunContext | None) -> Attemp
     nothing grows, and the flow run's context is not kept alive).
     """
     cached = task.__dict__.get("_attempts_in")
-    if cached is not None and ctx is not None and cached[0] == ctx.flow_run.id:
+    if cached is not None and ctx is not None and cached[0] is ctx.flow_run.id:
         return cached[1]  # type: ignore[no-any-return]
     if task.log_prints is not None:
         log_prints = task.log_prints
@@ -127,7 +127,7 @@ def build_request(
     dependency listed; `blocked` set to NotReady if an upstream did not complete."""
     upstreams: list[tuple[str, UUID]] = []
     blocked = None
-    if wait_for is not None or (not _all_plain(parameters)
+    if wait_for is not None or (not all_plain(parameters)
                                 and _any_needs_resolution(parameters)):
         waits = _as_list(wait_for)
         # Every upstream is recorded, so a NotReady run still shows all of its inputs.
@@ -145,7 +145,7 @@ def build_request(
                               tuple(upstreams), None, blocked)
     # The two per-flow-run answers, looked up inline: this runs once per task run.
     cached = task.__dict__.get("_attempts_in")
-    settings = cached[1] if cached is not None and cached[0] == ctx.flow_run.id else (
+    settings = cached[1] if cached is not None and cached[0] is ctx.flow_run.id else (
         attempt_settings(task, ctx))
     resume = None
     if ctx.resume is not None and blocked is None:
@@ -162,7 +162,9 @@ def _any_needs_resolution(parameters: dict[str, Any]) -> bool:
     return any(needs_resolution(value) for value in parameters.values())
 
 
-def _all_plain(parameters: dict[str, Any]) -> bool:
+def all_plain(parameters: dict[str, Any]) -> bool:
+    """Whether every parameter is a plain value (no future, state or container to look into).
+    """
     # A plain loop: `all(...)` over a generator costs a frame per call, on every submit.
     for value in parameters.values():  # noqa: SIM110
         if value.__class__ not in _PLAIN:
@@ -185,7 +187,7 @@ def _as_list(wait_for: Any) -> list[Any]:
 def upstream_futures(parameters: dict[str, Any], wait_for: Any) -> list[TaskRunFuture[Any]]:
     """Every future a run's arguments and `wait_for` hold (not inside `quote`)."""
     found: list[TaskRunFuture[Any]] = []
-    if wait_for is None and _all_plain(parameters):
+    if wait_for is None and all_plain(parameters):
         return found
     for value in parameters.values():
         collect_futures(value, found)
@@ -226,7 +228,7 @@ def submit_task(
     runner = ctx.runner or open_task_runner(ctx)
     run = new_task_run(task, parameters, ctx, call)
     pending = None
-    if wait_for is not None or not _all_plain(parameters):
+    if wait_for is not None or not all_plain(parameters):
         futures = upstream_futures(parameters, wait_for)
         if futures:
             check_not_self(task, futures)

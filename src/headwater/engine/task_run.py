@@ -17,8 +17,8 @@ from headwater.core.assets import asset_context_var
 from headwater.core.context import (
     FlowRunContext,
     TaskRunContext,
-    current_tags,
     flow_run_var,
+    tags_var,
     task_run_var,
 )
 from headwater.core.runs import NOT_STARTED, FlowRun, TaskRun
@@ -32,6 +32,7 @@ from headwater.core.states import (
     Retrying,
     Running,
     State,
+    StateType,
     TimedOut,
     exception_to_crashed_state,
     exception_to_failed_state,
@@ -57,6 +58,8 @@ if TYPE_CHECKING:
     from headwater.engine.execution import FlowRunFacts, TaskRunRequest
 
 TaskRunResult = tuple[TaskRun, State, Any]
+_COMPLETED = StateType.COMPLETED
+_NO_DATA = Completed()._data  # what a state without data holds
 
 
 def call_result(state: State, handed_back: Any, return_state: bool) -> Any:
@@ -66,6 +69,10 @@ def call_result(state: State, handed_back: Any, return_state: bool) -> Any:
     None for a task that never ran because an upstream failed; else the result, which raises
     the task's own exception if it failed. Interrupts (Ctrl-C) are always re-raised.
     """
+    if state.type is _COMPLETED and handed_back is None and not return_state:
+        data = state._data  # the common answer: a completed run's value
+        if data is not _NO_DATA:
+            return data
     data = state.data
     if state.is_crashed() and isinstance(data, BaseException) and not isinstance(data, Exception):
         raise data
@@ -84,16 +91,15 @@ def new_task_run(
 ) -> TaskRun:
     """A new run of `task`; inside a flow run it is the task's next call there (its identity),
     unless `call` says which it is (an element of a `.map`)."""
-    tags = frozenset(task.tags) | current_tags() if task.tags else current_tags()
+    tags = frozenset(task.tags) | tags_var.get() if task.tags else tags_var.get()
     if flow_ctx is None:
         return TaskRun(uuid7(), task.name, task.name, task.task_key, None, parameters, tags)
     if call is None:
         calls, key = flow_ctx.calls, task.task_key
         call = calls[key] = calls.get(key, 0) + 1
-    return TaskRun(
-        uuid7(), f"{task.name}-{short_key()}", task.name, task.task_key,
-        flow_ctx.flow_run.id, parameters, tags, call,
-    )
+    name = task.name
+    return TaskRun(uuid7(), f"{name}-{short_key()}", name, task.task_key, flow_ctx.flow_run.id,
+                   parameters, tags, call)
 
 
 def next_call(task: Task[..., Any], flow_ctx: FlowRunContext) -> int:
