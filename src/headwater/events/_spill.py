@@ -19,7 +19,7 @@ never read as if its tuples had today's layouts.
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import importlib
 import marshal
 import os
 import struct
@@ -36,7 +36,21 @@ MEMORY_LIMIT = 200_000  # records kept in memory before the file is used
 HARD_MEMORY_LIMIT = 1_000_000  # records kept in memory when the file cannot be written
 FILE_LIMIT = 1 << 30  # bytes in one spill file
 REPLAY = (-1,)  # first tuple of a frame that may have been stored already (a replay)
-FORMAT = hashlib.sha256(repr(sorted(codec.LAYOUTS.items())).encode()).hexdigest()[:16]
+
+
+def _sha256_hex(data: bytes) -> str:
+    """SHA-256 of `data` in hex, from Python's built-in module where there is one: the same
+    digest as `hashlib`'s, without loading OpenSSL (a twentieth of the writer process's
+    start-up)."""
+    for name in ("_sha2", "_sha256"):  # Python 3.12 and later; 3.11
+        with contextlib.suppress(ImportError):
+            return str(importlib.import_module(name).sha256(data).hexdigest())
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+FORMAT = _sha256_hex(repr(sorted(codec.LAYOUTS.items())).encode())[:16]
 _MARK = "headwater-spill"
 
 
@@ -53,7 +67,7 @@ def spill_folder() -> Path:
 
 def store_key(url: str) -> str:
     """A short name for a store's URL, safe to show (no password)."""
-    return hashlib.sha256(url.encode()).hexdigest()[:16]
+    return _sha256_hex(url.encode())[:16]
 
 
 # Where the flow run's id is in the tuples that name one; a state names one if it is a flow's.

@@ -23,7 +23,6 @@ positions, and this module never learns what they make of the values.
 
 from __future__ import annotations
 
-import dataclasses
 import marshal
 from collections.abc import Callable
 from typing import Any
@@ -91,7 +90,11 @@ def record_fields(cls: type) -> list[tuple[str, str]]:
     if _is_named_tuple(cls):
         annotations = vars(cls).get("__annotations__", {})
         found = [(name, annotations[name]) for name in cls._fields]  # type: ignore[attr-defined]
-    elif dataclasses.is_dataclass(cls):
+    elif hasattr(cls, "__dataclass_fields__"):
+        # Not `dataclasses.is_dataclass`: the writer process loads this module, and importing
+        # `dataclasses` (with `inspect`) would add a fifth to its start-up.
+        import dataclasses
+
         found = [(f.name, f.type) for f in dataclasses.fields(cls)]
     else:
         found = [item for klass in reversed(cls.__mro__)

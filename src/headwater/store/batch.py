@@ -7,16 +7,18 @@ straight to `executemany` without another copy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 Row = dict[str, Any]
 FINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 
+# Batch's attributes, in the order its constructor takes them.
+_FIELDS = ("flow_runs", "task_runs", "run_updates", "states", "logs", "dependencies", "events",
+           "asset_events", "asset_edges", "heartbeats", "now", "replay")
 
-@dataclass(frozen=True)
+
 class Batch:
-    """Everything one writer transaction stores.
+    """Everything one writer transaction stores. Immutable: made once, by keyword.
 
     Attributes:
         flow_runs: new flow runs (`flow_runs` columns), with their latest state folded into
@@ -36,20 +38,67 @@ class Batch:
         replay: the batch may have been stored already (a writer sends it again when it
             cannot know whether an earlier attempt committed): rows and states already
             there are left out (see `store/replay.py`).
+
+    A plain class, not a dataclass: the writer process imports this module, and `dataclasses`
+    (with `inspect`, which it imports) would be a fifth of that process's start-up.
     """
 
-    flow_runs: list[Row] = field(default_factory=list)
-    task_runs: list[Row] = field(default_factory=list)
-    run_updates: list[Row] = field(default_factory=list)
-    states: list[Row] = field(default_factory=list)
-    logs: list[Row] = field(default_factory=list)
-    dependencies: list[Row] = field(default_factory=list)
-    events: list[Row] = field(default_factory=list)
-    asset_events: list[Row] = field(default_factory=list)
-    asset_edges: list[Row] = field(default_factory=list)
-    heartbeats: tuple[str, ...] = ()
-    now: float = 0.0
-    replay: bool = False
+    __slots__ = _FIELDS
+    flow_runs: list[Row]
+    task_runs: list[Row]
+    run_updates: list[Row]
+    states: list[Row]
+    logs: list[Row]
+    dependencies: list[Row]
+    events: list[Row]
+    asset_events: list[Row]
+    asset_edges: list[Row]
+    heartbeats: tuple[str, ...]
+    now: float
+    replay: bool
+
+    def __init__(
+        self,
+        flow_runs: list[Row] | None = None,
+        task_runs: list[Row] | None = None,
+        run_updates: list[Row] | None = None,
+        states: list[Row] | None = None,
+        logs: list[Row] | None = None,
+        dependencies: list[Row] | None = None,
+        events: list[Row] | None = None,
+        asset_events: list[Row] | None = None,
+        asset_edges: list[Row] | None = None,
+        heartbeats: tuple[str, ...] = (),
+        now: float = 0.0,
+        replay: bool = False,
+    ) -> None:
+        values = (flow_runs, task_runs, run_updates, states, logs, dependencies, events,
+                  asset_events, asset_edges)
+        for name, rows in zip(_FIELDS, values, strict=False):  # the lists come first
+            object.__setattr__(self, name, [] if rows is None else rows)
+        object.__setattr__(self, "heartbeats", heartbeats)
+        object.__setattr__(self, "now", now)
+        object.__setattr__(self, "replay", replay)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a Batch is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a Batch is immutable: cannot delete {name!r}")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
+        return f"Batch({fields})"
 
     def __len__(self) -> int:
         return (

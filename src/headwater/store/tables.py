@@ -13,15 +13,14 @@ a row builder, and a `TableDescription` here, in `TABLES`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # A column's family of SQL types: what a value bound for it is cast to where the database must
 # be told (a SELECT list of parameters), the same on SQLite and PostgreSQL.
 SQL_TYPES = {"text": "TEXT", "float": "DOUBLE PRECISION", "int": "INTEGER"}
 
 
-@dataclass(frozen=True)
-class TableDescription:
+class TableDescription(NamedTuple):
     """One table a writer inserts rows into.
 
     Attributes:
