@@ -190,6 +190,29 @@ def test_dependencies_are_added_up_per_upstream_and_downstream_task(store: RunSt
                       ("task", "m.a", "m.b", 3)]
 
 
+def test_dependencies_on_runs_outside_the_flow_run_are_added_up_by_what_they_are(
+    store: RunStore,
+) -> None:
+    run_id, other_run, sub = uuid4(), uuid4(), uuid4()
+    a, b, elsewhere, missing = uuid4(), uuid4(), uuid4(), uuid4()
+    write(store, *finished_flow(run_id), *finished_flow(other_run),
+          *finished_flow(sub, flow="child", parent=run_id),
+          task(a, run_id, "m.a"), task(b, run_id, "m.b"), task(elsewhere, other_run, "m.x"),
+          DependencyAdded(b, a, "x"), DependencyAdded(b, elsewhere, "y"),
+          DependencyAdded(a, elsewhere, "y"), DependencyAdded(b, sub, "z"),
+          DependencyAdded(a, sub, "z"), DependencyAdded(b, missing, "w"))
+
+    groups = [(g.upstream_kind, g.upstream_key, g.downstream_key, g.count)
+              for g in store.dependency_summary(run_id)]
+
+    assert sorted(groups) == sorted([
+        ("task", "m.a", "m.b", 1), ("task", "m.x", "m.a", 1), ("task", "m.x", "m.b", 1),
+        ("flow", "child", "m.a", 1), ("flow", "child", "m.b", 1),
+        ("run", str(missing), "m.b", 1)])
+    assert [(g.upstream_key, g.downstream_key) for g in store.dependency_summary(run_id)] == \
+        sorted((g[1], g[2]) for g in groups)
+
+
 def test_the_sums_of_a_final_flow_run_follow_what_is_stored_after_it_finished(
     store: RunStore,
 ) -> None:

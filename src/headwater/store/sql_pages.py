@@ -36,6 +36,7 @@ from headwater.store.pages import (
     TaskRunFilter,
     count_by_state,
 )
+from headwater.store.pruning import chunks
 from headwater.store.schema import dependencies, flow_runs, logs, task_runs
 
 if TYPE_CHECKING:
@@ -313,24 +314,38 @@ class SqlPageReads:
                                    lambda: self._read_dependency_summary(flow_run_id))
 
     def _read_dependency_summary(self, flow_run_id: UUID) -> list[DependencyGroupView]:
-        down = aliased(task_runs)
-        up = aliased(task_runs)
-        up_flow = aliased(flow_runs)
+        # One grouped join over the run's own task runs: an upstream run is almost always a
+        # task run of the same flow run (found among them, without probing every flow run).
+        # The rest (a subflow run, another run's task run, a run not stored) are grouped by
+        # their id and looked up once per id.
+        run_id = str(flow_run_id)
+        down, up = aliased(task_runs), aliased(task_runs)
         d = dependencies.c
-        kind = case((up.c.id.is_not(None), "task"), (up_flow.c.id.is_not(None), "flow"),
-                    else_="run")
-        up_key = func.coalesce(up.c.task_key, up_flow.c.flow_name, d.upstream_run_id)
+        other = case((up.c.id.is_(None), d.upstream_run_id))
         query = (
-            select(kind, up_key, down.c.task_key, func.count())
-            .select_from(dependencies)
-            .join(down, down.c.id == d.task_run_id)
-            .outerjoin(up, up.c.id == d.upstream_run_id)
-            .outerjoin(up_flow, up_flow.c.id == d.upstream_run_id)
-            .where(down.c.flow_run_id == str(flow_run_id))
-            .group_by(kind, up_key, down.c.task_key)
+            select(up.c.task_key, other, down.c.task_key, func.count())
+            .select_from(down)
+            .join(dependencies, d.task_run_id == down.c.id)
+            .outerjoin(up, and_(up.c.id == d.upstream_run_id, up.c.flow_run_id == run_id))
+            .where(down.c.flow_run_id == run_id)
+            .group_by(up.c.task_key, other, down.c.task_key)
         )
+        counts: dict[tuple[str, str, str], int] = {}
         with self._reading() as conn:
-            groups = [DependencyGroupView(k, u, dn, int(n)) for k, u, dn, n in conn.execute(query)]
+            rows = list(conn.execute(query))
+            elsewhere = sorted({upstream for _, upstream, _, _ in rows if upstream is not None})
+            names: dict[str, tuple[str, str]] = {}
+            for table, kind, name in ((flow_runs, "flow", flow_runs.c.flow_name),
+                                      (task_runs, "task", task_runs.c.task_key)):
+                for ids in chunks(elsewhere, 500):
+                    names.update((found, (kind, key)) for found, key in conn.execute(
+                        select(table.c.id, name).where(table.c.id.in_(ids))))
+        for up_key, upstream, down_key, n in rows:
+            group = (("task", up_key) if upstream is None
+                     else names.get(upstream, ("run", upstream)))
+            whole = (group[0], group[1], down_key)
+            counts[whole] = counts.get(whole, 0) + int(n)
+        groups = [DependencyGroupView(kind, key, dn, n) for (kind, key, dn), n in counts.items()]
         return sorted(groups, key=lambda g: (g.upstream_key, g.downstream_key))
 
     def read_log_page(self, flow_run_id: UUID, filter: LogFilter) -> list[LogView]:
