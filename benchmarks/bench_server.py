@@ -14,6 +14,8 @@ depending on the one before, and one log line each. The server runs in its own p
 
 Measured:
 - runs-list API: each query kind asked `--requests` times, interleaved; p50 and p95 in ms.
+- the big run's requests (what its page asks for): the first of each after the server
+  started, when nothing is kept yet, then the median of `--rounds` more.
 - page interactive: Chromium opens the flow run's page until its header and timeline are
   drawn (the timeline's note carries how many bars it drew; zoom, pan and tabs work from
   then on); then until the per-task sums (a GROUP BY over every task run) are drawn too.
@@ -179,6 +181,31 @@ def bench_api(base: str, requests: int) -> dict[str, tuple[float, float]]:
     return result
 
 
+RUN_REQUESTS = {  # what the run page asks for: its first paint, then its sums, then its tabs
+    "run and its change token": "/api/flow_runs/{id}",
+    "timeline's first bars": "/api/flow_runs/{id}/timeline?limit=200",
+    "per-task sums": "/api/flow_runs/{id}/task_runs/summary",
+    "graph (Graph tab)": "/api/flow_runs/{id}/graph",
+    "task runs page (tab)": "/api/flow_runs/{id}/task_runs?limit=100",
+    "newest log lines (tab)": "/api/flow_runs/{id}/logs?newest_first=true&limit=200",
+    "change token (each poll)": "/api/changes?flow_run={id}",
+}
+
+
+def bench_run_api(base: str, run_id: str, rounds: int) -> dict[str, tuple[float, float]]:
+    """Each request of the run page: the first one after the server started (nothing kept
+    yet), then the median of `rounds` more, interleaved; ms."""
+    client = httpx.Client(base_url=base, timeout=120)
+    times: dict[str, list[float]] = {k: [] for k in RUN_REQUESTS}
+    for _ in range(rounds + 1):
+        for kind, path in RUN_REQUESTS.items():
+            started = time.perf_counter()
+            response = client.get(path.format(id=run_id))
+            times[kind].append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.text
+    return {k: (ts[0], statistics.median(ts[1:])) for k, ts in times.items()}
+
+
 def bench_page(base: str, run_id: str, rounds: int) -> list[float]:
     from playwright.sync_api import sync_playwright
 
@@ -246,10 +273,15 @@ def main() -> None:
         print(f"runs-list API over {args.runs:,} flow runs ({args.requests} requests each):")
         for kind, (p50, p95) in bench_api(base, args.requests).items():
             print(f"  {kind:<18} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
+        print(f"the run page's requests at {args.tasks:,} task runs (first after the server "
+              f"started, then median of {args.rounds}):")
+        for kind, (first, median) in bench_run_api(base, big, args.rounds).items():
+            print(f"  {kind:<26} first {first:7.1f} ms   then {median:7.1f} ms")
         print(f"flow run page with {args.tasks:,} task runs, Chromium, until interactive:")
         seconds = bench_page(base, big, args.rounds)
         print(f"  median {statistics.median(seconds):.2f} s (min {min(seconds):.2f}, "
               f"max {max(seconds):.2f}, {len(seconds)} loads)")
+        print("load average (1, 5, 15 min): " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -5,9 +5,11 @@ lineage."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 from playwright.sync_api import expect
@@ -187,3 +189,53 @@ def test_an_assets_lineage_opens_from_the_catalog(served: tuple[str, str], page:
     expect(page.locator("#lineage canvas").first).to_be_attached()
     page.get_by_role("link", name=re.compile(r"^[0-9a-f]{8}$")).first.click()
     expect(page.get_by_test_id("run-header")).to_contain_text("pipeline")
+
+
+def _write(url: str, *records: Any) -> None:
+    from headwater.events._rows import BatchBuilder
+    from headwater.store import sql_store
+
+    builder = BatchBuilder(set())
+    builder.add_all(records)
+    store = sql_store(url)
+    try:
+        store.write_batch(builder.build(now=time.time()))
+    finally:
+        store.close()
+
+
+def _tasks(run_id: UUID, key: str, n: int) -> list[Any]:
+    from headwater.core.states import Completed
+    from headwater.events.records import DependencyAdded, StateChanged, TaskRunCreated
+
+    ids = [uuid4() for _ in range(n)]
+    return [record for i, task_id in enumerate(ids) for record in (
+        TaskRunCreated(task_id, f"{key}-{i}", key, f"m.{key}", run_id, {}, frozenset(),
+                       time.time()),
+        StateChanged(task_id, "task", Completed(), 1),
+        *([DependencyAdded(task_id, ids[i - 1], "x")] if i else []))]
+
+
+def test_a_big_running_runs_grouped_graph_follows_it_until_it_finishes(
+    sqlite_url: str, page: Any,
+) -> None:
+    from headwater.core.states import Completed, Running
+    from headwater.events.records import FlowRunCreated, StateChanged
+
+    run_id = uuid4()
+    _write(sqlite_url, FlowRunCreated(run_id, "big", "big", None, {}, frozenset(), None, None,
+                                      time.time()),
+           StateChanged(run_id, "flow", Running(), 1), *_tasks(run_id, "a", 301))
+    with serving(sqlite_url, detect_crashes=False) as base:
+        page.goto(f"{base}/runs/{run_id}")
+        expect(page.get_by_test_id("task-summary")).to_contain_text("301 task runs")
+        page.locator("[data-tab=Graph]").click()
+        note = page.get_by_test_id("graph-note")
+        expect(note).to_contain_text("1 tasks (each node is every run of one task)")
+
+        # Two changes in a row, the last one the run's end: the graph draws the last one
+        _write(sqlite_url, *_tasks(run_id, "b", 3))
+        _write(sqlite_url, StateChanged(run_id, "flow", Completed(), 1))
+
+        expect(page.get_by_test_id("run-header").locator("[data-state=COMPLETED]")).to_be_visible()
+        expect(note).to_contain_text("2 tasks (each node is every run of one task)")

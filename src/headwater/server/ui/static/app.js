@@ -474,8 +474,12 @@ function graphPanel(panel, runId) {
   const box = h("div", { id: "graph", "data-testid": "graph" });
   panel.append(note, box);
   let cy = null;
+  let grouped = false;
+  let drawnAt = 0;
   const draw = async () => {
+    drawnAt = Date.now();
     const [g] = await Promise.all([api(`/api/flow_runs/${runId}/graph`), need("graph")]);
+    grouped = g.grouped;
     note.textContent = g.grouped
       ? `${g.nodes.length} tasks (each node is every run of one task) and ${g.edges.length} links.`
       : `${g.nodes.length} runs and ${g.edges.length} links.`;
@@ -508,8 +512,24 @@ function graphPanel(panel, runId) {
   };
   let drawn = false;
   panel.addEventListener("shown", () => { if (!drawn) { drawn = true; draw(); } else if (cy) cy.resize(); });
-  return { refresh: async () => { if (drawn && !panel.hidden) await draw(); }, destroy: () => cy && cy.destroy() };
+  // A grouped graph (a big run: the server adds up every dependency of the run) follows a
+  // running run at most every few seconds, not on every change; the last change is always
+  // drawn (late, if it came early).
+  let later = null;
+  const refresh = async (run) => {
+    if (!drawn || panel.hidden) return;
+    const wait = GROUPED_GRAPH_MS - (Date.now() - drawnAt);
+    if (!grouped || wait <= 0 || FINAL.has(run && run.state_type)) {
+      clearTimeout(later);
+      later = null;
+      await draw();
+    } else if (!later) {
+      later = setTimeout(() => { later = null; if (!panel.hidden) draw(); }, wait);
+    }
+  };
+  return { refresh, destroy: () => { clearTimeout(later); if (cy) cy.destroy(); } };
 }
+const GROUPED_GRAPH_MS = 5000;
 
 function logsPanel(panel, runId) {
   const level = h("select", { "data-testid": "log-level" },
