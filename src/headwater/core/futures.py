@@ -8,6 +8,7 @@ it: waiting works the same everywhere.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import itertools
 import threading
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -182,21 +183,27 @@ class MapRuns:
     million TaskRuns, parameter dicts, States and runner futures.
     """
 
-    __slots__ = ("_failed", "_ids", "_inners", "_lock", "_remaining", "_runs", "_states", "_times",
-                 "_values", "all_done", "count", "first_failure", "flow_run_id")
+    __slots__ = ("_failures", "_ids", "_index_of", "_inner_of", "_odd", "_run_of", "_settle",
+                 "_settled", "_times", "_values", "all_done", "count", "first_failure",
+                 "flow_run_id")
 
     def __init__(self, count: int, flow_run_id: UUID | None) -> None:
         self.count = count
         self.flow_run_id = flow_run_id
-        self._inners: list[cf.Future[Any] | None] = [None] * count
-        self._runs: list[TaskRun | None] = [None] * count
+        # In flight only (a chunk or so of the map at any time), so that neither a big list
+        # nor a per-element callback is left for the collector to walk:
+        self._index_of: dict[cf.Future[Any], int] = {}
+        self._inner_of: dict[int, cf.Future[Any]] = {}
+        self._run_of: dict[int, TaskRun] = {}
+        # Final:
         self._values: list[Any] = [None] * count
-        self._states: list[State | None] = [None] * count
+        self._odd: dict[int, State] = {}  # the final states that are not plain Completed ones
         self._ids = bytearray(16 * count)
         self._times = array("d", bytes(8 * count))
-        self._lock = threading.Lock()
-        self._remaining = count
-        self._failed = False
+        # Counted with C iterators: one step is atomic, no lock needed.
+        self._settled = itertools.count(1)
+        self._failures = itertools.count()
+        self._settle = self._one_done  # one bound method for every element's callback
         self.all_done: cf.Future[None] = cf.Future()  # every element is final
         self.first_failure: cf.Future[int] = cf.Future()  # the index of the first not Completed
         if not count:
@@ -204,37 +211,31 @@ class MapRuns:
 
     def track(self, index: int, run: TaskRun, inner: cf.Future[Any]) -> None:
         """Element `index` is `run`, whose outcome `inner` will hold."""
-        self._runs[index] = run
-        self._inners[index] = inner
-        inner.add_done_callback(lambda done: self._settle(index, done))
+        self._run_of[index] = run
+        self._inner_of[index] = inner
+        self._index_of[inner] = index
+        inner.add_done_callback(self._settle)
 
-    def _settle(self, index: int, inner: cf.Future[Any]) -> None:
+    def _one_done(self, inner: cf.Future[Any]) -> None:
+        index = self._index_of.pop(inner)
         try:
             state: State | None = inner.result(0).state
         except BaseException:  # cancelled, or the runner failed: the future keeps saying so
             state = None
         if state is not None:
-            run = self._runs[index]
-            assert run is not None
+            run = self._run_of[index]
             self._ids[16 * index:16 * index + 16] = run.id.bytes
             if self._plain(state, run):
                 self._values[index] = state._data
                 self._times[index] = state.timestamp_s
             else:
-                self._states[index] = state
-            # Readers look at the future first and the run second: clear them in that order.
-            self._inners[index] = None
-            self._runs[index] = None
-        failed = state is None or state.type is not _COMPLETED
-        with self._lock:
-            self._remaining -= 1
-            last = not self._remaining
-            first = failed and not self._failed
-            if first:
-                self._failed = True
-        if first:
+                self._odd[index] = state
+            # Readers look at the run first and the future second: drop them in reverse.
+            del self._inner_of[index]
+            del self._run_of[index]
+        if (state is None or state.type is not _COMPLETED) and not next(self._failures):
             self.first_failure.set_result(index)
-        if last:
+        if next(self._settled) == self.count:
             self.all_done.set_result(None)
 
     def _plain(self, state: State, run: TaskRun) -> bool:
@@ -243,7 +244,8 @@ class MapRuns:
         return (
             state.type is _COMPLETED and state.name == "Completed" and state.message is None
             and state._data is not _NO_DATA and details.task_run_id is run.id
-            and details.flow_run_id == self.flow_run_id and details.run_count == 1
+            and (details.flow_run_id is self.flow_run_id
+                 or details.flow_run_id == self.flow_run_id) and details.run_count == 1
             and details.scheduled_time is None and details.cache_key is None
             and details.cache_expiration is None and details.retriable is None
         )
@@ -251,20 +253,20 @@ class MapRuns:
     # -- one element ------------------------------------------------------------------------
     def inner(self, index: int) -> cf.Future[Any] | None:
         """The runner's future while the run is in flight (or the runner failed); else None."""
-        return self._inners[index]
+        return self._inner_of.get(index)
 
     def run(self, index: int) -> TaskRun | None:
-        return self._runs[index]
+        return self._run_of.get(index)
 
     def task_run_id(self, index: int) -> UUID:
-        run = self._runs[index]
+        run = self._run_of.get(index)
         if run is not None:
             return run.id
         return UUID(bytes=bytes(self._ids[16 * index:16 * index + 16]))
 
     def final_state(self, index: int) -> State:
         """The final state of an element whose `inner` is None."""
-        state = self._states[index]
+        state = self._odd.get(index)
         if state is not None:
             return state
         return self._completed(index)
@@ -279,15 +281,10 @@ class MapRuns:
     def results(self, raise_on_failure: bool) -> list[Any]:
         """Every element's result, in order, once all are final."""
         values = list(self._values)
-        states, inners = self._states, self._inners
-        for index in range(self.count):
-            inner = inners[index]
-            if inner is not None:
-                values[index] = _final_state(inner)._result(raise_on_failure=raise_on_failure)
-                continue
-            state = states[index]
-            if state is not None:
-                values[index] = state._result(raise_on_failure=raise_on_failure)
+        for index in sorted({*self._inner_of, *self._odd}):
+            inner = self._inner_of.get(index)
+            state = _final_state(inner) if inner is not None else self._odd[index]
+            values[index] = state._result(raise_on_failure=raise_on_failure)
         return values
 
 

@@ -57,7 +57,7 @@ class MappedCalls(Sequence[dict[str, Any]]):
             extra_keys = list(extra)
             flat.update(extra)
 
-        mapped: dict[str, list[Any]] = {}
+        mapped: dict[str, Sequence[Any]] = {}
         static: dict[str, Any] = {}
         for name, value in flat.items():
             if isinstance(value, unmapped):
@@ -69,7 +69,8 @@ class MappedCalls(Sequence[dict[str, Any]]):
                 else:
                     static[name] = value
             elif is_mappable(value):
-                mapped[name] = list(value)
+                # An immutable sequence is indexed where it is (a range makes no million ints).
+                mapped[name] = value if type(value) in (range, tuple) else list(value)
             else:
                 static[name] = value
 
