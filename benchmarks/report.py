@@ -206,7 +206,9 @@ def machine(
 ) -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in _cpuinfo()
                 if line.startswith("model name")), platform.processor() or "unknown CPU")
-    pinned = f"pinned to CPU {pin}" if pin is not None else "not pinned"
+    pinned = (f"the flow's process pinned to CPU {pin}, the store's writer process on the "
+              f"other CPU{'s' if (os.cpu_count() or 1) > 2 else ''}" if pin is not None
+              else "not pinned")
     home = str(Path.home())
     shown = [arg.replace(home, "~", 1) if arg.startswith(home) else arg for arg in argv]
     return (f"Measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC at commit "
