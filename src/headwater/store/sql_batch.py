@@ -71,8 +71,8 @@ class SqlDialect:
         getter = itemgetter(*keys)
         if len(keys) == 1:
             cursor.executemany(sql, [(getter(row),) for row in rows])
-        else:
-            cursor.executemany(sql, [getter(row) for row in rows])
+        else:  # an iterator: no list of every row's tuple at once
+            cursor.executemany(sql, map(getter, rows))
 
     def after_write(self, cursor: Any, batch: Batch) -> None:
         """Called inside the batch's transaction, after its rows are written."""
