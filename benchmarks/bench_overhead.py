@@ -35,7 +35,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from writer_cpus import other_cpus, place_writers, writer_cpu_seconds
+from writer_cpus import other_cpus, place_writers, writer_cpu_seconds, writer_processes
 
 WORKLOADS = ("direct", "submit", "map", "subflow")
 
@@ -120,6 +120,7 @@ def measure(workload: str, n: int, rounds: int,
         ratios.append(e / f)
     pool.shutdown()
     return {
+        "writer_processes": len(writer_processes()),
         "writer_cpu_us": writer_s / (n * rounds) * 1e6,
         "workload": workload, "n": n, "rounds": rounds,
         "ratio_median": statistics.median(ratios), "ratio_min": min(ratios),

@@ -75,3 +75,34 @@ def test_report_quick_rewrites_only_the_table_between_the_markers(tmp_path: Path
         assert row in text, row
     assert "≤ 3×" in text and "load average" in text
     assert "not measured" not in text.split("<!-- report:end -->")[0], text
+
+
+OVERHEAD = RUN_ALL.parent / "bench_overhead.py"
+
+
+def test_a_pinned_overhead_run_finds_the_writer_process_and_reports_its_cpu(
+    tmp_path: Path,
+) -> None:
+    # Given a clean environment (the default SQLite store, so a writer process starts)
+    if not hasattr(os, "sched_setaffinity") or not Path("/proc/self/task").is_dir():
+        import pytest
+
+        pytest.skip("pinning and /proc are Linux features")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEADWATER_", "PREFECT_"))}
+    env.update(PYTHONIOENCODING="utf-8", TMPDIR=str(tmp_path))
+
+    # When one small workload runs pinned to CPU 0 (the writer goes to the other CPUs)
+    done = subprocess.run(
+        [sys.executable, str(OVERHEAD), "--json", "--n", "300", "--rounds", "1",
+         "--workload", "direct", "--pin", "0"],
+        capture_output=True, text=True, encoding="utf-8", env=env, timeout=120,
+    )
+
+    # Then the row found the writer process and counted its CPU time
+    assert done.returncode == 0, done.stderr
+    import json
+
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    assert row["workload"] == "direct" and row["n"] == 300
+    assert row["writer_processes"] == 1
+    assert row["writer_cpu_us"] >= 0.0
