@@ -197,7 +197,13 @@ class Task(Decorated, Generic[P, R]):
                 f"runner to send it to. Call {self.name}(...) to run it now, or call "
                 f"{self.name}.submit(...) inside a function decorated with @flow."
             )
-        future = seam.current.submit_task(self, self._bind(args, kwargs), wait_for)
+        signature = self._signature
+        if (not kwargs and signature.simple and len(args) == len(signature.names)
+                and self._bound is _UNBOUND):  # as in __call__
+            parameters = dict(zip(signature.names, args))  # noqa: B905 (lengths are equal)
+        else:
+            parameters = self._bind(args, kwargs)
+        future = seam.current.submit_task(self, parameters, wait_for)
         if return_state:
             future.wait()
             return future.state

@@ -26,7 +26,7 @@ from uuid import UUID
 
 from headwater import __version__
 from headwater.engine.drivers import drive_async, drive_sync, run_coro_sync
-from headwater.engine.generators import collecting_generators
+from headwater.engine.generators import collecting
 from headwater.engine.plain_run import is_plain, run_plain
 from headwater.engine.runtime import Runtime, current_runtime, use_runtime
 from headwater.engine.task_run import task_run_steps
@@ -121,12 +121,15 @@ class TaskRunRequest(NamedTuple):
         """
         if self.task.isasync:
             return run_coro_sync(execute_async(self))
-        with collecting_generators():  # a submitted generator task returns its items
+        token = collecting.set(True)  # a submitted generator task returns its items
+        try:
             if is_plain(self):
                 run, state, _ = run_plain(self)
             else:
                 run, state, _ = drive_sync(task_run_steps(self))
-        return TaskRunOutcome(run, state)
+        finally:
+            collecting.reset(token)
+        return _tuple_new(TaskRunOutcome, (run, state, ()))
 
     async def execute_async(self) -> TaskRunOutcome:
         """Run the task run to its final state on the running event loop."""
@@ -201,6 +204,8 @@ class TaskRunOutcome(NamedTuple):
     state: State
     records: tuple[Record, ...] = ()
 
+
+_tuple_new = tuple.__new__  # builds a named tuple without its Python-level __new__
 
 # The engine's entry points, as functions of the request (the same code as the methods).
 execute = TaskRunRequest.execute

@@ -17,6 +17,7 @@ from typing import Any
 _collect: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "headwater_collect_generators", default=False
 )
+collecting = _collect  # set and reset directly where a block would cost too much (`execute`)
 
 
 @contextmanager

@@ -150,8 +150,13 @@ def build_request(
     resume = None
     if ctx.resume is not None and blocked is None:
         resume = decide_for(ctx.resume, run, task, parameters, settings.persist_result)
-    return TaskRunRequest(task, run, parameters, ctx.facts or flow_run_facts(ctx), settings,
-                          tuple(upstreams) if upstreams else (), None, blocked, resume)
+    # tuple.__new__: the named tuple without its Python-level __new__ (once per task run).
+    return _tuple_new(TaskRunRequest, (
+        task, run, parameters, ctx.facts or flow_run_facts(ctx), settings,
+        tuple(upstreams) if upstreams else (), None, blocked, resume))
+
+
+_tuple_new = tuple.__new__
 
 
 def _recorder(upstreams: list[tuple[str, UUID]], name: str) -> Any:

@@ -167,7 +167,7 @@ def flow_context(request: TaskRunRequest) -> tuple[FlowRunContext | None, Runtim
     live = flow_run_var.get()
     if facts is None:
         return None, live.runtime if live is not None else current_runtime(), None
-    if live is not None and live.flow_run.id == facts.id:
+    if live is not None and (live.facts is facts or live.flow_run.id == facts.id):
         return live, live.runtime, None
     runtime = current_runtime()
     flow_run = FlowRun(facts.id, facts.name, facts.flow_name, facts.flow_version,

@@ -22,7 +22,10 @@ from collections.abc import Callable
 from typing import Any
 
 _STOP = None  # put once per worker at shutdown
-_PENDING, _DONE = "PENDING", ("FINISHED", "CANCELLED", "CANCELLED_AND_NOTIFIED")
+# The states as concurrent.futures spells them (the same objects: compared by identity).
+_PENDING, _RUNNING, _FINISHED = cf._base.PENDING, cf._base.RUNNING, cf._base.FINISHED
+_DONE = frozenset({_FINISHED, cf._base.CANCELLED, cf._base.CANCELLED_AND_NOTIFIED})
+_LOGGER = cf._base.LOGGER
 _RAN: tuple[Any, ...] = ()
 
 
@@ -38,6 +41,7 @@ class PoolFuture(cf.Future):  # type: ignore[type-arg]
 
     def __init__(self, condition: threading.Condition) -> None:  # no super(): no Condition
         self._condition = condition
+        self._lock = condition._lock  # type: ignore[attr-defined]
         self._state = _PENDING
         self._result = None
         self._exception = None
@@ -61,7 +65,44 @@ class PoolFuture(cf.Future):  # type: ignore[type-arg]
         # `.map` keeps no list and no bound methods alive.
         self._done_callbacks = _RAN  # type: ignore[assignment]
 
+    # The methods below do what the base class's do, holding the condition's lock itself
+    # (`with self._condition` runs Condition.__enter__, a Python frame, each time) and waking
+    # waiters only when there are any: every run calls four of them.
+    def done(self) -> bool:
+        return self._state in _DONE  # one read: no lock needed
+
+    def add_done_callback(self, fn: Callable[[cf.Future[Any]], object]) -> None:
+        with self._lock:
+            if self._state not in _DONE:
+                self._done_callbacks.append(fn)
+                return
+        try:
+            fn(self)
+        except Exception:
+            _LOGGER.exception("exception calling callback for %r", self)
+
+    def set_running_or_notify_cancel(self) -> bool:
+        with self._lock:
+            if self._state is _PENDING:
+                self._state = _RUNNING
+                return True
+        return super().set_running_or_notify_cancel()  # cancelled (or a misuse: it raises)
+
+    def set_result(self, result: Any) -> None:
+        with self._lock:
+            if self._state in _DONE:
+                raise cf.InvalidStateError(f"{self._state}: {self!r}")
+            self._result = result
+            self._state = _FINISHED
+            for waiter in self._waiters:
+                waiter.add_result(self)
+            if self._condition._waiters:  # type: ignore[attr-defined]
+                self._condition.notify_all()
+        self._invoke_callbacks()
+
     def result(self, timeout: float | None = None) -> Any:
+        if self._state is _FINISHED and self._exception is None:
+            return self._result
         self._wait_done(timeout)
         return super().result(0)
 
@@ -96,6 +137,23 @@ class WorkerPool:
             if len(self._threads) < self._max_workers:
                 self._start_worker()
         return future
+
+    def submit_many(self, calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]
+                    ) -> list[cf.Future[Any]]:
+        """`submit` for each (fn, args), in order, taking the lock once."""
+        condition = self._condition
+        futures: list[cf.Future[Any]] = [PoolFuture(condition) for _ in calls]
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot schedule new runs after the pool was shut down")
+            put = self._queue.put
+            for future, (fn, args) in zip(futures, calls, strict=True):
+                put((future, fn, args))
+            waking = min(self._idle, len(calls))
+            self._idle -= waking
+            for _ in range(min(len(calls) - waking, self._max_workers - len(self._threads))):
+                self._start_worker()
+        return futures
 
     def _start_worker(self) -> None:  # with self._lock held
         thread = threading.Thread(

@@ -88,14 +88,29 @@ class ThreadPoolTaskRunner(TaskRunner):
         self._local = threading.local()
 
     def submit(self, request: TaskRunRequest) -> cf.Future[TaskRunOutcome]:
-        self._check_started()
         executor = self._executor
+        if executor is None or not self._started:
+            self._check_started()
         assert executor is not None
         # The run keeps the submitter's context (its flow run, tags, the user's own variables).
         run = contextvars.copy_context().run
-        if request.isasync:
+        if request.task.isasync:
             return executor.submit(run, self._execute_async, request)
         return executor.submit(run, request.execute)
+
+    def submit_many(self, requests: list[TaskRunRequest]) -> list[cf.Future[TaskRunOutcome]]:
+        executor = self._executor
+        if executor is None or not self._started:
+            self._check_started()
+        assert executor is not None
+        copy_context = contextvars.copy_context
+        # Each run gets its own copy of the context: a context cannot be entered by two
+        # threads at once.
+        return executor.submit_many([
+            (copy_context().run, (self._execute_async, request) if request.task.isasync
+             else (request.execute,))
+            for request in requests
+        ])
 
     def _execute_async(self, request: TaskRunRequest) -> TaskRunOutcome:
         """In a worker thread: run an async task run on this thread's own event loop."""
