@@ -90,7 +90,12 @@ _ANIMALS = (
 
 def generate_slug() -> str:
     """A random two-word run name such as ``'tuscan-bat'``."""
-    return f"{_random.choice(_ADJECTIVES)}-{_random.choice(_ANIMALS)}"
+    adjective = _ADJECTIVES[int(_uniform() * _N_ADJECTIVES)]
+    return f"{adjective}-{_ANIMALS[int(_uniform() * _N_ANIMALS)]}"
+
+
+_uniform = _random.random
+_N_ADJECTIVES, _N_ANIMALS = len(_ADJECTIVES), len(_ANIMALS)
 
 
 def short_key() -> str:

@@ -34,6 +34,8 @@ class FlowRunContext:
     """
 
     __slots__ = (
+        "_logger",
+        "_make_logger",
         "calls",
         "cancel_scope",
         "facts",
@@ -42,7 +44,6 @@ class FlowRunContext:
         "lineage",
         "lock",
         "log_prints",
-        "logger",
         "parameters",
         "parent",
         "pending",
@@ -60,16 +61,20 @@ class FlowRunContext:
         flow_run: FlowRun,
         parameters: dict[str, Any],
         log_prints: bool,
-        logger: logging.LoggerAdapter[logging.Logger],
+        logger: logging.LoggerAdapter[logging.Logger] | None,
         runtime: Any,
         task_runner: Any = None,
         parent: FlowRunContext | None = None,
+        make_logger: Any = None,
     ) -> None:
         self.flow = flow
         self.flow_run = flow_run
         self.parameters = parameters
         self.log_prints = log_prints
-        self.logger = logger
+        # The run's logger, or the function that makes it (`make_logger(flow_run, flow_name)`)
+        # the first time it is needed: most subflow runs never log.
+        self._logger = logger
+        self._make_logger = make_logger
         self.runtime = runtime
         self.sink = runtime.sink
         self.task_runner = task_runner  # the flow's configured runner (a template, never entered)
@@ -85,6 +90,14 @@ class FlowRunContext:
         self.lock = threading.Lock()
         self.calls: dict[str, int] = {}  # calls so far per task key (and subflow): identities
         self.resume: Any = None  # the engine's ResumePlan when this run resumes an earlier one
+
+    @property
+    def logger(self) -> logging.LoggerAdapter[logging.Logger]:
+        """The run's logger (its records carry the run's ids and names)."""
+        logger = self._logger
+        if logger is None:
+            logger = self._logger = self._make_logger(self.flow_run, self.flow.name)
+        return logger
 
     def __repr__(self) -> str:
         return f"FlowRunContext(flow_run={self.flow_run.name!r})"

@@ -20,6 +20,7 @@ _PO = inspect.Parameter.POSITIONAL_ONLY
 _VAR_POS = inspect.Parameter.VAR_POSITIONAL
 _VAR_KW = inspect.Parameter.VAR_KEYWORD
 _EMPTY = inspect.Parameter.empty
+_KEPT_AS_IS = (int, float, str, bool)
 
 
 class CallSignature:
@@ -125,7 +126,7 @@ def describe_type(annotation: Any) -> str:
 class ParameterValidator:
     """Validates and coerces flow parameters against the function's type hints."""
 
-    __slots__ = ("_aliases", "_annotations", "_defaults", "_fn", "_model", "_names")
+    __slots__ = ("_aliases", "_annotations", "_defaults", "_exact", "_fn", "_model", "_names")
 
     def __init__(self, fn: Callable[..., Any], signature: CallSignature) -> None:
         self._fn = fn
@@ -145,6 +146,12 @@ class ParameterValidator:
         self._annotations = annotations
         self._names = tuple(annotations)
         self._aliases: dict[str, str] = {}
+        # When every hint is one of these classes, a value of exactly that class is what
+        # validation would return (pydantic's lax mode keeps it as it is): no model call.
+        self._exact: tuple[tuple[str, type], ...] | None = (
+            tuple(annotations.items())
+            if all(hint in _KEPT_AS_IS for hint in annotations.values()) else None
+        )
 
     @property
     def needed(self) -> bool:
@@ -176,6 +183,13 @@ class ParameterValidator:
         Raises:
             ParameterTypeError: one or more values do not fit; every problem is listed.
         """
+        exact = self._exact
+        if exact is not None:  # every hint a plain class: values of exactly it stay as they are
+            for name, kind in exact:
+                if name in parameters and parameters[name].__class__ is not kind:
+                    break
+            else:
+                return parameters
         to_check = {
             name: parameters[name]
             for name in self._names

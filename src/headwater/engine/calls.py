@@ -15,6 +15,7 @@ from headwater.engine.drivers import drive_async, drive_sync, run_coro_sync
 from headwater.engine.flow_run import call_result as flow_call_result
 from headwater.engine.flow_run import flow_run_steps
 from headwater.engine.logs import setup_logging
+from headwater.engine.plain_flow import is_plain_subflow, run_plain_subflow
 from headwater.engine.plain_run import is_plain, is_plain_task, run_plain, run_plain_in
 from headwater.engine.task_run import call_result as task_call_result
 from headwater.engine.task_run import new_task_run, task_run_steps
@@ -32,7 +33,13 @@ def call_flow(
     if flow.isasync:
         coro = call_flow_async(flow, parameters, wait_for, return_state)
         return coro if flow._returns_coroutine() else run_coro_sync(coro)
-    setup_logging()
+    if not logs.configured():
+        setup_logging()
+    parent = flow_run_var.get()
+    if parent is not None and is_plain_subflow(flow, parameters, wait_for, parent):
+        done = run_plain_subflow(flow, parameters, parent)
+        if done is not None:
+            return flow_call_result(done[1], return_state)
     _, state = drive_sync(flow_run_steps(flow, parameters, wait_for))
     return flow_call_result(state, return_state)
 
