@@ -9,7 +9,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from headwater.core import options as opt
 from headwater.core import seam
-from headwater.core._decorated import Decorated
+from headwater.core._decorated import _UNBOUND, Decorated
 from headwater.core.parameters import ParameterValidator
 from headwater.errors import UnsupportedPrefectFeature
 
@@ -163,7 +163,13 @@ class Flow(Decorated, Generic[P, R]):
             ParameterTypeError: a parameter failed validation against its type hint.
             Exception: whatever the flow function raised, with its original type.
         """
-        return seam.current.call_flow(self, self._bind(args, kwargs), wait_for, return_state)
+        signature = self._signature
+        if (not kwargs and signature.simple and len(args) == len(signature.names)
+                and self._bound is _UNBOUND):  # the common call, bound here: two frames less
+            parameters = dict(zip(signature.names, args))  # noqa: B905 (lengths are equal)
+        else:
+            parameters = self._bind(args, kwargs)
+        return seam.current.call_flow(self, parameters, wait_for, return_state)
 
     # -- deployments (headwater.deployments, reached through the seam) ---------------------------
     def to_deployment(

@@ -29,7 +29,9 @@ class RunControl:
         # `control.cancelled` first, one attribute, before asking about a scope.
         self.cancelled: dict[UUID, float] = {}
         self._listeners: list[Listener] = []
-        self._running: dict[UUID, Callable[[], object]] = {}  # flow runs of this process
+        # Flow runs of this process, by their id's int (a UUID hashes in Python code; this
+        # table changes twice per flow run).
+        self._running: dict[int, Callable[[], object]] = {}
         self._lock = threading.Lock()
 
     def request_cancel(self, flow_run_id: UUID | str) -> bool:
@@ -43,7 +45,7 @@ class RunControl:
             if run_id in self.cancelled:
                 return False
             self.cancelled[run_id] = time.time()
-            watcher = self._running.get(run_id)
+            watcher = self._running.get(run_id.int)
             listeners = list(self._listeners)
         if watcher is not None:
             watcher()
@@ -54,11 +56,12 @@ class RunControl:
     def watch(self, flow_run_id: UUID, on_cancel: Callable[[], object]) -> None:
         """A flow run of this process started: call `on_cancel()` when it is asked to stop."""
         with self._lock:
-            self._running[flow_run_id] = on_cancel
+            self._running[flow_run_id.int] = on_cancel
 
     def running(self, flow_run_id: UUID) -> bool:
         """Whether the flow run is running in this process (between `watch` and `forget`)."""
-        return flow_run_id in self._running
+        run_id = flow_run_id if isinstance(flow_run_id, UUID) else UUID(str(flow_run_id))
+        return run_id.int in self._running
 
     def cancel_requested(self, scope: Iterable[UUID]) -> bool:
         """Whether any run in `scope` (a flow run and its parents) was asked to stop."""
@@ -75,8 +78,9 @@ class RunControl:
         """A flow run ended: drop its request and its callback (keeps the tables small in
         long-lived processes)."""
         with self._lock:
-            self.cancelled.pop(flow_run_id, None)
-            self._running.pop(flow_run_id, None)
+            if self.cancelled:
+                self.cancelled.pop(flow_run_id, None)
+            self._running.pop(flow_run_id.int, None)
 
     def add_listener(self, listener: Listener) -> None:
         """Call `listener(flow_run_id)` for every new cancel request."""

@@ -32,6 +32,7 @@ from headwater.core.states import (
     Pending,
     Running,
     State,
+    StateType,
     TimedOut,
     exception_to_crashed_state,
     exception_to_failed_state,
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
     from headwater.engine.resume import ResumePlan
 
 FlowRunResult = tuple[FlowRun, State]
+_COMPLETED = StateType.COMPLETED
+_NO_DATA = Pending()._data  # what a state without data holds
 
 class _Adoption(NamedTuple):
     run_id: UUID
@@ -104,6 +107,10 @@ def call_result(state: State, return_state: bool) -> Any:
 
     Interrupts such as Ctrl-C are re-raised even with `return_state`.
     """
+    if state.type is _COMPLETED and not return_state:
+        data = state._data  # the common answer: a completed run's value
+        if data is not _NO_DATA:
+            return data
     data = state.data
     if state.is_crashed() and isinstance(data, BaseException) and not isinstance(data, Exception):
         raise data

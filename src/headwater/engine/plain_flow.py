@@ -105,15 +105,25 @@ def run_plain_subflow(
         emit(FlowRunCreated(run_id, run.name, name, run.flow_version, parameters, run.tags,
                             run.parent_flow_run_id, run.parent_task_run_id, runtime.clock.now(),
                             f"{name}#{count}", None))
-        set_state(run_state(_PENDING, "Pending", run_id, None))
+        pending = run_state(_PENDING, "Pending", run_id, None)
+        with state_lock:  # recorded as set_state would, for a new run (run count 0)
+            pending.state_details.run_count = 0
+            run.state = pending
+            emit(_tuple_new(StateChanged, (run_id, "flow", pending, 0)))
         if control.cancelled and control.cancel_requested(ctx.cancel_scope):
             state = set_state(_cancelled(ctx, before_start=True))
             ctx.logger.info("Finished in state %s", state)
         else:
-            state = set_state(_body(flow, ctx, set_state, info))
+            state = _body(flow, ctx, state_lock, info)
+            with state_lock:  # set_state, inline
+                state.state_details.flow_run_id = run_id
+                run.record_state(state)
+                emit(_tuple_new(StateChanged, (run_id, "flow", state, run.run_count)))
             if info:
                 ctx.logger.info("Finished in state %s", state)
         torn_down = True
+        if ctx.runner is None:  # nothing was submitted: no runner to shut down
+            return run, state
         try:
             close_task_runner(ctx, cancel=state.type is _CRASHED)
         except Exception as exc:  # as flow_run_steps: teardown never changes the run's state
@@ -127,21 +137,27 @@ def run_plain_subflow(
             ctx.logger.error("Crash detected! %s", crashed.message)
         raise
     finally:
-        if not torn_down:
+        if not torn_down and ctx.runner is not None:
             close_task_runner(ctx, cancel=run.state.is_crashed() or not run.state.is_final())
         control.forget(run_id)
         task_run_var.reset(task_token)
         flow_run_var.reset(flow_token)
 
 
-def _body(flow: Flow[..., Any], ctx: FlowRunContext, set_state: Any, info: bool) -> State:
+def _body(flow: Flow[..., Any], ctx: FlowRunContext, state_lock: threading.Lock,
+          info: bool) -> State:
     """Run the flow function once; return the state it ends in (not yet recorded)."""
     run = ctx.flow_run
     args, kwargs = flow._signature.to_call(ctx.parameters)
     if info:
         ctx.logger.info("Beginning subflow run %r for flow %r", run.name, flow.name)
     ctx.calls.clear()
-    set_state(run_state(_RUNNING, "Running", run.id, None))
+    running = run_state(_RUNNING, "Running", run.id, None)
+    with state_lock:  # recorded as set_state would, after Pending: the first attempt
+        running.state_details.run_count = run.run_count = 1
+        run.start_time = running.timestamp_s
+        run.state = running
+        ctx.sink.emit(_tuple_new(StateChanged, (run.id, "flow", running, 1)))
     exc: BaseException | None = None
     try:
         value = flow.fn(*args, **kwargs)
@@ -159,6 +175,8 @@ def _body(flow: Flow[..., Any], ctx: FlowRunContext, set_state: Any, info: bool)
     if control.cancelled and control.cancel_requested(ctx.cancel_scope):
         return _cancelled(ctx, before_start=False)
     if exc is None:
+        if value.__class__ in _PLAIN:  # what return_value_to_state would make, made directly
+            return run_state(_COMPLETED, "Completed", None, None, value)
         return return_value_to_state(futures_to_states(value))
     if isinstance(exc, FlowRunTimeoutError):
         ctx.logger.error("Encountered exception during execution: %r", exc)
@@ -172,3 +190,6 @@ def _body(flow: Flow[..., Any], ctx: FlowRunContext, set_state: Any, info: bool)
 
 
 _PENDING, _RUNNING, _CRASHED = StateType.PENDING, StateType.RUNNING, StateType.CRASHED
+_COMPLETED = StateType.COMPLETED
+_PLAIN = frozenset({int, float, str, bytes, bool, type(None)})  # values that hold no State
+_tuple_new = tuple.__new__  # builds a named tuple without its Python-level __new__
