@@ -2,6 +2,7 @@
 
     python benchmarks/bench_kill.py                    # SQLite, both writers, steady and burst
     python benchmarks/bench_kill.py --pg postgresql+psycopg://user@host/db --trials 8
+    python benchmarks/bench_kill.py --load burst --trials 16    # one load only
 
 A flow process completes task runs (steadily: one every 2 ms; or in a burst: a tight loop) and
 prints each one's completion time; after `--after` seconds it is killed with SIGKILL. Once the
@@ -116,9 +117,12 @@ def main() -> int:
     parser.add_argument("--pg", help="a PostgreSQL URL (default: SQLite files)")
     parser.add_argument("--trials", type=int, default=4)
     parser.add_argument("--after", type=float, default=2.0, help="seconds before the kill")
+    parser.add_argument("--load", choices=["steady", "burst"],
+                        help="only this load (default: both)")
     args = parser.parse_args()
     cases = [("process", "0.002", "steady"), ("thread", "0.002", "steady"),
              ("process", "0", "burst")]
+    cases = [case for case in cases if args.load in (None, case[2])]
     print(f"{'store':<11} {'writer':<8} {'load':<7} {'trials':>6}  {'max s lost':>10}  "
           f"{'median s':>8}  {'max runs lost':>13}")
     for writer, pause, load in cases:
