@@ -980,3 +980,58 @@ def test_a_task_in_a_transaction_commits_with_the_block_and_rolls_back_when_it_r
 
     etl()
     assert seen == ["commit STAGED", "rollback STAGED"]  # hooks run before the decision
+
+
+def test_decorating_a_task_loads_neither_the_cache_policies_nor_openssl() -> None:
+    # A short script's first flow call starts its run store's writer; what decorating loads
+    # delays that start, so the default policy is found only when first read.
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from headwater import task\n"
+        "@task\n"
+        "def hi(): return 'hi'\n"
+        "print(sorted(m for m in ('headwater.core.cache_policies', '_hashlib') "
+        "if m in sys.modules))\n"
+        "from headwater.cache_policies import DEFAULT\n"
+        "print(hi.cache_policy is DEFAULT)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[]", "True"]
+
+
+def test_the_default_cache_policy_can_be_replaced_on_a_task() -> None:
+    from headwater.cache_policies import DEFAULT, INPUTS
+
+    @task
+    def plain(x: int) -> int:
+        return x
+
+    assert plain.cache_policy is DEFAULT
+    plain.cache_policy = INPUTS
+    assert plain.cache_policy is INPUTS
+    assert plain.with_options(name="again").cache_policy is DEFAULT  # options, not attributes
+
+
+def test_a_task_copied_or_pickled_before_its_cache_policy_is_read_keeps_the_default() -> None:
+    import copy
+    import pickle
+
+    import cloudpickle
+
+    from headwater.cache_policies import DEFAULT
+
+    def make() -> Any:
+        @task
+        def local(x: int) -> int:
+            return x
+
+        return local
+
+    for again in (copy.copy, copy.deepcopy, lambda t: cloudpickle.loads(cloudpickle.dumps(t)),
+                  lambda t: pickle.loads(cloudpickle.dumps(t))):
+        assert again(make()).cache_policy is DEFAULT

@@ -140,6 +140,21 @@ class Task(Decorated, Generic[P, R]):
         self.asset_deps = [to_asset(a) for a in asset_deps] if asset_deps is not None else []
         self.task_key = _task_key(self.fn)
 
+    @property
+    def cache_policy(self) -> Any:
+        """The cache policy, as Prefect shows it: `DEFAULT` when none was given (see
+        `_shown_cache_policy`)."""
+        policy = self.__dict__["_cache_policy"]
+        if policy is _DEFAULT_POLICY:
+            from headwater.core.cache_policies import DEFAULT
+
+            policy = self.__dict__["_cache_policy"] = DEFAULT
+        return policy
+
+    @cache_policy.setter
+    def cache_policy(self, value: Any) -> None:
+        self.__dict__["_cache_policy"] = value
+
     # -- hook registration (`@my_task.on_failure`) -----------------------------------------------
     def on_completion(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         return self._register_hook("completion", fn)
@@ -278,11 +293,28 @@ def _resolve_top_level(parameters: dict[str, Any]) -> list[Any]:
     return upstream
 
 
+# Stands for `cache_policies.DEFAULT` until `task.cache_policy` is first read: decorating a task
+# then does not import the cache policies (with hashing, json and decimal), which a short
+# script's first flow call would otherwise wait for before its run store's writer can start.
+class _DefaultPolicy:
+    def __reduce__(self) -> str:  # pickled and copied as this module's one instance
+        return "_DEFAULT_POLICY"
+
+    def __repr__(self) -> str:
+        return "DEFAULT (not loaded yet)"
+
+
+_DEFAULT_POLICY = _DefaultPolicy()
+
+
 def _shown_cache_policy(policy: Any, cache_key_fn: Any, persist_result: bool | None,
                         result_storage_key: str | None) -> Any:
     """The policy a task shows as `task.cache_policy`, as Prefect's: DEFAULT when none was
     given, NO_CACHE when results are not persisted, None with a `result_storage_key`, a
     `CacheKeyFnPolicy` for a `cache_key_fn`. (The engine decides from the same options.)"""
+    if (policy is NotSet and cache_key_fn is None and persist_result is not False
+            and result_storage_key is None):
+        return _DEFAULT_POLICY  # DEFAULT, once read
     from headwater.core.cache_policies import DEFAULT, NO_CACHE, CacheKeyFnPolicy
 
     if cache_key_fn is not None:
@@ -323,12 +355,22 @@ def _check_cache_policy(value: Any, owner: str) -> Any:
 
 
 def _task_key(fn: Callable[..., Any]) -> str:
-    import hashlib  # deferred: _hashlib costs 2 ms at import
-
     code = getattr(fn, "__code__", None)
     qualname = getattr(fn, "__qualname__", type(fn).__name__)
     material = code.co_code + qualname.encode() if code is not None else qualname.encode()
-    return f"{qualname.split('.')[-1]}-{hashlib.md5(material).hexdigest()[:8]}"
+    return f"{qualname.split('.')[-1]}-{_md5_hex(material)[:8]}"
+
+
+def _md5_hex(data: bytes) -> str:
+    """MD5 of `data` in hex, from Python's built-in module where there is one: the same digest
+    as `hashlib`'s, without loading OpenSSL (`_hashlib`, about 2 ms) when a task is decorated."""
+    import importlib
+
+    try:
+        md5 = importlib.import_module("_md5").md5
+    except ImportError:
+        from hashlib import md5
+    return str(md5(data).hexdigest())
 
 
 @overload
