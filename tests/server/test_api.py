@@ -108,7 +108,7 @@ def test_the_timeline_sends_the_bars_of_a_window_and_how_many_ran_in_it(
     run_id = the_run(api, "pipeline")["id"]
 
     whole = api.get(f"/api/flow_runs/{run_id}/timeline").json()
-    by_prefix = api.get(f"/api/flow_runs/{str(run_id)[:12]}/timeline").json()
+    by_prefix = api.get(f"/api/flow_runs/{str(run_id)[:18]}/timeline").json()
     capped = api.get(f"/api/flow_runs/{run_id}/timeline", params={"limit": 2}).json()
     before = api.get(f"/api/flow_runs/{run_id}/timeline",
                      params={"start": 1.0, "end": whole["run_start"] - 1}).json()

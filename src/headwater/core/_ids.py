@@ -11,22 +11,27 @@ from uuid import UUID, SafeUUID
 
 
 def uuid7() -> UUID:
-    """A version-7 UUID: 48 bits of Unix milliseconds, then (after the version and variant
-    bits) a 62-bit counter that starts at a random value in each process.
+    """A version-7 UUID: 48 bits of Unix milliseconds, then (after the version bits) the low
+    12 bits of a counter that starts at a random value in each process, and (after the variant
+    bits) its low 62 bits.
 
-    Ids made in one process sort in creation order (the milliseconds, then the counter), which
-    keeps store indexes compact. They are unique, not unguessable: within a process the counter
-    never repeats, and two processes would have to make ids in the same millisecond with
-    counters that started less than a few billion apart (of 2**61) to make the same one.
-    One clock read and one step of a C counter per id: no lock, no random draw.
+    Ids made in one process sort in creation order (the milliseconds, then the counter; within
+    one millisecond, until the 12 bits wrap every 4,096 ids), which keeps store indexes
+    compact. Ids made in the same millisecond differ in the characters right after the
+    version digit (`xxxxxxxx-xxxx-7NNN-`), so the prefix a person copies to name a run stays
+    short. They are unique, not unguessable: within a process the counter never repeats, and
+    two processes would have to make ids in the same millisecond with counters that started
+    less than a few billion apart (of 2**61) to make the same one. One clock read and one
+    step of a C counter per id: no lock, no random draw.
     """
     global _last_ms, _high
     ms = _time_ns() // 1_000_000
     if ms > _last_ms:  # a new millisecond (racing threads compute the same bits)
         _high = (ms << 80) | _VERSION_VARIANT
         _last_ms = ms
+    count = _next()
     uid = _new(UUID)  # skips UUID.__init__'s argument parsing (the value is valid)
-    _set(uid, "int", _high | _next())
+    _set(uid, "int", _high | ((count & 0xFFF) << 64) | count)
     _set(uid, "is_safe", _UNKNOWN)
     return uid
 
