@@ -531,3 +531,17 @@ def test_a_flow_waits_for_every_run_of_a_map_it_does_not_wait_for(events: Memory
     runs = [r.task_run_id for r in events.task_runs()]
     assert len(runs) == 3
     assert [events.final_state(run).name for run in runs] == ["Completed"] * 3
+
+
+def test_a_map_over_another_maps_futures_is_kept_compactly_too(events: MemorySink) -> None:
+    def body() -> Any:
+        first = double.map([1, 2, 3])
+        second = double.map(first)
+        return second, second.result()
+
+    second, results = run_in_flow(body)
+    assert results == [4, 8, 12]
+    assert all(future.task_run is None for future in second)
+    assert [future.state.name for future in second] == ["Completed"] * 3
+    upstreams = {d.task_run_id for d in events.dependencies()}
+    assert upstreams == {future.task_run_id for future in second}

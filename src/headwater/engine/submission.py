@@ -265,12 +265,16 @@ def map_task(
     ctx = flow_run_var.get()
     assert ctx is not None  # Task.map checked
     n = next_call(task, ctx)  # the elements' identities: task_key#n.0, task_key#n.1, ...
-    if wait_for is not None or _calls_need_resolution(calls):
-        return TaskRunFutureList(submit_task(task, call, wait_for, f"{n}.{i}")
-                                 for i, call in enumerate(calls))
-    runner = open_task_runner(ctx)
     count = len(calls)
     runs = MapRuns(count, ctx.flow_run.id)
+    if wait_for is not None or _calls_need_resolution(calls):
+        # Each run waits for its own upstreams (a map over another map's futures, say).
+        for index, call in enumerate(calls):
+            future = submit_task(task, call, wait_for, f"{n}.{index}")
+            runs.track(index, future.task_run, future._future)
+        ctx.pending.add(runs.all_done)
+        return MappedFutureList(runs)
+    runner = open_task_runner(ctx)
     cancelled = ctx.runtime.control.cancel_requested(ctx.cancel_scope)
     # A chunk at a time: the runs' requests (TaskRun, parameters) exist from a little before
     # they are queued until they are final, not all at once.
