@@ -75,16 +75,11 @@ def run_plain_subflow(
     run = FlowRun(uuid7(), generate_slug(), name, flow.version, parameters, tags_var.get(),
                   parent.flow_run.id, parent_task.task_run.id if parent_task is not None else None)
     run_id = run.id
-    ctx = FlowRunContext(flow, run, parameters, False, None, runtime, flow.task_runner, parent,
+    template = flow._task_runner  # what `flow.task_runner` gives, without its frame once set
+    ctx = FlowRunContext(flow, run, parameters, False, None, runtime,
+                         template if template is not None else flow.task_runner, parent,
                          flow_run_logger)
     state_lock = threading.Lock()  # as in flow_run_steps: a cancel request may record a state
-
-    def set_state(state: State) -> State:
-        with state_lock:
-            state.state_details.flow_run_id = run_id
-            run.record_state(state)
-            emit(StateChanged(run_id, "flow", state, run.run_count))
-        return state
 
     def cancelling() -> None:
         with state_lock:
@@ -102,16 +97,17 @@ def run_plain_subflow(
     torn_down = False
     info = _flow_runs_logger.isEnabledFor(logging.INFO)
     try:
-        emit(FlowRunCreated(run_id, run.name, name, run.flow_version, parameters, run.tags,
-                            run.parent_flow_run_id, run.parent_task_run_id, runtime.clock.now(),
-                            f"{name}#{count}", None))
+        emit(_tuple_new(FlowRunCreated, (
+            run_id, run.name, name, run.flow_version, parameters, run.tags,
+            run.parent_flow_run_id, run.parent_task_run_id, runtime.clock.now(),
+            f"{name}#{count}", None)))
         pending = run_state(_PENDING, "Pending", run_id, None)
         with state_lock:  # recorded as set_state would, for a new run (run count 0)
             pending.state_details.run_count = 0
             run.state = pending
             emit(_tuple_new(StateChanged, (run_id, "flow", pending, 0)))
         if control.cancelled and control.cancel_requested(ctx.cancel_scope):
-            state = set_state(_cancelled(ctx, before_start=True))
+            state = _set_state(run, _cancelled(ctx, before_start=True), state_lock, emit)
             ctx.logger.info("Finished in state %s", state)
         else:
             state = _body(flow, ctx, state_lock, info)
@@ -133,7 +129,7 @@ def run_plain_subflow(
         return run, state
     except Exception as engine_exc:
         if run.state is not NOT_STARTED and not run.state.is_final():
-            crashed = set_state(exception_to_crashed_state(engine_exc))
+            crashed = _set_state(run, exception_to_crashed_state(engine_exc), state_lock, emit)
             ctx.logger.error("Crash detected! %s", crashed.message)
         raise
     finally:
@@ -142,6 +138,15 @@ def run_plain_subflow(
         control.forget(run_id)
         task_run_var.reset(task_token)
         flow_run_var.reset(flow_token)
+
+
+def _set_state(run: FlowRun, state: State, state_lock: threading.Lock, emit: Any) -> State:
+    """Record `state` as flow_run_steps's `set_state` does."""
+    with state_lock:
+        state.state_details.flow_run_id = run.id
+        run.record_state(state)
+        emit(StateChanged(run.id, "flow", state, run.run_count))
+    return state
 
 
 def _body(flow: Flow[..., Any], ctx: FlowRunContext, state_lock: threading.Lock,

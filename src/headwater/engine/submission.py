@@ -121,14 +121,15 @@ def attempt_settings(task: Task[..., Any], ctx: FlowRunContext | None) -> Attemp
 
 def build_request(
     task: Task[..., Any], run: TaskRun, parameters: dict[str, Any], wait_for: Any,
-    ctx: FlowRunContext | None,
+    ctx: FlowRunContext | None, plain: bool = False,
 ) -> TaskRunRequest:
     """The request for a run whose upstream futures are all done: parameters resolved, each
-    dependency listed; `blocked` set to NotReady if an upstream did not complete."""
+    dependency listed; `blocked` set to NotReady if an upstream did not complete. `plain`:
+    the caller knows every parameter is a plain value and `wait_for` is None."""
     upstreams: list[tuple[str, UUID]] = []
     blocked = None
-    if wait_for is not None or (not all_plain(parameters)
-                                and _any_needs_resolution(parameters)):
+    if not plain and (wait_for is not None or (not all_plain(parameters)
+                                               and _any_needs_resolution(parameters))):
         waits = _as_list(wait_for)
         # Every upstream is recorded, so a NotReady run still shows all of its inputs.
         for name, value in [*parameters.items(), *([("wait_for", waits)] if waits else [])]:
@@ -233,11 +234,14 @@ def submit_task(
     runner = ctx.runner or open_task_runner(ctx)
     run = new_task_run(task, parameters, ctx, call)
     pending = None
-    if wait_for is not None or not all_plain(parameters):
-        futures = upstream_futures(parameters, wait_for)
-        if futures:
-            check_not_self(task, futures)
-            pending = [f._future for f in futures if not f.done()]
+    if wait_for is None and all_plain(parameters):  # nothing to wait for or resolve
+        inner = _launch(ctx, runner, task, run, parameters, None, plain=True)
+        ctx.pending.add(inner)
+        return TaskRunFuture(run, inner)
+    futures = upstream_futures(parameters, wait_for)
+    if futures:
+        check_not_self(task, futures)
+        pending = [f._future for f in futures if not f.done()]
     if not pending:
         inner = _launch(ctx, runner, task, run, parameters, wait_for)
     else:
@@ -307,9 +311,9 @@ def _calls_need_resolution(calls: Sequence[dict[str, Any]]) -> bool:
 
 def _launch(
     ctx: FlowRunContext, runner: TaskRunner, task: Task[..., Any], run: TaskRun,
-    parameters: dict[str, Any], wait_for: Any,
+    parameters: dict[str, Any], wait_for: Any, plain: bool = False,
 ) -> cf.Future[TaskRunOutcome]:
-    request = build_request(task, run, parameters, wait_for, ctx)
+    request = build_request(task, run, parameters, wait_for, ctx, plain=plain)
     control = ctx.runtime.control
     if request.blocked is not None or (control.cancelled
                                        and control.cancel_requested(ctx.cancel_scope)):
