@@ -77,3 +77,20 @@ def test_an_empty_spill_file_is_simply_removed(home: Path) -> None:
     (folder / "k4-999999-abc.saved").write_bytes(b"")
     assert list(_spill.take_over("k4")) == []
     assert not list(folder.iterdir())
+
+
+@pytest.mark.parametrize("memory_limit", [10, 0], ids=["in memory", "in its file"])
+def test_a_spill_counts_the_records_it_holds_not_the_marker_of_a_replayed_frame(
+    home: Path, memory_limit: int
+) -> None:
+    # Given a spill holding a replayed frame of two records and a new frame of one
+    spill = _spill.Spill("k3", memory_limit=memory_limit)
+    spill.put([_spill.REPLAY, (1, 10), (1, 11)])
+    spill.put([(2, 20)])
+
+    # Then it says it holds three records (what a warning tells the user, and what
+    # `headwater db recover` will write), and none are left once both frames are taken
+    assert len(spill) == 3
+    while spill.peek() is not None:
+        spill.pop()
+    assert len(spill) == 0 and spill.lost == 0

@@ -38,6 +38,11 @@ FILE_LIMIT = 1 << 30  # bytes in one spill file
 REPLAY = (-1,)  # first tuple of a frame that may have been stored already (a replay)
 
 
+def _records(items: Items) -> int:
+    """How many records `items` holds: a replay's marker is not one."""
+    return len(items) - (1 if items and items[0] == REPLAY else 0)
+
+
 def _sha256_hex(data: bytes) -> str:
     """SHA-256 of `data` in hex, from Python's built-in module where there is one: the same
     digest as `hashlib`'s, without loading OpenSSL (a twentieth of the writer process's
@@ -162,17 +167,17 @@ class Spill:
         """Keep `items` behind everything already waiting (or count them lost)."""
         if not items:
             return
-        if self._writing is None and self.in_memory + len(items) <= self.memory_limit:
+        if self._writing is None and self.in_memory + _records(items) <= self.memory_limit:
             self._memory.append(items)
-            self.in_memory += len(items)
+            self.in_memory += _records(items)
             return
         if not self.file_failed and self._to_file(items):
             return
-        if self._writing is None and self.in_memory + len(items) <= HARD_MEMORY_LIMIT:
+        if self._writing is None and self.in_memory + _records(items) <= HARD_MEMORY_LIMIT:
             self._memory.append(items)  # the file failed before it held anything
-            self.in_memory += len(items)
+            self.in_memory += _records(items)
             return
-        self.lost += len(items)
+        self.lost += _records(items)
         self.lost_flows.update(f for f in map(_flow_of, items) if f is not None)
 
     def peek(self) -> Items | None:
@@ -191,15 +196,15 @@ class Spill:
                 self._forget_file()
                 return None
             self._memory.append(items)
-            self.in_memory += len(items)
-            self.in_file -= len(items)
+            self.in_memory += _records(items)
+            self.in_file -= _records(items)
             return items
         return None
 
     def pop(self) -> None:
         """Forget the items `peek` returned: they are stored."""
         items = self._memory.popleft()
-        self.in_memory -= len(items)
+        self.in_memory -= _records(items)
         if not self._memory and not self.in_file and self.path is not None:
             self._forget_file()
 
@@ -223,7 +228,7 @@ class Spill:
             self.file_failed = True  # disk full, read-only home, a size limit
             return False
         self._file_bytes += len(data)
-        self.in_file += len(items)
+        self.in_file += _records(items)
         return True
 
     def _forget_file(self) -> None:
@@ -244,9 +249,9 @@ class Spill:
         saved (then it is counted in `lost`)."""
         while self._memory:
             items = self._memory.popleft()
-            self.in_memory -= len(items)
+            self.in_memory -= _records(items)
             if self.file_failed or not self._to_file(items):
-                self.lost += len(items) + sum(len(rest) for rest in self._memory)
+                self.lost += _records(items) + sum(_records(rest) for rest in self._memory)
                 self._memory.clear()
                 self.in_memory = 0
                 return None
