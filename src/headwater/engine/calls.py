@@ -33,7 +33,7 @@ def call_flow(
     if flow.isasync:
         coro = call_flow_async(flow, parameters, wait_for, return_state)
         return coro if flow._returns_coroutine() else run_coro_sync(coro)
-    if not logs.configured():
+    if not logs._configured:
         setup_logging()
     parent = flow_run_var.get()
     if parent is not None and is_plain_subflow(flow, parameters, wait_for, parent):
@@ -59,7 +59,7 @@ def call_task(
     if task.isasync:
         coro = call_task_async(task, parameters, wait_for, return_state)
         return coro if task._returns_coroutine() else run_coro_sync(coro)
-    if not logs.configured():
+    if not logs._configured:  # read directly: a call per task run costs more than this check
         setup_logging()
     ctx = flow_run_var.get()
     if wait_for is None and ctx is not None and ctx.resume is None and (

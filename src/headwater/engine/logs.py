@@ -176,11 +176,6 @@ def setup_logging(force: bool = False) -> None:
 _ours: list[Any] = []  # the console handler, the sink handler and the formatter setup made
 
 
-def configured() -> bool:
-    """Whether `setup_logging` has run (a check before each task call: cheaper than the call)."""
-    return _configured
-
-
 _flow_runs_logger = logging.getLogger(FLOW_RUNS_LOGGER)
 _task_runs_logger = logging.getLogger(TASK_RUNS_LOGGER)
 

@@ -25,7 +25,7 @@ from headwater.core.states import (
 )
 from headwater.core.transactions import _current as _transaction_var
 from headwater.core.transactions import settle_plain
-from headwater.engine.generators import task_callable
+from headwater.engine.generators import collecting, task_callable
 from headwater.engine.logs import _task_runs_logger, task_run_line, task_run_logger
 from headwater.engine.task_run import TaskRunResult, cancelled_before_start, flow_context
 from headwater.events.records import DependencyAdded, StateChanged, TaskRunCreated
@@ -83,7 +83,8 @@ def run_plain_in(
 ) -> tuple[State, Any]:
     """`run_plain` in the flow run context `flow_ctx` (the current one, or None): what a
     direct task call runs. Returns (final state, State the function returned)."""
-    emit = runtime.sink.emit
+    # The flow run's sink (the one its context took from this runtime), without the property.
+    emit = (flow_ctx.sink if flow_ctx is not None else runtime.sink).emit
     ctx = TaskRunContext(
         task, run, parameters, False, None, task_run_logger,
         flow_ctx.flow_run if flow_ctx is not None else None,
@@ -123,7 +124,10 @@ def run_plain_in(
         emit(_tuple_new(StateChanged, (run_id, "task", running, 1)))
         handed_back: Any = None
         try:
-            value = task_callable(task.fn)(*args, **kwargs)
+            fn = task.fn
+            if collecting.get():  # submitted: a generator function's items are collected
+                fn = task_callable(fn)
+            value = fn(*args, **kwargs)
             if ctx.transaction is not None:  # the body asked for its transaction
                 settle_plain(ctx.transaction, raised=False)
         except Exception as exc:
