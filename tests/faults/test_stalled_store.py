@@ -35,7 +35,9 @@ FLOW_THEN_WAIT = """
 
     returned, go = Path(sys.argv[2]), Path(sys.argv[3])
     result = many(int(sys.argv[1]))
-    returned.write_text(str(result))
+    written = returned.with_suffix(".tmp")  # whole, then renamed: never seen half-written
+    written.write_text(str(result))
+    written.rename(returned)
     while not go.exists():
         time.sleep(0.02)
 """
@@ -68,14 +70,20 @@ def test_a_locked_store_lets_the_flow_return_and_its_records_arrive_after_the_lo
     url: str, writer: str, tmp_path: Path
 ) -> None:
     returned, go = tmp_path / "returned", tmp_path / "go"
-    with locked(url):
-        proc = start(FLOW_THEN_WAIT, url, str(TASKS), str(returned), str(go),
-                     HEADWATER_STORE_WRITER=writer, HEADWATER_FLUSH_TIMEOUT="1")
-        # The flow returns its result while the lock is still held
-        wait_until(returned.exists, timeout=120, proc=proc)
-        assert returned.read_text() == str(sum(range(TASKS)))
-    go.touch()
-    _, err = proc.communicate(timeout=300)
+    proc = None
+    try:
+        with locked(url):
+            proc = start(FLOW_THEN_WAIT, url, str(TASKS), str(returned), str(go),
+                         HEADWATER_STORE_WRITER=writer, HEADWATER_FLUSH_TIMEOUT="1")
+            # The flow returns its result while the lock is still held
+            wait_until(returned.exists, timeout=120, proc=proc)
+            assert returned.read_text() == str(sum(range(TASKS)))
+        go.touch()
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc is not None and proc.poll() is None:  # a failed check: leave nothing running
+            proc.kill()
+            proc.communicate()
 
     assert proc.returncode == 0, err
     assert err.count("HEADWATER_FLUSH_TIMEOUT") == 1, err
