@@ -209,14 +209,26 @@ def machine(
     pinned = (f"the flow's process pinned to CPU {pin}, the store's writer process on the "
               f"other CPU{'s' if (os.cpu_count() or 1) > 2 else ''}" if pin is not None
               else "not pinned")
-    home = str(Path.home())
-    shown = [arg.replace(home, "~", 1) if arg.startswith(home) else arg for arg in argv]
+    shown = shown_argv(argv)
     return (f"Measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC at commit "
             f"{measured}: {os.cpu_count()} CPUs ({cpu}), Python "
             f"{platform.python_version()}, {platform.system()} {platform.release()}; {pinned}; "
             f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end; "
             f"{seconds / 60:.0f} min. Command: `python benchmarks/report.py"
             f"{' ' + ' '.join(shown) if shown else ''}`.")
+
+
+def shown_argv(argv: list[str]) -> list[str]:
+    """The command's arguments as the README shows them: where Prefect's interpreter lives on
+    the measuring machine is nobody else's business (and differs on theirs)."""
+    shown = []
+    for i, arg in enumerate(argv):
+        if i > 0 and argv[i - 1] == "--prefect-python":
+            arg = "PATH"
+        elif arg.startswith("--prefect-python="):
+            arg = "--prefect-python=PATH"
+        shown.append(arg)
+    return shown
 
 
 def _cpuinfo() -> list[str]:
