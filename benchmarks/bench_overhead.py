@@ -206,7 +206,7 @@ def main() -> None:
         os.environ.pop("HEADWATER_STORE", None)
     sizes = args.n or [10_000, 100_000]
     writer_cpus = None
-    if args.pin is not None and args.writer_cpu == "other":
+    if args.pin is not None and args.writer_cpu == "other" and args.store == "sqlite":
         writer_cpus = other_cpus(args.pin)
     if args.logging:
         for n in sizes:
