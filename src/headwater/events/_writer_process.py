@@ -160,11 +160,16 @@ def main() -> int:
             parent_gone = True
 
     def report(level: int, message: str) -> None:
-        if parent_gone:  # nobody reads the channel up: say it where the user's program did
-            with contextlib.suppress(OSError):
-                os.write(2, f"headwater: {message}\n".encode())
-            return
-        send(("log", level, message))
+        # Once the flow's process has closed our input it may exit any moment without reading
+        # the channel up again (a writer still storing goes on alone): say it where the user's
+        # program did, as when the channel is gone, so "is writing run history again" after
+        # an outage is never lost on the way.
+        if not parent_gone and not reader.closed:
+            send(("log", level, message))
+            if not parent_gone:
+                return
+        with contextlib.suppress(OSError):
+            os.write(2, f"headwater: {message}\n".encode())
 
     reader = Inbox(0)
     frames: list[Any] = []
