@@ -259,3 +259,42 @@ def test_none_binds_as_null_and_an_adapter_someone_registered_for_none_is_kept(
         sqlite3.adapters.pop(key, None)
         if saved is not None:
             sqlite3.adapters[key] = saved
+
+
+def test_a_big_batch_goes_in_many_rows_per_statement_and_a_replay_adds_none(
+    two_urls: tuple[str, str],
+) -> None:
+    # Given a batch of 150 task runs with three states each: more rows than one INSERT of the
+    # lean store holds (58 task runs, 111 states), and a remainder
+    lean_url, sql_url = two_urls
+    lean, sql = writer_store(lean_url), sql_store(sql_url)
+    flow_id = uuid4()
+    records: list[object] = [
+        FlowRunCreated(flow_id, "run", "f", None, {}, (), None, None, 1.0)]
+    for i in range(150):
+        run_id, at = uuid4(), 2.0 + i / 1000
+        records += [
+            TaskRunCreated(run_id, f"t-{i}", "t", "t-key", flow_id, {"i": i}, (), at, i + 1),
+            StateChanged(run_id, "task", Pending(timestamp=at), 0),
+            StateChanged(run_id, "task", Running(timestamp=at + 0.0001), 1),
+            StateChanged(run_id, "task", Completed(timestamp=at + 0.0002, data=i), 1),
+        ]
+
+    # When each store writes it, and then the same batch again as a replay
+    for store in (lean, sql):
+        store.write_batch(_batch(records))
+        store.write_batch(_batch(records, replay=True))
+    lean.close()
+
+    # Then both hold the same rows, each once, and each run's states in the order they came
+    read_back = sql_store(lean_url)
+    try:
+        rows = _rows(read_back)
+        assert rows == _rows(sql)
+        assert len(rows["task_runs"]) == 150 and len(rows["states"]) == 450
+        some = read_back.read_task_runs(flow_id)[77]
+        assert [s.type for s in read_back.read_states(some.id)] == [
+            "PENDING", "RUNNING", "COMPLETED"]
+    finally:
+        read_back.close()
+        sql.close()

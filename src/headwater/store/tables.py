@@ -43,7 +43,7 @@ class TableDescription(NamedTuple):
 
     def insert_sql(
         self, keys: Iterable[str], *, mark: str, quote: Callable[[str], str] = str,
-        ignore_existing: bool = False,
+        ignore_existing: bool = False, rows: int = 1,
     ) -> str:
         """The INSERT statement for rows with these keys (in this order).
 
@@ -52,6 +52,8 @@ class TableDescription(NamedTuple):
             mark: the driver's placeholder ("?" for sqlite3, "%s" for psycopg).
             quote: quotes an identifier for the database, if it needs it.
             ignore_existing: rows whose key is taken are left out (ON CONFLICT DO NOTHING).
+            rows: how many rows one execution inserts (that many groups of values, the
+                values of the first row first).
 
         Raises:
             ValueError: a key is not a column of this table (a row builder's bug).
@@ -63,9 +65,10 @@ class TableDescription(NamedTuple):
                 f"Rows for table {self.name!r} carry {unknown or 'no'} column(s) the table does "
                 f"not have; its columns are {list(self.columns)}."
             )
+        group = f"({', '.join(mark for _ in names)})"
         return (
             f"INSERT INTO {quote(self.name)} ({', '.join(quote(key) for key in names)}) "
-            f"VALUES ({', '.join(mark for _ in names)})"
+            f"VALUES {', '.join(group for _ in range(rows))}"
             + (" ON CONFLICT DO NOTHING" if ignore_existing else "")
         )
 
