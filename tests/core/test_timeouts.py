@@ -98,6 +98,36 @@ def test_a_flow_timeout_ends_the_flow_timed_out(events: MemorySink) -> None:
         state.result()
 
 
+@pytest.mark.parametrize("depth", ["top level", "subflow"])
+def test_a_flow_a_subflow_timeout_goes_through_ends_timed_out_as_prefect_says(
+    events: MemorySink, depth: str
+) -> None:
+    # Given a flow without a timeout whose subflow times out, uncaught (at the top level: the
+    # general flow logic; as a subflow itself: the straight-line one)
+    @flow(timeout_seconds=0.05)
+    def slow() -> None:
+        _busy(NEVER)
+
+    @flow
+    def middle() -> None:
+        slow()
+
+    seen = []
+
+    @flow
+    def top() -> None:
+        seen.append(middle(return_state=True))
+
+    # Then it ends TimedOut too, with Prefect's message for a flow without a timeout
+    if depth == "top level":
+        state = middle(return_state=True)
+    else:
+        top()
+        state = seen[0]
+    assert state.name == "TimedOut" and state.is_failed()
+    assert state.message == "Flow run exceeded timeout of None second(s)"
+
+
 def test_an_async_task_timeout_cancels_it() -> None:
     @task(timeout_seconds=0.05)
     async def slow() -> None:

@@ -402,8 +402,7 @@ class MappedFutureList(TaskRunFutureList):
         if not done.done():  # as the general path: raise on the first failure to finish
             _note_wait_in_worker()
             waits: list[cf.Future[Any]] = [done, runs.first_failure] if raise_on_failure else [done]
-            cf.wait(waits,
-                    timeout=timeout, return_when=cf.FIRST_COMPLETED)
+            cf.wait(waits, timeout=timeout, return_when=cf.FIRST_COMPLETED)
             if raise_on_failure and runs.first_failure.done():
                 self[runs.first_failure.result()].result(raise_on_failure=True)
             if not done.done():

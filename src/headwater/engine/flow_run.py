@@ -119,6 +119,14 @@ def call_result(state: State, return_state: bool) -> Any:
     return state._result()
 
 
+def timeout_message(flow: Flow[..., Any]) -> str:
+    """A TimedOut state's message. A flow without a timeout of its own times out too when a
+    subflow's timeout error goes through it uncaught: "None second(s)", as Prefect says."""
+    seconds = flow.timeout_seconds
+    shown = "None" if seconds is None else f"{seconds:g}"
+    return f"Flow run exceeded timeout of {shown} second(s)"
+
+
 def _should_log_prints(flow: Flow[..., Any], parent: FlowRunContext | None) -> bool:
     if flow.log_prints is not None:
         return flow.log_prints
@@ -389,10 +397,7 @@ def _run_body(
             state = return_value_to_state(futures_to_states(outcome.value))
         elif isinstance(exc, FlowRunTimeoutError):
             logger.error("Encountered exception during execution: %r", exc)
-            state = TimedOut(
-                message=f"Flow run exceeded timeout of {flow.timeout_seconds:g} second(s)",
-                data=exc,
-            )
+            state = TimedOut(message=timeout_message(flow), data=exc)
         else:
             logger.error(
                 "Encountered exception during execution: %r", exc,

@@ -29,7 +29,12 @@ from headwater.core.states import (
     run_state,
 )
 from headwater.engine.drivers import run_coro_sync
-from headwater.engine.flow_run import FlowRunResult, _cancelled, futures_to_states
+from headwater.engine.flow_run import (
+    FlowRunResult,
+    _cancelled,
+    futures_to_states,
+    timeout_message,
+)
 from headwater.engine.logs import _flow_runs_logger, flow_run_logger
 from headwater.engine.submission import all_plain, close_task_runner
 from headwater.errors import FlowRunTimeoutError
@@ -185,10 +190,7 @@ def _body(flow: Flow[..., Any], ctx: FlowRunContext, state_lock: threading.Lock,
         return return_value_to_state(futures_to_states(value))
     if isinstance(exc, FlowRunTimeoutError):
         ctx.logger.error("Encountered exception during execution: %r", exc)
-        return TimedOut(
-            message=f"Flow run exceeded timeout of {flow.timeout_seconds:g} second(s)",
-            data=exc,
-        )
+        return TimedOut(message=timeout_message(flow), data=exc)  # a subflow's, uncaught
     ctx.logger.error("Encountered exception during execution: %r", exc,
                      exc_info=(type(exc), exc, exc.__traceback__))
     return exception_to_failed_state(exc, "Flow run encountered an exception:")
