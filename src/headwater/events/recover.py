@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from headwater.errors import HeadwaterError
 from headwater.events import _spill, codec
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ _CREATED_NAME = codec.position(_CREATED, "name")
 _CREATED_FLOW = codec.position(_CREATED, "flow_name")
 
 
-class NotASpillFile(Exception):
+class NotASpillFile(HeadwaterError):
     """The file is not a spill file this version of headwater can read (the message says
     why)."""
 
