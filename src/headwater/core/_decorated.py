@@ -45,6 +45,8 @@ class Decorated:
         opt.check_reserved_arguments(fn, kind=self._kind)
         self.fn = fn
         self.isasync = inspect.iscoroutinefunction(fn)
+        # Looked up once: a submitted run asks it every time (`engine/generators.py`).
+        self._isgenerator = inspect.isgeneratorfunction(inspect.unwrap(fn))
         self._signature = CallSignature(fn)
         self._bound: Any = _UNBOUND
         with contextlib.suppress(AttributeError):  # callable objects lack __name__ etc.

@@ -9,7 +9,6 @@ is dropped, as in Prefect). `execute` (the path every runner takes) turns this o
 from __future__ import annotations
 
 import contextvars
-import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,10 +29,11 @@ def collecting_generators() -> Iterator[None]:
         _collect.reset(token)
 
 
-def task_callable(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """`fn`, or a wrapper collecting its items if it is a generator function and the run was
-    submitted."""
-    if not _collect.get() or not inspect.isgeneratorfunction(inspect.unwrap(fn)):
+def task_callable(task: Any) -> Callable[..., Any]:
+    """The task's function, or a wrapper collecting its items if it is a generator function
+    and the run was submitted. (Whether it is one is looked up once, when the task is made.)"""
+    fn: Callable[..., Any] = task.fn
+    if not task._isgenerator or not _collect.get():
         return fn
 
     def collect(*args: Any, **kwargs: Any) -> list[Any]:

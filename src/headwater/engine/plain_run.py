@@ -25,7 +25,7 @@ from headwater.core.states import (
 )
 from headwater.core.transactions import _current as _transaction_var
 from headwater.core.transactions import settle_plain
-from headwater.engine.generators import collecting, task_callable
+from headwater.engine.generators import task_callable
 from headwater.engine.logs import _task_runs_logger, task_run_line, task_run_logger
 from headwater.engine.task_run import TaskRunResult, cancelled_before_start, flow_context
 from headwater.events.records import DependencyAdded, StateChanged, TaskRunCreated
@@ -124,9 +124,8 @@ def run_plain_in(
         emit(_tuple_new(StateChanged, (run_id, "task", running, 1)))
         handed_back: Any = None
         try:
-            fn = task.fn
-            if collecting.get():  # submitted: a generator function's items are collected
-                fn = task_callable(fn)
+            # Submitted, a generator function's items are collected (`generators.py`).
+            fn = task_callable(task) if task._isgenerator else task.fn
             value = fn(*args, **kwargs)
             if ctx.transaction is not None:  # the body asked for its transaction
                 settle_plain(ctx.transaction, raised=False)

@@ -292,7 +292,7 @@ def task_run_steps(request: TaskRunRequest) -> Steps[TaskRunResult]:
             txn = ctx.transaction = task_transaction(ctx, plan)
             txn.begin()
             outcome = yield Call(
-                task_callable(task.fn), args, kwargs, awaits=task.isasync,
+                task_callable(task), args, kwargs, awaits=task.isasync,
                 timeout=task.timeout_seconds, timeout_error=TaskRunTimeoutError,
             )
             assert outcome is not None
