@@ -152,4 +152,20 @@ def test_a_pool_future_has_every_attribute_a_plain_future_has() -> None:
     # more in __init__ must make this fail rather than break futures at run time.
     from headwater.runners._pool import PoolFuture
 
-    assert set(vars(cf.Future())) <= set(vars(PoolFuture(threading.Condition())))
+    future = PoolFuture(threading.Condition())
+    assert set(vars(cf.Future())) <= set(vars(future)) | {"_waiters"}
+    assert future._waiters == [] and future._waiters is future._waiters  # made when first asked
+
+
+def test_a_pool_future_tells_wait_and_as_completed_when_it_is_done() -> None:
+    # Its waiter list is made only when `wait` or `as_completed` installs a waiter.
+    pool = WorkerPool(2, "test")
+    release = threading.Event()
+    slow = pool.submit(release.wait, NEVER)
+    fast = pool.submit(lambda: 1)
+    done, _ = cf.wait([slow, fast], return_when=cf.FIRST_COMPLETED, timeout=NEVER)
+    assert fast in done
+    release.set()
+    assert list(cf.as_completed([slow], timeout=NEVER)) == [slow]
+    assert cf.wait([slow, fast], timeout=NEVER).not_done == set()
+    pool.shutdown()

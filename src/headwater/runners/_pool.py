@@ -45,8 +45,18 @@ class PoolFuture(cf.Future):  # type: ignore[type-arg]
         self._state = _PENDING
         self._result = None
         self._exception = None
-        self._waiters: list[Any] = []
-        self._done_callbacks: list[Any] = []
+        # Both lists are made when first needed: most futures never get a waiter or a
+        # callback (a flow waits for its runs without either), and a list per future is one
+        # more object for the garbage collector to walk while the flow holds its futures.
+        self._some_waiters: list[Any] | None = None
+        self._done_callbacks: list[Any] | tuple[()] = ()
+
+    @property
+    def _waiters(self) -> list[Any]:  # type: ignore[override]  # for cf.wait and the base class
+        waiters = self._some_waiters
+        if waiters is None:
+            waiters = self._some_waiters = []
+        return waiters
 
     def _wait_done(self, timeout: float | None) -> None:
         if self._state in _DONE:
@@ -60,10 +70,11 @@ class PoolFuture(cf.Future):  # type: ignore[type-arg]
                 self._condition.wait(remaining)
 
     def _invoke_callbacks(self) -> None:
-        super()._invoke_callbacks()  # type: ignore[misc]
+        if self._done_callbacks:  # most runs have none (a flow waits without one)
+            super()._invoke_callbacks()  # type: ignore[misc]
         # They ran, and a callback added from now on runs at once: a done future of a big
         # `.map` keeps no list and no bound methods alive.
-        self._done_callbacks = _RAN  # type: ignore[assignment]
+        self._done_callbacks = _RAN
 
     # The methods below do what the base class's do, holding the condition's lock itself
     # (`with self._condition` runs Condition.__enter__, a Python frame, each time) and waking
@@ -74,7 +85,11 @@ class PoolFuture(cf.Future):  # type: ignore[type-arg]
     def add_done_callback(self, fn: Callable[[cf.Future[Any]], object]) -> None:
         with self._lock:
             if self._state not in _DONE:
-                self._done_callbacks.append(fn)
+                callbacks = self._done_callbacks
+                if callbacks.__class__ is list:
+                    callbacks.append(fn)
+                else:
+                    self._done_callbacks = [fn]
                 return
         try:
             fn(self)
@@ -94,8 +109,9 @@ class PoolFuture(cf.Future):  # type: ignore[type-arg]
                 raise cf.InvalidStateError(f"{self._state}: {self!r}")
             self._result = result
             self._state = _FINISHED
-            for waiter in self._waiters:
-                waiter.add_result(self)
+            if self._some_waiters:
+                for waiter in self._some_waiters:
+                    waiter.add_result(self)
             if self._condition._waiters:  # type: ignore[attr-defined]
                 self._condition.notify_all()
         self._invoke_callbacks()
@@ -170,7 +186,12 @@ class WorkerPool:
                 return
             future, fn, args = item
             del item
-            if not future.set_running_or_notify_cancel():
+            # set_running_or_notify_cancel, inline for the common case (a frame less per run)
+            with future._lock:
+                started = future._state is _PENDING
+                if started:
+                    future._state = _RUNNING
+            if not started and not future.set_running_or_notify_cancel():
                 with lock:
                     self._idle += 1
                 continue
