@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -523,3 +524,39 @@ def test_an_empty_list_is_plain_data() -> None:
     state = return_value_to_state([])
     assert state.is_completed()
     assert state.result() == []
+
+
+def test_the_states_of_a_run_carry_its_ids_and_run_count_in_their_details() -> None:
+    from headwater import flow, task
+
+    @task
+    def one() -> int:
+        return 1
+
+    @flow
+    def f() -> tuple[Any, ...]:
+        future = one.submit()
+        future.wait()
+        return future.state, future.task_run, one(return_state=True)
+
+    final, run, direct = f()
+    for state in (final, direct):
+        details = state.state_details
+        assert details.task_run_id is not None and details.flow_run_id is not None
+        assert details.run_count == 1 and details.cache_key is None
+        assert state.state_details is details  # made once, then kept
+    assert final.state_details.task_run_id == run.id
+
+
+def test_details_set_on_a_state_replace_the_ones_it_would_make() -> None:
+    import pickle
+
+    from headwater.core.states import StateDetails, run_state
+
+    state = run_state(StateType.PENDING, "Pending", None, None)
+    given = StateDetails(cache_key="k", run_count=3)
+    state.state_details = given
+    assert state.state_details is given
+    copy = pickle.loads(pickle.dumps(state))
+    assert (copy.state_details.cache_key, copy.state_details.run_count) == ("k", 3)
+    assert Completed().state_details.task_run_id is None

@@ -275,7 +275,7 @@ class MapRuns:
         state = run_state(_COMPLETED, "Completed", self.flow_run_id, self.task_run_id(index),
                           self._values[index])
         state.timestamp_s = self._times[index]
-        state.state_details.run_count = 1
+        state._run_count = 1
         return state
 
     def results(self, raise_on_failure: bool) -> list[Any]:

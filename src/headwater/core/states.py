@@ -128,7 +128,11 @@ class State:
         timestamp: seconds since the epoch; defaults to now.
     """
 
-    __slots__ = ("_data", "message", "name", "state_details", "timestamp_s", "type")
+    # `_details` is made when first read (`state_details`): the engine makes three states per
+    # task run and most are never asked for theirs, so it keeps the run's ids (and run count)
+    # in the state itself until then: one object less per state, to build and to collect.
+    __slots__ = ("_data", "_details", "_flow_run_id", "_run_count", "_task_run_id", "message",
+                 "name", "timestamp_s", "type")
 
     def __init__(
         self,
@@ -143,8 +147,28 @@ class State:
         self.name = name or _DEFAULT_NAMES[self.type]
         self.message = message
         self._data = data
-        self.state_details = state_details if state_details is not None else StateDetails()
+        self._details: StateDetails | None = state_details
+        self._flow_run_id: UUID | None = None
+        self._task_run_id: UUID | None = None
+        self._run_count: int | None = None
         self.timestamp_s = time.time() if timestamp is None else timestamp
+
+    @property
+    def state_details(self) -> StateDetails:
+        """Links to the run and scheduling facts."""
+        details = self._details
+        if details is None:
+            details = self._details = _new(StateDetails)
+            details.flow_run_id = self._flow_run_id
+            details.task_run_id = self._task_run_id
+            details.run_count = self._run_count
+            details.scheduled_time = details.cache_key = details.cache_expiration = None
+            details.retriable = None
+        return details
+
+    @state_details.setter
+    def state_details(self, details: StateDetails) -> None:
+        self._details = details
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (State, (self.type, self.name, self.message, self._data, self.state_details,
@@ -439,17 +463,14 @@ def run_state(kind: StateType, name: str, flow_run_id: UUID | None, task_run_id:
               data: Any = _NO_DATA) -> State:
     """`State(kind, name, data=data)` with its run's ids in its details, made without the
     keyword handling of the constructors: the engine makes three per task run."""
-    details = _new(StateDetails)
-    details.flow_run_id = flow_run_id
-    details.task_run_id = task_run_id
-    details.scheduled_time = details.cache_key = details.cache_expiration = None
-    details.retriable = details.run_count = None
     state = _new(State)
     state.type = kind
     state.name = name
     state.message = None
     state._data = data
-    state.state_details = details
+    state._details = state._run_count = None  # details made when first read
+    state._flow_run_id = flow_run_id
+    state._task_run_id = task_run_id
     state.timestamp_s = time.time()
     return state
 

@@ -108,7 +108,7 @@ def run_plain_subflow(
             f"{name}#{count}", None)))
         pending = run_state(_PENDING, "Pending", run_id, None)
         with state_lock:  # recorded as set_state would, for a new run (run count 0)
-            pending.state_details.run_count = 0
+            pending._run_count = 0  # a fresh state: its details are not made yet
             run.state = pending
             emit(_tuple_new(StateChanged, (run_id, "flow", pending, 0)))
         if control.cancelled and control.cancel_requested(ctx.cancel_scope):
@@ -164,7 +164,7 @@ def _body(flow: Flow[..., Any], ctx: FlowRunContext, state_lock: threading.Lock,
     ctx.calls.clear()
     running = run_state(_RUNNING, "Running", run.id, None)
     with state_lock:  # recorded as set_state would, after Pending: the first attempt
-        running.state_details.run_count = run.run_count = 1
+        running._run_count = run.run_count = 1
         run.start_time = running.timestamp_s
         run.state = running
         ctx.sink.emit(_tuple_new(StateChanged, (run.id, "flow", running, 1)))

@@ -100,7 +100,7 @@ def run_plain_in(
                                          flow_run_id, parameters, run.tags,
                                          runtime.clock.now(), run.call)))
         state = run_state(_PENDING, "Pending", flow_run_id, run_id)
-        state.state_details.run_count = 0
+        state._run_count = 0  # fresh states: their details are made when first read
         run.state = state
         emit(_tuple_new(StateChanged, (run_id, "task", state, 0)))
         for name, upstream_id in upstreams:
@@ -118,7 +118,7 @@ def run_plain_in(
             return state, None
         args, kwargs = task._signature.to_call(parameters)
         running = run_state(_RUNNING, "Running", flow_run_id, run_id)
-        running.state_details.run_count = run.run_count = 1
+        running._run_count = run.run_count = 1
         run.start_time = started = running.timestamp_s
         run.state = running
         emit(_tuple_new(StateChanged, (run_id, "task", running, 1)))
@@ -142,7 +142,7 @@ def run_plain_in(
             if value.__class__ in _PLAIN or plain_value(value):
                 state = run_state(_COMPLETED, "Completed", flow_run_id, run_id, value)
                 ended = state.timestamp_s
-                state.state_details.run_count = 1
+                state._run_count = 1
                 run.total_run_time += ended - started
                 run.end_time = ended
                 run.state = state
