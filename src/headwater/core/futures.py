@@ -78,6 +78,12 @@ class TaskRunFuture(Generic[R]):
             Exception: the task's own exception, if it failed and `raise_on_failure`.
         """
         future = self._future
+        if future._state is _FINISHED and timeout is None:  # the common case, in a straight line
+            outcome = future._result
+            if outcome is not None:
+                state = outcome.state
+                if state.type is _COMPLETED and state._data is not _NO_DATA:
+                    return state._data  # type: ignore[no-any-return]
         if not future.done():  # a done future (the common case) needs no waiter
             _check_timeout(timeout)
             _note_wait_in_worker()
@@ -97,6 +103,11 @@ class TaskRunFuture(Generic[R]):
 
     def __repr__(self) -> str:
         return f"TaskRunFuture(task_run={self.task_run.name!r}, state={self.state!s})"
+
+
+# How concurrent.futures marks a future that holds a result or an exception (compared by identity).
+_FINISHED = cf._base.FINISHED
+_COMPLETED = StateType.COMPLETED
 
 
 def _final_state(future: cf.Future[Any]) -> State:
