@@ -251,10 +251,16 @@ class MapRuns:
 
     def _plain(self, state: State, run: TaskRun) -> bool:
         """Whether `state` is exactly what `_completed` rebuilds from its value and time."""
-        details = state.state_details
+        if not (state.type is _COMPLETED and state.name == "Completed" and state.message is None
+                and state._data is not _NO_DATA):
+            return False
+        details = state._details
+        if details is None:  # details not made yet: the ids and run count the state keeps
+            return (state._task_run_id is run.id and state._run_count == 1
+                    and (state._flow_run_id is self.flow_run_id
+                         or state._flow_run_id == self.flow_run_id))
         return (
-            state.type is _COMPLETED and state.name == "Completed" and state.message is None
-            and state._data is not _NO_DATA and details.task_run_id is run.id
+            details.task_run_id is run.id
             and (details.flow_run_id is self.flow_run_id
                  or details.flow_run_id == self.flow_run_id) and details.run_count == 1
             and details.scheduled_time is None and details.cache_key is None
