@@ -126,13 +126,13 @@ def test_a_plain_run_records_what_the_general_logic_records(
         taken.append(answer)
         return answer
 
-    monkeypatch.setattr(execution, "is_plain", watched)
+    monkeypatch.setattr(execution, "is_plain_task", watched_call)  # asked with `is_plain` inline
     monkeypatch.setattr(calls, "is_plain", watched)
     monkeypatch.setattr(calls, "is_plain_task", watched_call)
     straight = summary(run_flow(CASES[case]))
     assert taken and all(taken)  # the straight line ran every one of them
 
-    monkeypatch.setattr(execution, "is_plain", lambda request: False)
+    monkeypatch.setattr(execution, "is_plain_task", lambda task, settings: False)
     monkeypatch.setattr(calls, "is_plain", lambda request: False)
     monkeypatch.setattr(calls, "is_plain_task", lambda task, settings: False)
     general = summary(run_flow(CASES[case]))

@@ -27,7 +27,7 @@ from uuid import UUID
 from headwater import __version__
 from headwater.engine.drivers import drive_async, drive_sync, run_coro_sync
 from headwater.engine.generators import collecting
-from headwater.engine.plain_run import is_plain, run_plain
+from headwater.engine.plain_run import is_plain_task, run_plain
 from headwater.engine.runtime import Runtime, current_runtime, use_runtime
 from headwater.engine.task_run import task_run_steps
 from headwater.errors import SerializationError
@@ -123,7 +123,8 @@ class TaskRunRequest(NamedTuple):
             return run_coro_sync(execute_async(self))
         token = collecting.set(True)  # a submitted generator task returns its items
         try:
-            if is_plain(self):
+            if self.blocked is None and self.resume is None and is_plain_task(
+                    self.task, self.settings):  # `is_plain`, inline: once per run
                 run, state, _ = run_plain(self)
             else:
                 run, state, _ = drive_sync(task_run_steps(self))

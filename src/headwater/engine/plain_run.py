@@ -66,7 +66,12 @@ def run_plain(request: TaskRunRequest) -> TaskRunResult:
     """A run `is_plain` accepted, in a straight line: the same records, states, logs and
     decisions as `task_run_steps` (the same functions make them), without the generator and
     its effects. `tests/engine/test_plain_runs.py` holds the two to the same records."""
-    flow_ctx, runtime, flow_token = flow_context(request)
+    facts, live = request.flow_run, flow_run_var.get()
+    flow_ctx: FlowRunContext | None
+    if facts is not None and live is not None and live.facts is facts:
+        flow_ctx, runtime, flow_token = live, live.runtime, None  # flow_context's common case
+    else:
+        flow_ctx, runtime, flow_token = flow_context(request)
     run = request.task_run
     try:
         state, handed_back = run_plain_in(request.task, run, request.parameters,
