@@ -489,28 +489,31 @@ class PendingRuns:
         self._limit = _FIRST_PRUNE
 
     def add(self, future: cf.Future[Any]) -> None:
-        with self._lock:  # any thread may submit (a task submitting another)
-            futures = self._futures
-            futures.append(future)
-            if len(futures) >= self._limit:
-                self._prune()
+        # Any thread may submit (a task submitting another): an append is atomic, and the list
+        # is never replaced, only pruned in place (below), so no lock is needed here.
+        futures = self._futures
+        futures.append(future)
+        if len(futures) >= self._limit:
+            self._prune()
 
-    def _prune(self) -> list[cf.Future[Any]]:  # with the lock held
-        kept = self._futures = [f for f in self._futures if not f.done()]
-        self._limit = max(_FIRST_PRUNE, 2 * len(kept))  # each future is looked at O(1) times
-        return kept
+    def _prune(self) -> list[cf.Future[Any]]:
+        with self._lock:  # one pruner at a time
+            futures = self._futures
+            seen = len(futures)
+            # One slice assignment (atomic): futures appended meanwhile, after `seen`, stay.
+            futures[:seen] = [f for f in futures[:seen] if not f.done()]
+            self._limit = max(_FIRST_PRUNE, 2 * len(futures))  # each is looked at O(1) times
+            return futures
 
     @property
     def count(self) -> int:
         """How many added runs have not finished."""
-        with self._lock:
-            return len(self._prune())
+        return len(self._prune())
 
     def all_done(self) -> cf.Future[None]:
         """A future that completes once every run added so far has finished."""
         waiter: cf.Future[None] = cf.Future()
-        with self._lock:
-            left = list(self._prune())
+        left = list(self._prune())
         if not left:
             waiter.set_result(None)
             return waiter
