@@ -229,13 +229,17 @@ class MapRuns:
 
     def _one_done(self, inner: cf.Future[Any]) -> None:
         index = self._index_of.pop(inner)
-        try:
-            state: State | None = inner.result(0).state
-        except BaseException:  # cancelled, or the runner failed: the future keeps saying so
-            state = None
+        state: State | None
+        if inner._state is _FINISHED and inner._exception is None:  # `result(0)`, inline
+            state = inner._result.state  # type: ignore[union-attr]
+        else:
+            try:
+                state = inner.result(0).state
+            except BaseException:  # cancelled, or the runner failed: the future says so
+                state = None
         if state is not None:
             run = self._run_of[index]
-            self._ids[16 * index:16 * index + 16] = run.id.bytes
+            self._ids[16 * index:16 * index + 16] = run.id.int.to_bytes(16, "big")  # .bytes
             if self._plain(state, run):
                 self._values[index] = state._data
                 self._times[index] = state.timestamp_s

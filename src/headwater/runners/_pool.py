@@ -70,10 +70,14 @@ class PoolFuture(cf.Future):  # type: ignore[type-arg]
                 self._condition.wait(remaining)
 
     def _invoke_callbacks(self) -> None:
-        if self._done_callbacks:  # most runs have none (a flow waits without one)
-            super()._invoke_callbacks()  # type: ignore[misc]
-        # They ran, and a callback added from now on runs at once: a done future of a big
-        # `.map` keeps no list and no bound methods alive.
+        # As the base class does, without its frame. Once the future is done, a callback
+        # added runs at once (`add_done_callback`), so none is added to the list meanwhile;
+        # dropping it after, a done future of a big `.map` keeps no bound methods alive.
+        for callback in self._done_callbacks:
+            try:
+                callback(self)
+            except Exception:
+                _LOGGER.exception("exception calling callback for %r", self)
         self._done_callbacks = _RAN
 
     # The methods below do what the base class's do, holding the condition's lock itself
