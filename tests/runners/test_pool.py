@@ -62,8 +62,14 @@ def test_runs_that_block_each_get_a_worker_up_to_the_bound() -> None:
 
 def test_shutdown_with_cancel_cancels_the_runs_that_have_not_started() -> None:
     pool = WorkerPool(1, "worker")
-    release = threading.Event()
-    running = pool.submit(release.wait, NEVER)
+    release, began = threading.Event(), threading.Event()
+
+    def run() -> bool:
+        began.set()
+        return release.wait(NEVER)
+
+    running = pool.submit(run)
+    began.wait(NEVER)  # started: not among the runs a shutdown cancels
     waiting = [pool.submit(lambda: 1) for _ in range(5)]
     stopper = threading.Thread(target=pool.shutdown, kwargs={"cancel_futures": True})
     stopper.start()
@@ -79,7 +85,7 @@ def test_shutdown_waits_for_queued_runs_and_then_refuses_new_ones() -> None:
     futures = [pool.submit(lambda i=i: i * i) for i in range(50)]
     pool.shutdown(wait=True)
     assert [f.result(0) for f in futures] == [i * i for i in range(50)]
-    assert not any(t.is_alive() for t in pool._threads)
+    assert pool._working == 0  # every worker has left the pool (its thread parks)
     with pytest.raises(RuntimeError, match="shut down"):
         pool.submit(lambda: None)
 
@@ -169,3 +175,41 @@ def test_a_pool_future_tells_wait_and_as_completed_when_it_is_done() -> None:
     assert list(cf.as_completed([slow], timeout=NEVER)) == [slow]
     assert cf.wait([slow, fast], timeout=NEVER).not_done == set()
     pool.shutdown()
+
+
+def test_the_next_pool_adopts_the_threads_a_shut_down_pool_released() -> None:
+    import time
+
+    from headwater.runners import _reservoir
+
+    first = WorkerPool(3, "first")
+    release = threading.Event()
+    started = threading.Barrier(4)
+
+    def blocked() -> None:
+        started.wait(NEVER)
+        release.wait(NEVER)
+
+    for _ in range(3):
+        first.submit(blocked)
+    started.wait(NEVER)
+    release.set()
+    first.shutdown(wait=True)
+    deadline = time.monotonic() + NEVER
+    while _reservoir.parked() < 3 and time.monotonic() < deadline:  # they park just after
+        time.sleep(0.001)
+    threads_before = threading.active_count()
+
+    second = WorkerPool(3, "second")
+    name = second.submit(lambda: threading.current_thread().name).result(NEVER)
+    second.shutdown(wait=True)
+    assert name == "second_0"  # renamed for the pool that adopted it
+    assert threading.active_count() == threads_before  # no new thread was started
+
+
+def test_shutdown_called_by_one_of_its_own_workers_does_not_wait_for_itself() -> None:
+    pool = WorkerPool(2, "worker")
+    stopped = pool.submit(lambda: pool.shutdown(wait=True))
+    assert stopped.result(NEVER) is None
+    with pytest.raises(RuntimeError, match="shut down"):
+        pool.submit(lambda: None)

@@ -9,7 +9,8 @@ variables per run) and a work-item object. A task run's own cost is what users p
 this is where a per-run microsecond is worth saving.
 
 Workers are daemon threads: a pool is always shut down by its runner (at the end of the flow
-run that opened it); one that is not must not keep the interpreter from exiting.
+run that opened it); one that is not must not keep the interpreter from exiting. A worker
+that leaves a shut-down pool parks, and the next pool adopts it (`_reservoir.py`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from headwater.runners import _reservoir
 
 _STOP = None  # put once per worker at shutdown
 # The states as concurrent.futures spells them (the same objects: compared by identity).
@@ -140,7 +143,10 @@ class WorkerPool:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._idle = 0  # workers that finished a run and will take the next one
-        self._threads: list[threading.Thread] = []
+        self._started = 0  # workers asked for (each a parked thread adopted, or a new one)
+        self._working = 0  # workers that have not left yet
+        self._all_left = threading.Event()
+        self._threads: list[threading.Thread] = []  # the threads that worked here
         self._closed = False
         self._condition = threading.Condition()  # shared by the pool's futures
 
@@ -154,7 +160,7 @@ class WorkerPool:
             if self._idle:
                 self._idle -= 1
                 return future
-            if len(self._threads) < self._max_workers:
+            if self._started < self._max_workers:
                 self._start_worker()
         return future
 
@@ -171,16 +177,27 @@ class WorkerPool:
                 put((future, fn, args))
             waking = min(self._idle, len(calls))
             self._idle -= waking
-            for _ in range(min(len(calls) - waking, self._max_workers - len(self._threads))):
+            for _ in range(min(len(calls) - waking, self._max_workers - self._started)):
                 self._start_worker()
         return futures
 
     def _start_worker(self) -> None:  # with self._lock held
-        thread = threading.Thread(
-            target=self._work, name=f"{self._prefix}_{len(self._threads)}", daemon=True
-        )
-        thread.start()
-        self._threads.append(thread)
+        name = f"{self._prefix}_{self._started}"
+        self._started += 1
+        self._working += 1
+        _reservoir.start(self._serve, name)  # a thread an earlier pool released, if any
+
+    def _serve(self) -> None:
+        """A worker's time in this pool: until it takes a stop, then it leaves (and parks)."""
+        with self._lock:
+            self._threads.append(threading.current_thread())
+        try:
+            self._work()
+        finally:
+            with self._lock:
+                self._working -= 1
+                if not self._working:
+                    self._all_left.set()
 
     def _work(self) -> None:
         get, lock = self._queue.get, self._lock
@@ -215,10 +232,12 @@ class WorkerPool:
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
         """Stop the workers once the queue is empty; with `cancel_futures`, cancel the runs
-        that have not started. With `wait`, return when every worker has ended."""
+        that have not started. With `wait`, return when every worker has left (its thread then
+        parks for the next pool: `_reservoir.py`)."""
         with self._lock:
             self._closed = True
-            threads = list(self._threads)
+            workers = self._started
+            mine = threading.current_thread() in self._threads  # a worker cannot wait for itself
         if cancel_futures:
             while True:
                 try:
@@ -229,8 +248,7 @@ class WorkerPool:
                     # Unlike ThreadPoolExecutor, also tell whoever waits (`wait`,
                     # `as_completed`): a cancelled run is done, not pending forever.
                     item[0].set_running_or_notify_cancel()
-        for _ in threads:
+        for _ in range(workers):
             self._queue.put(_STOP)
-        if wait:
-            for thread in threads:
-                thread.join()
+        if wait and workers and not mine:
+            self._all_left.wait()
