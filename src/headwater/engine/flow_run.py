@@ -38,6 +38,7 @@ from headwater.core.states import (
     exception_to_failed_state,
     return_value_to_state,
 )
+from headwater.engine import gc_pacing
 from headwater.engine.drivers import Call, Outcome, Sleep, Steps, Wait
 from headwater.engine.hooks import run_hooks
 from headwater.engine.logs import ENGINE_LOGGER, flow_run_logger, printing_as_logs
@@ -272,6 +273,9 @@ def flow_run_steps(
     if resume is not None:
         ctx.resume = resume
         resume.logger = logger
+    paced = parent is None  # a top-level run sets the collector's pace (`gc_pacing.py`)
+    if paced:
+        gc_pacing.enter()  # first: a bad setting then stops the run before it is watched
     runtime.control.watch(run.id, cancelling)
     flow_token = flow_run_var.set(ctx)
     task_token = task_run_var.set(None)  # code in this flow belongs to it, not to a parent task
@@ -349,6 +353,8 @@ def flow_run_steps(
         runtime.control.forget(run.id)
         task_run_var.reset(task_token)
         flow_run_var.reset(flow_token)
+        if paced:
+            gc_pacing.leave()
         if parent is None and not torn_down:
             runtime.sink.flush()
 
