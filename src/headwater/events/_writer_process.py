@@ -180,7 +180,7 @@ def main() -> int:
         return 0
     url, batch_seconds, heartbeat_seconds, crash_after = frames.pop(0)
     writer = BatchWriter(lambda: writer_store(url), crash_after_seconds=crash_after, report=report,
-                         spill_key=store_key(url))
+                         spill_key=store_key(url), pause_gc=True)
     send(("ready",))
     pending: list[tuple[Any, ...]] = []
     last_frame = acked = 0

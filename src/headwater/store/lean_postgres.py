@@ -8,6 +8,7 @@ LOCKED`; every committed batch sends the NOTIFY that `postgres.py` describes.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -31,18 +32,22 @@ def lean_postgres_store(url: str) -> LeanPostgresStore | None:
 
 class PostgresDialect(SqlDialect):
     mark = "%s"
+    numbered = False
     lock_rows = " FOR UPDATE SKIP LOCKED"
     find = "strpos"
 
-    def insert_rows(self, cursor: Any, table: TableDescription, rows: list[Row], *,
-                    ignore_existing: bool = False, replay: bool = False) -> None:
+    def insert_values(self, cursor: Any, table: TableDescription, keys: tuple[str, ...],
+                      values: list[Any], *, ignore_existing: bool = False,
+                      replay: bool = False) -> None:
         if ignore_existing and replay:
-            super().insert_rows(cursor, table, rows, ignore_existing=True, replay=True)
+            super().insert_values(cursor, table, keys, values, ignore_existing=True,
+                                  replay=True)
             return
-        keys = tuple(rows[0])
         table.insert_sql(keys, mark=self.mark)  # the same check of the keys as an INSERT's
         sql = self.cached(("copy", table.name, keys), _copy_sql, table, keys)
-        copy_rows(cursor, sql, keys, rows)
+        width = len(keys)
+        copy_values(cursor, sql, (values[start:start + width]
+                                  for start in range(0, len(values), width)))
 
     def after_write(self, cursor: Any, batch: Batch) -> None:
         payload = notify_payload(batch)
@@ -53,14 +58,17 @@ class PostgresDialect(SqlDialect):
 def copy_rows(cursor: Any, sql: str, keys: tuple[str, ...], rows: list[Row]) -> None:
     """`COPY ... FROM STDIN` of `rows` (every row with `keys`, in order) on a psycopg cursor."""
     getter = itemgetter(*keys)
+    copy_values(cursor, sql, [(getter(row),) for row in rows] if len(keys) == 1
+                else map(getter, rows))
+
+
+def copy_values(cursor: Any, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    """`COPY ... FROM STDIN` of `rows` (sequences of values, in the statement's column order)
+    on a psycopg cursor."""
     with cursor.copy(sql) as copy:
         write_row = copy.write_row
-        if len(keys) == 1:
-            for row in rows:
-                write_row((getter(row),))
-        else:
-            for row in rows:
-                write_row(getter(row))
+        for row in rows:
+            write_row(row)
 
 
 def notify_payload(batch: Batch) -> str | None:
@@ -69,9 +77,10 @@ def notify_payload(batch: Batch) -> str | None:
     commits, and caps payloads at 8,000 bytes."""
     changed = [row["id"] for row in batch.flow_runs]
     changed += [row["id"] for row in batch.run_updates if row["kind"] == "flow"]
-    if not changed and not batch.task_runs:
+    new_tasks = batch.count("task_runs")  # without making a dict of each
+    if not changed and not new_tasks:
         return None
-    return json.dumps({"flow_runs": changed[:100], "task_runs": len(batch.task_runs)})
+    return json.dumps({"flow_runs": changed[:100], "task_runs": new_tasks})
 
 
 class LeanPostgresStore(LeanStore):

@@ -20,7 +20,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from headwater.store.batch import FINAL_STATE_TYPES, Batch, Row
+from headwater.store.batch import APPEND_TABLES, FINAL_STATE_TYPES, NEW_RUN_TABLES, Batch, Row
 from headwater.store.replay import left_out
 from headwater.store.tables import FLOW_RUNS, RUN_TABLES, STATES, TABLES, TableDescription
 
@@ -42,47 +42,84 @@ class SqlDialect:
     """What differs between databases when a batch is written through their driver.
 
     Attributes:
-        mark: the driver's placeholder. lock_rows: what makes a SELECT lock the rows it reads,
-        skipping those another transaction holds ("" where writers are serialized anyway).
+        mark: the driver's placeholder. numbered: whether it also takes "?NNN". lock_rows:
+        what makes a SELECT lock the rows it reads, skipping those another transaction holds
+        ("" where writers are serialized anyway).
         find: the SQL function giving the position of a text in another (0 if absent).
     """
 
     mark = "?"
     lock_rows = ""
     find = "instr"
+    numbered = True  # "?NNN" placeholders: a value bound once may stand in many places
 
     def __init__(self) -> None:
         self._sql: dict[Any, str] = {}
 
     def insert_rows(self, cursor: Any, table: TableDescription, rows: list[Row], *,
                     ignore_existing: bool = False, replay: bool = False) -> None:
-        """INSERT rows with the driver's executemany. Every row of one list has the same keys,
-        in order (the batch builder makes them that way).
+        """INSERT rows given as dicts; every row of one list has the same keys, in order (the
+        batch builder makes them that way). See `insert_values` for the arguments."""
+        keys = tuple(rows[0])
+        getter = itemgetter(*keys)
+        values = (list(map(getter, rows)) if len(keys) == 1
+                  else list(chain.from_iterable(map(getter, rows))))
+        self.insert_values(cursor, table, keys, values, ignore_existing=ignore_existing,
+                           replay=replay)
+
+    def insert_values(self, cursor: Any, table: TableDescription, keys: tuple[str, ...],
+                      values: list[Any], *, ignore_existing: bool = False,
+                      replay: bool = False) -> None:
+        """INSERT rows given as one flat sequence of values: the values of `keys`, in that
+        order, of one row after another; with the driver's executemany.
 
         Args:
             ignore_existing: rows whose primary key is taken are left out (ON CONFLICT DO
                 NOTHING); a dialect may skip the clause unless `replay` is set.
             replay: the rows may have been inserted already (see `store/replay.py`).
         """
-        keys = tuple(rows[0])
-        getter = itemgetter(*keys)
-        if len(keys) == 1:
-            sql = self._insert_sql(table, keys, ignore_existing, 1)
-            cursor.executemany(sql, [(getter(row),) for row in rows])
-            return
         # Many rows per statement: each execution then opens the table and its indexes once
         # for them all (a third less of the database's work per row than one row at a time,
-        # measured with sqlite3), within the 999 values every SQLite accepts.
-        per = max(1, MAX_VALUES // len(keys))
-        whole = len(rows) - len(rows) % per if len(rows) >= per else 0
-        if whole:
-            sql = self._insert_sql(table, keys, ignore_existing, per)
-            cursor.executemany(sql, (
-                tuple(chain.from_iterable(map(getter, rows[start:start + per])))
-                for start in range(0, whole, per)))
-        if whole < len(rows):
+        # measured with sqlite3), within the 999 values every SQLite accepts. Each
+        # statement's values are one slice of the flat values.
+        width = len(keys)
+        rows = len(values) // width
+        per = max(1, MAX_VALUES // width) if width > 1 else 1
+        whole = rows - rows % per if rows >= per and per > 1 else 0
+        step = per * width
+        numbered = self.numbered
+        for start in range(0, whole * width, step):
+            chunk = values[start:start + step]
+            each: tuple[str, ...] = keys  # the columns bound row by row
+            shared: tuple[str, ...] = ()  # the columns bound once for every row
+            once: list[Any] = []
+            # Binding is the dearest part of an insert for sqlite3 (a text is copied, a None
+            # goes through its adapter look-up), and many columns hold one value in every
+            # row of a statement (a task run's flow, task and final state; a state's kind):
+            # a text column that does is bound once, by number, and a column None throughout
+            # is left out (NULL all the same: no column has a default). Right to left, so each
+            # deletion leaves the columns still to look at in place.
+            for column in range(width - 1, -1, -1):
+                first = chunk[column]
+                if first is None or (numbered and first.__class__ is str):
+                    now = len(each)
+                    if chunk[column::now].count(first) == per:
+                        del chunk[column::now]
+                        each = each[:column] + each[column + 1:]
+                        if first is not None:
+                            shared = (keys[column], *shared)
+                            once.insert(0, first)
+            if once:
+                chunk += once
+                sql = self.cached(("shared", table.name, each, shared, ignore_existing, per),
+                                  self._shared_sql, table, each, shared, ignore_existing, per)
+            else:
+                sql = self._insert_sql(table, each, ignore_existing, per)
+            cursor.execute(sql, chunk)
+        if whole < rows:
             sql = self._insert_sql(table, keys, ignore_existing, 1)
-            cursor.executemany(sql, map(getter, rows[whole:]))
+            cursor.executemany(sql, (values[start:start + width]
+                                     for start in range(whole * width, len(values), width)))
 
     def _insert_sql(self, table: TableDescription, keys: tuple[str, ...],
                     ignore_existing: bool, rows: int) -> str:
@@ -92,6 +129,20 @@ class SqlDialect:
             sql = self._sql[cache_key] = table.insert_sql(
                 keys, mark=self.mark, quote=quote, ignore_existing=ignore_existing, rows=rows)
         return sql
+
+    def _shared_sql(self, table: TableDescription, each: tuple[str, ...],
+                    shared: tuple[str, ...], ignore_existing: bool, rows: int) -> str:
+        """An INSERT of `rows` rows with numbered parameters: the values of `each` row by row,
+        then those of `shared`, bound once, in every row."""
+        table.insert_sql((*each, *shared), mark=self.mark)  # its check of the columns
+        width = len(each)
+        tail = [f"?{rows * width + 1 + i}" for i in range(len(shared))]
+        groups = ", ".join(
+            f"({', '.join([*(f'?{row * width + 1 + i}' for i in range(width)), *tail])})"
+            for row in range(rows))
+        return (
+            f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, (*each, *shared)))}) "
+            f"VALUES {groups}" + (" ON CONFLICT DO NOTHING" if ignore_existing else ""))
 
     def after_write(self, cursor: Any, batch: Batch) -> None:
         """Called inside the batch's transaction, after its rows are written."""
@@ -106,26 +157,43 @@ class SqlDialect:
 
 def write_batch(cursor: Any, dialect: SqlDialect, batch: Batch) -> None:
     """Write `batch` with `cursor`, inside the caller's transaction."""
-    for name, rows in batch.new_runs():
-        if rows:  # a run already there (a replay) is newer than this row: kept as it is
-            dialect.insert_rows(cursor, TABLES[name], rows, ignore_existing=True,
-                                replay=batch.replay)
+    replay = batch.replay
+    for name in NEW_RUN_TABLES:
+        # A run already there (a replay) is newer than this row: kept as it is.
+        _insert(cursor, dialect, batch, name, ignore_existing=True)
     if batch.run_updates:
-        apply_updates(cursor, dialect, batch.run_updates, replay=batch.replay)
+        apply_updates(cursor, dialect, batch.run_updates, replay=replay)
     # After the updates: a replayed update is told by its stored state.
-    for name, rows in batch.appends():
+    for name in APPEND_TABLES:
         table = TABLES[name]
         named = table.replay_key is None  # rows with a key of their own (states)
-        if rows and batch.replay and not named:
-            rows = unseen_rows(cursor, dialect, table, rows)
-        if rows:
-            dialect.insert_rows(cursor, table, rows, ignore_existing=named,
-                                replay=batch.replay)
+        if replay and not named:
+            rows = getattr(batch, name)
+            if rows:
+                rows = unseen_rows(cursor, dialect, table, rows)
+            if rows:
+                dialect.insert_rows(cursor, table, rows, ignore_existing=False, replay=True)
+        else:
+            _insert(cursor, dialect, batch, name, ignore_existing=named)
     for ids in chunks(batch.heartbeats):
         marks = ", ".join(dialect.mark for _ in ids)
         cursor.execute(f"UPDATE {quote(FLOW_RUNS.name)} SET heartbeat = {dialect.mark} "
                        f"WHERE id IN ({marks})", (batch.now, *ids))
     dialect.after_write(cursor, batch)
+
+
+def _insert(cursor: Any, dialect: SqlDialect, batch: Batch, name: str, *,
+            ignore_existing: bool) -> None:
+    """Insert the rows of table `name`, in the form the batch holds them."""
+    columns, rows = batch.table(name)
+    if not rows:
+        return
+    if columns is None:
+        dialect.insert_rows(cursor, TABLES[name], rows, ignore_existing=ignore_existing,
+                            replay=batch.replay)
+    else:
+        dialect.insert_values(cursor, TABLES[name], columns, rows,
+                              ignore_existing=ignore_existing, replay=batch.replay)
 
 
 def apply_updates(cursor: Any, dialect: SqlDialect, updates: list[Row], *,
