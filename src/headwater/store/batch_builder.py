@@ -179,6 +179,10 @@ class BatchBuilder:
         _, run_id, name, task_name, task_key, flow_run_id, parameters, tags, ts, call = v
         ids = self._ids
         run_id = ids.get(run_id) or self._id(run_id)
+        if call is not None:  # its place among the calls of its task: "key#n" or "key#n.i"
+            call = f"{task_key}#{call}"
+            if len(call) > 300:
+                call = call[:300]
         values = self.task_runs
         at = len(values)
         # Texts are cut to their columns' sizes only when longer: a slice costs more than
@@ -190,8 +194,7 @@ class BatchBuilder:
             task_name if len(task_name) <= 255 else task_name[:255],
             task_key if len(task_key) <= 255 else task_key[:255],
             None if flow_run_id is None else ids.get(flow_run_id) or self._id(flow_run_id),
-            # its place among the calls of its task in its flow run: "key#n" or "key#n.i"
-            None if call is None else _cut(f"{task_key}#{call}", 300),
+            call,  # identity
         )
         self.new_tasks[run_id] = at  # once its values are in: a bad record leaves no trace
 
@@ -319,10 +322,6 @@ def _reading(handle: Callable[[tuple[Any, ...]], None],
              ) -> Callable[[tuple[Any, ...]], None]:
     """`handle` of the values `get` picks from a wire tuple."""
     return lambda item: handle(get(item))
-
-
-def _cut(text: str, size: int) -> str:
-    return text if len(text) <= size else text[:size]
 
 
 def _loads(text: str) -> Any:

@@ -103,7 +103,9 @@ class SqlDialect:
                 first = chunk[column]
                 if first is None or (numbered and first.__class__ is str):
                     now = len(each)
-                    if chunk[column::now].count(first) == per:
+                    # The second and last rows first: most columns differ there already.
+                    if (chunk[column + now] == first and chunk[column - now] == first
+                            and chunk[column::now].count(first) == per):
                         del chunk[column::now]
                         each = each[:column] + each[column + 1:]
                         if first is not None:
