@@ -7,16 +7,18 @@ by name: this module never imports the events layer, and the events layer never 
 store's columns). `READS` says which values each table's rows are made of, by name.
 
 `BatchBuilder.build()` gives a `Batch`. Its task run and state rows, most of what it holds,
-are built as one flat list of values per table, row after row in the table's column order
+come as one flat list of values per table, row after row in the table's column order
 (`TASK_RUNS.columns`, `STATES.columns`), not dicts: a dict of 17 keys made, then read back key
 by key for the driver, was a good part of the writer's work per task run, and a flat list is
-bound a slice per statement, without an object per row for the garbage collector to walk.
+bound a slice per statement. A task run's values are a list of their own until `build()`
+(its states are folded into it by place), a state's go straight into the flat list.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -30,8 +32,8 @@ Layouts = Mapping[int, tuple[str, tuple[str, ...]]]
 _dumps = json.JSONEncoder(ensure_ascii=False).encode  # for values known to be JSON-safe
 _FINAL = frozenset(FINAL_STATE_TYPES)
 
-# A task run row's values by column (`TASK_RUNS.columns`), from the row's first; the hot
-# handlers use the numbers as literals, which the check below keeps honest.
+# A task run row's values by column (`TASK_RUNS.columns`); the hot handlers use the numbers
+# as literals, which the check below keeps honest.
 _TASK_INDEX = {column: i for i, column in enumerate(TASK_RUNS.columns)}
 _STATE_COLUMNS = ("run_id", "kind", "type", "name", "message", "timestamp", "run_count", "data",
                   "seq")
@@ -109,10 +111,10 @@ class BatchBuilder:
         self.reader = reader
         self.running_flows = running_flows
         self.new_runs: dict[str, Row] = {}  # flow runs created in this batch
-        # task runs created in this batch: where the values of each begin in `task_runs`
-        self.new_tasks: dict[str, int] = {}
+        # task runs created in this batch: their values, in `TASK_RUNS.columns` order
+        self.new_tasks: dict[str, list[Any]] = {}
         self.flow_runs: list[Row] = []
-        self.task_runs: list[Any] = []  # flat: 17 values a row, in `TASK_RUNS.columns` order
+        self.task_runs: list[list[Any]] = []
         self.updates: dict[tuple[str, str], Row] = {}
         self.states: list[Any] = []  # flat: 9 values a row, in `STATES.columns` order
         self.logs: list[Row] = []
@@ -145,7 +147,8 @@ class BatchBuilder:
     ) -> Batch:
         """The batch; `replay` when its records may have been stored already."""
         return Batch(
-            flow_runs=self.flow_runs, task_runs=self.task_runs,
+            flow_runs=self.flow_runs,
+            task_runs=list(chain.from_iterable(self.task_runs)),
             run_updates=list(self.updates.values()), states=self.states, logs=self.logs,
             dependencies=self.dependencies, events=self.events, asset_events=self.asset_events,
             asset_edges=self.asset_edges, heartbeats=heartbeats, now=now, replay=replay,
@@ -183,11 +186,9 @@ class BatchBuilder:
             call = f"{task_key}#{call}"
             if len(call) > 300:
                 call = call[:300]
-        values = self.task_runs
-        at = len(values)
         # Texts are cut to their columns' sizes only when longer: a slice costs more than
         # a look at the length, and they hardly ever are.
-        values += (
+        row = [
             run_id, name if len(name) <= 255 else name[:255], parameters,
             _dumps(list(tags)) if tags else "[]", ts,
             None, None, None, None, None, None, 0, None,  # state_type ... result
@@ -195,8 +196,9 @@ class BatchBuilder:
             task_key if len(task_key) <= 255 else task_key[:255],
             None if flow_run_id is None else ids.get(flow_run_id) or self._id(flow_run_id),
             call,  # identity
-        )
-        self.new_tasks[run_id] = at  # once its values are in: a bad record leaves no trace
+        ]
+        self.new_tasks[run_id] = row
+        self.task_runs.append(row)
 
     def _state(self, v: tuple[Any, ...]) -> None:
         _, run_id, kind, type, name, message, ts, data, run_count = v
@@ -221,20 +223,19 @@ class BatchBuilder:
                 self.running_flows.discard(run_id)
             elif type == "RUNNING":
                 self.running_flows.add(run_id)
-        at = self.new_tasks.get(run_id)
-        if at is not None:  # created in this batch (most task runs): fold in place
-            task = self.task_runs
-            task[at + 5] = type  # state_type
-            task[at + 6] = name  # state_name
-            task[at + 7] = message  # state_message
-            task[at + 8] = ts  # state_timestamp
-            task[at + 11] = run_count
+        task = self.new_tasks.get(run_id)
+        if task is not None:  # created in this batch (most task runs): fold in place
+            task[5] = type  # state_type
+            task[6] = name  # state_name
+            task[7] = message  # state_message
+            task[8] = ts  # state_timestamp
+            task[11] = run_count
             if type == "RUNNING":
-                if task[at + 9] is None:  # start_time
-                    task[at + 9] = ts
+                if task[9] is None:  # start_time
+                    task[9] = ts
             elif final:
-                task[at + 10] = ts  # end_time
-                task[at + 12] = data  # result
+                task[10] = ts  # end_time
+                task[12] = data  # result
             return
         row = self.new_runs.get(run_id)
         if row is not None:  # a flow run created in this batch
@@ -266,12 +267,11 @@ class BatchBuilder:
         self._change(kind, self._id(run_id), {"name": name[:255]})
 
     def _change(self, kind: str, run_id: str, change: Row) -> None:
-        at = self.new_tasks.get(run_id)
-        if at is not None:
-            task = self.task_runs
+        task = self.new_tasks.get(run_id)
+        if task is not None:
             for column, value in change.items():
-                if column != "start_time" or task[at + 9] is None:
-                    task[at + _TASK_INDEX[column]] = value
+                if column != "start_time" or task[9] is None:
+                    task[_TASK_INDEX[column]] = value
             return
         row = self.new_runs.get(run_id)
         if row is None:
