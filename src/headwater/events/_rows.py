@@ -13,7 +13,7 @@ from typing import Any
 from headwater.events import codec
 from headwater.events._json import encode_json, placeholder
 from headwater.store.batch_builder import BatchBuilder as _StoreBatchBuilder
-from headwater.store.batch_builder import WireReader
+from headwater.store.wire_reader import WireReader
 
 __all__ = ["BatchBuilder", "encode_json", "placeholder"]
 

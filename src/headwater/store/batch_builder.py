@@ -4,7 +4,7 @@ does per batch.
 Runs in the writer, never on the hot path. Its input is wire tuples: plain values, the first
 of each naming the record's kind, laid out as the events layer's codec says (`layouts`, given
 by name: this module never imports the events layer, and the events layer never learns the
-store's columns). `READS` says which values each table's rows are made of, by name.
+store's columns). `READS` (`wire_reader.py`) says which values each handler reads, by name.
 
 `BatchBuilder.build()` gives a `Batch`. Its task run and state rows, most of what it holds,
 come as one flat list of values per table, row after row in the table's column order
@@ -17,17 +17,16 @@ bound a slice per statement. A task run's values are a list of their own until `
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 from headwater.store.assets import EVENT_KINDS, asset_rows
 from headwater.store.batch import FINAL_STATE_TYPES, Batch, Row
 from headwater.store.tables import STATES, TASK_RUNS
+from headwater.store.wire_reader import READS, Layouts, WireReader
 
-Layouts = Mapping[int, tuple[str, tuple[str, ...]]]
-"""Kind -> (record type name, the names of the values after the kind)."""
+__all__ = ["READS", "BatchBuilder", "Layouts", "WireReader"]
 
 _dumps = json.JSONEncoder(ensure_ascii=False).encode  # for values known to be JSON-safe
 _FINAL = frozenset(FINAL_STATE_TYPES)
@@ -44,58 +43,6 @@ if (TASK_RUNS.columns[:13] != ("id", "name", "parameters", "tags", "created", "s
         or STATES.columns != _STATE_COLUMNS):  # pragma: no cover (a change to tables.py)
     raise ImportError("the batch builder's row layouts no longer match tables.py")
 _COLUMNS = {"task_runs": TASK_RUNS.columns, "states": STATES.columns}
-
-# Record type -> (its handler, the values it reads, in the order it unpacks them).
-READS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "FlowRunCreated": ("_flow_run", (
-        "flow_run_id", "name", "flow_name", "flow_version", "parameters", "tags",
-        "parent_flow_run_id", "parent_task_run_id", "timestamp", "identity", "entrypoint")),
-    "TaskRunCreated": ("_task_run", (
-        "task_run_id", "name", "task_name", "task_key", "flow_run_id", "parameters", "tags",
-        "timestamp", "call")),
-    "StateChanged": ("_state", (
-        "run_id", "kind", "state.type", "state.name", "state.message", "state.timestamp",
-        "state.data", "run_count")),
-    "RunRenamed": ("_renamed", ("run_id", "kind", "name")),
-    "LogEmitted": ("_log", (
-        "flow_run_id", "task_run_id", "logger", "level", "message", "timestamp")),
-    "DependencyAdded": ("_dependency", ("task_run_id", "upstream_run_id", "parameter")),
-    "Event": ("_event", (
-        "name", "resource", "related", "payload", "flow_run_id", "task_run_id", "timestamp")),
-}
-
-
-class WireReader:
-    """How to read the wire tuples of one codec: per kind, a handler name and a getter that
-    picks the kind and the values it reads (None where the tuple is just that, as it is
-    while the codec and `READS` agree: the handler then takes the tuple itself). Made once
-    per codec (`layouts`); kinds no handler reads (a record type added after this store) are
-    skipped.
-
-    Raises:
-        StoreError: a record type lacks a value its handler reads.
-    """
-
-    def __init__(self, layouts: Layouts) -> None:
-        from headwater.errors import StoreError
-
-        self.getters: dict[int, tuple[str, Any]] = {}
-        for kind, (record, names) in layouts.items():
-            if record not in READS:
-                continue
-            handler, wanted = READS[record]
-            missing = [name for name in wanted if name not in names]
-            if missing:
-                raise StoreError(
-                    f"Records of type {record!r} carry {list(names)!r}, without {missing!r}, "
-                    f"which the run store needs. Use the headwater version that wrote them, "
-                    f"or add the fields back to {record}.")
-            if names == wanted:  # no getter: a tuple made per record costs more than its use
-                self.getters[kind] = (handler, None)
-            else:
-                self.getters[kind] = (
-                    handler, itemgetter(0, *(1 + names.index(n) for n in wanted)))
-
 
 class BatchBuilder:
     """Folds wire tuples into one `Batch`: new runs carry their latest state, other runs get
