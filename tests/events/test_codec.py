@@ -15,6 +15,7 @@ import pytest
 from headwater.core.states import Completed, Failed, Running
 from headwater.errors import HeadwaterError
 from headwater.events import codec
+from headwater.events._json import encode_dict, encode_json
 from headwater.events.records import (
     DependencyAdded,
     Event,
@@ -136,3 +137,11 @@ def test_the_store_refuses_a_layout_without_a_value_it_reads() -> None:
 
     with pytest.raises(HeadwaterError, match=r"'LogEmitted'.*without \['task_run_id'"):
         WireReader(layouts)
+
+
+@pytest.mark.parametrize("value", [
+    {"x": 1}, {"a": "é \"q\"", "b": None, "c": True, "d": False, "e": -5}, {1: 2}, {"x": 1.5},
+    {"x": [1]}, {"x": "a" * 70_000}, {f"k{i}": i for i in range(12)}, {"n": float("nan")},
+])
+def test_the_quick_dict_encoding_writes_what_the_general_one_writes(value: Any) -> None:
+    assert encode_dict(value) == encode_json(value)

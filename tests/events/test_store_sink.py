@@ -198,3 +198,27 @@ def test_a_database_that_is_down_logs_one_error_and_never_fails_the_flow(
               if r.name == "headwater.store" and r.levelno >= logging.ERROR]
     assert len(errors) == 1
     assert "127.0.0.1:1" in errors[0] and "HEADWATER_DATABASE_URL" in errors[0]
+
+
+def test_a_record_that_cannot_be_encoded_costs_only_itself_and_is_reported_once(
+    sink: StoreSink, store: SqlRunStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken(str):
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    with use_sink(sink):
+        pipeline(1)
+        [run] = store.read_flow_runs()
+    with caplog.at_level(logging.ERROR, logger="headwater.store"):
+        for i in range(300):
+            sink.emit(LogEmitted(run.id, None, "probe", 20, f"line {i}", time.time()))
+            if i in (100, 200):
+                sink.emit(LogEmitted(run.id, None, "probe", 20, Broken("bad"), time.time()))
+        sink.flush()
+
+    assert [line.message for line in store.read_logs(run.id)][-300:] == [
+        f"line {i}" for i in range(300)
+    ]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [message.count("RuntimeError: no text") for message in errors] == [1]

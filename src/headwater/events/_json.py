@@ -74,3 +74,32 @@ def encode_json(value: Any) -> str:
     if len(text) > MAX_TEXT:
         text = json.dumps(f"<{len(text):,} characters of JSON, cut> {text[:1000]}")
     return text
+
+
+def encode_dict(value: dict[Any, Any]) -> str:
+    """A dict (parameters, payloads) as JSON text, as `encode_json` writes it.
+
+    The common case, a few plain values under str keys, is joined here: for so few items,
+    setting up the C encoder costs more than the Python below (about 0.6 µs against 0.4 for
+    one int). Anything else goes to `encode_json`."""
+    if len(value) <= 8:
+        parts = []
+        for key, item in value.items():
+            if key.__class__ is not str:
+                break
+            kind = item.__class__
+            if kind is int:
+                parts.append(f"{_quote(key)}: {item}")
+            elif kind is str:
+                parts.append(f"{_quote(key)}: {_quote(item)}")
+            elif item is None:
+                parts.append(f"{_quote(key)}: null")
+            elif kind is bool:
+                parts.append(f"{_quote(key)}: {'true' if item else 'false'}")
+            else:
+                break
+        else:
+            text = "{" + ", ".join(parts) + "}"
+            if len(text) <= MAX_TEXT:
+                return text
+    return encode_json(value)

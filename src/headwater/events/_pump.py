@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections import deque
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from headwater.events import _wire
@@ -19,6 +20,7 @@ logger = logging.getLogger("headwater.store")
 
 Items = list[tuple[Any, ...]]
 PUMP_SECONDS = 0.05  # with a writer process: how long a record may wait before it is sent
+_TUPLES = frozenset({tuple})
 
 
 class FlushMarker:
@@ -119,32 +121,49 @@ class SinkPump:
         queue = self._queue
         popleft = queue.popleft
         while True:
-            items: Items = []
-            markers: list[FlushMarker] = []
-            append = items.append
-            for _ in range(self.max_batch):
-                try:
-                    item = popleft()
-                except IndexError:
-                    break
-                if item.__class__ is tuple:
-                    append(item)
-                elif item.__class__ is FlushMarker:
-                    markers.append(item)
-                    break  # store what came before the marker, then release its waiter
-                elif item.__class__ is EncodeFailure:
-                    self._local_writer().failed(item.exc, 1)
-            if items or markers or heartbeat:
-                try:
-                    self._deliver(items, markers, heartbeat)
-                except Exception as exc:  # a bug here must not leave a flush waiting forever
-                    self._local_writer().failed(exc, len(items))
-                    for marker in markers:
-                        marker.done.set()
+            # Taken off in C (only the pump and `_hand_off` take, both holding the send lock:
+            # the queue holds at least `len` items); split in Python only if not all tuples.
+            taken = list(islice(iter(popleft, None), min(len(queue), self.max_batch)))
+            if set(map(type, taken)) <= _TUPLES:
+                self._deliver_guarded(taken, [], heartbeat)
+            else:
+                for items, markers in self._split(taken):
+                    self._deliver_guarded(items, markers, heartbeat)
+                    heartbeat = False
             heartbeat = False
             self._look_for_cancel_requests()
             if not queue:
                 return
+
+    def _split(self, taken: list[Any]) -> list[tuple[Items, list[FlushMarker]]]:
+        """`taken` as batches to deliver in order, each ended by the flush markers that wait
+        for it; encode failures are reported on the way."""
+        batches: list[tuple[Items, list[FlushMarker]]] = []
+        items: Items = []
+        markers: list[FlushMarker] = []
+        for item in taken:
+            if item.__class__ is tuple:
+                if markers:  # the markers wait for what came before them only
+                    batches.append((items, markers))
+                    items, markers = [], []
+                items.append(item)
+            elif item.__class__ is FlushMarker:
+                markers.append(item)
+            elif item.__class__ is EncodeFailure:
+                self._local_writer().failed(item.exc, 1)
+        batches.append((items, markers))
+        return batches
+
+    def _deliver_guarded(self, items: Items, markers: list[FlushMarker], heartbeat: bool
+                         ) -> None:
+        if not (items or markers or heartbeat):
+            return
+        try:
+            self._deliver(items, markers, heartbeat)
+        except Exception as exc:  # a bug here must not leave a flush waiting forever
+            self._local_writer().failed(exc, len(items))
+            for marker in markers:
+                marker.done.set()
 
     def _deliver(self, items: Items, markers: list[FlushMarker], heartbeat: bool) -> None:
         if self.mode == "process" and self._send(items, markers):

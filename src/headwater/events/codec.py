@@ -27,8 +27,9 @@ import marshal
 from collections.abc import Callable
 from typing import Any
 
+from headwater.core.states import _NO_DATA
 from headwater.errors import HeadwaterError
-from headwater.events._json import encode_json
+from headwater.events._json import encode_dict, encode_json
 from headwater.events.records import (
     DependencyAdded,
     Event,
@@ -53,22 +54,24 @@ _CONVERSIONS: dict[str, str] = {
     "UUID | None": "None if {v} is None else {v}.int",
     "str": "str({v})",
     "str | None": "None if {v} is None else str({v})",
-    "int": "int({v})",
+    "int": "{v} if {v}.__class__ is int else int({v})",  # int() is a call: skip it for an int
     "float": "{v} if {v}.__class__ is float and {v} - {v} == 0 else _float({v})",
     "int | str | None": "{v} if {v} is None or {v}.__class__ is int else str({v})",
     "RunKind": "{v}",  # one of two constants of the engine: already a plain str
-    "dict[str, Any]": "_json({v}) if {v} else '{{}}'",
+    "dict[str, Any]": "_dict({v}) if {v} else '{{}}'",
     "frozenset[str]": "_tags({v}) if {v} else ()",
     "tuple[dict[str, Any], ...]": "_json(list({v}))",
 }
 # A `State` field is five values; `{v}` is the state, `{t}` its type's value, `{ts}` its
-# timestamp, `{m}` its message.
+# timestamp, `{m}` its message, `{d}` its data slot (`_NO_DATA` when it has none: read
+# directly, as the properties `data` and `has_data` are two calls per state).
 _STATE_PARTS: tuple[tuple[str, str], ...] = (
     ("type", "{t}"),
     ("name", "str({v}.name)"),
     ("message", "None if {m} is None else str({m})"),
     ("timestamp", "{ts} if {ts}.__class__ is float and {ts} - {ts} == 0 else _float({ts})"),
-    ("data", "_json({v}.data) if {t} in _FINAL and {v}.has_data else None"),
+    ("data", "None if {d} is _NO_DATA or {t} not in _FINAL else "
+             "str({d}) if {d}.__class__ is int else _json({d})"),
 )
 
 
@@ -117,6 +120,17 @@ def _spell(annotation: Any) -> str:
 
 def _generate(kind: int, cls: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
     """The layout of a record type's tuples, and its encoder."""
+    names, lines, value = _parts(kind, cls)
+    source = "\n".join([f"def encode_{cls.__name__}(r):", *lines, f"    return {value}"])
+    namespace = dict(NAMESPACE)
+    exec(compile(source, f"<wire encoder of {cls.__name__}>", "exec"), namespace)
+    return names, namespace[f"encode_{cls.__name__}"]
+
+
+def _parts(kind: int, cls: type) -> tuple[tuple[str, ...], list[str], str]:
+    """The layout of a record type's tuples, and the source of its encoding: the statements
+    (indented by four, reading the record `r` into locals) and the tuple's expression. Run in
+    `NAMESPACE`; the store sink's `emit` inlines them (`_emit.py`)."""
     fields = record_fields(cls)
     lines, values, names = [], [str(kind)], []
     unpacked = _is_named_tuple(cls)  # a tuple: all fields into locals in one step (C speed)
@@ -125,14 +139,14 @@ def _generate(kind: int, cls: type) -> tuple[tuple[str, ...], Callable[[Any], tu
     for index, (name, annotation) in enumerate(fields):
         v = f"v{index}"
         if annotation == "State":
-            t, ts, m = f"t{index}", f"ts{index}", f"m{index}"
+            t, ts, m, d = f"t{index}", f"ts{index}", f"m{index}", f"d{index}"
             if not unpacked:
                 lines.append(f"    {v} = r.{name}")
-            lines += [f"    {t} = {v}.type._value_",
-                      f"    {ts} = {v}.timestamp_s", f"    {m} = {v}.message"]
+            lines += [f"    {t} = {v}.type._value_", f"    {ts} = {v}.timestamp_s",
+                      f"    {m} = {v}.message", f"    {d} = {v}._data"]
             for part, expression in _STATE_PARTS:
                 names.append(f"{name}.{part}")
-                values.append(expression.format(v=v, t=t, ts=ts, m=m))
+                values.append(expression.format(v=v, t=t, ts=ts, m=m, d=d))
             continue
         template = _CONVERSIONS.get(annotation)
         if template is None:
@@ -148,21 +162,23 @@ def _generate(kind: int, cls: type) -> tuple[tuple[str, ...], Callable[[Any], tu
             lines.append(f"    {v} = r.{name}")
         names.append(name)
         values.append(template.format(v=v))
-    source = "\n".join([f"def encode_{cls.__name__}(r):", *lines,
-                        f"    return ({', '.join(values)},)"])
-    namespace: dict[str, Any] = {"_json": encode_json, "_float": _float, "_tags": _tags,
-                                 "_FINAL": FINAL_TYPES}
-    exec(compile(source, f"<wire encoder of {cls.__name__}>", "exec"), namespace)
-    return tuple(names), namespace[f"encode_{cls.__name__}"]
+    return tuple(names), lines, f"({', '.join(values)},)"
 
 
+NAMESPACE: dict[str, Any] = {"_json": encode_json, "_dict": encode_dict, "_float": _float,
+                             "_tags": _tags,
+                             "_FINAL": FINAL_TYPES, "_NO_DATA": _NO_DATA}
+"""What the generated encoding code refers to."""
 LAYOUTS: dict[int, tuple[str, tuple[str, ...]]] = {}
 """Kind -> (record type name, the names of the values after the kind)."""
 ENCODERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 """Record type -> its encoder: a record in, its wire tuple out."""
+SOURCES: dict[type, tuple[list[str], str]] = {}
+"""Record type -> the source of its encoding (see `_parts`)."""
 for _kind, _cls in enumerate(RECORD_TYPES):
     _names, ENCODERS[_cls] = _generate(_kind, _cls)
     LAYOUTS[_kind] = (_cls.__name__, _names)
+    SOURCES[_cls] = _parts(_kind, _cls)[1:]
 KINDS: dict[str, int] = {name: kind for kind, (name, _) in LAYOUTS.items()}
 """Record type name -> kind."""
 

@@ -41,7 +41,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from headwater.events import codec
+from headwater.events._emit import make_emit
 from headwater.events._process_link import HANDOFF_RECORDS, WriterProcessLink
 from headwater.events._pump import PUMP_SECONDS, EncodeFailure, FlushMarker, Items, SinkPump
 from headwater.events._spill import spill_folder
@@ -142,32 +142,16 @@ class StoreSink(SinkPump, WriterProcessLink, EventSink):
         from headwater.events._writer_stats import WriterStats
 
         self._queue: deque[Any] = deque()
-        append = self._queue.append
-        size = self._queue.__len__
-        encoders = codec.ENCODERS
         self._send_lock = threading.Lock()
-        hand_off = self._hand_off
         # With a writer process, a long queue is sent by the thread that made it so (a burst's
         # records then never wait for the pump to be scheduled; see `_hand_off`).
         hand_off_at = HANDOFF_RECORDS if self.mode == "process" else 1 << 62
-
-        flow_created = encoders[FlowRunCreated]
-
-        def emit(record: Any) -> None:
-            # Encoded here, while the record is still in this CPU's cache, and freed at once:
-            # cheaper in all than encoding it in the pump thread on another CPU.
-            encoder = encoders.get(record.__class__)
-            if encoder is not None:
-                try:
-                    append(encoder(record))
-                except Exception as exc:  # never the user's flow's problem
-                    append(EncodeFailure(exc))
-                if encoder is flow_created:
-                    self._flow_run_created(record)
-                if size() >= hand_off_at:
-                    hand_off()
-
-        self.emit = emit  # type: ignore[method-assign]
+        # Each record is encoded in `emit`, while it is still in this CPU's cache, and freed at
+        # once: cheaper in all than encoding it in the pump thread on another CPU.
+        self.emit = make_emit(  # type: ignore[method-assign, assignment]
+            self._queue, hand_off_at=hand_off_at, hand_off=self._hand_off,
+            flow_run_created=self._flow_run_created, failure=EncodeFailure,
+        )
         self._wake = threading.Event()
         self._stopping = False
         self._local: Any = None  # the in-process BatchWriter, made when first needed
