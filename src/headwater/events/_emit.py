@@ -40,19 +40,19 @@ def make_emit(
         failure: makes what is queued in place of a record whose encoding raised.
     """
     order = [*_FIRST, *(cls for cls in codec.RECORD_TYPES if cls not in _FIRST)]
-    lines = ["def emit(r):", "    c = r.__class__", "    try:"]
+    lines = ["def emit(r):", "    c = type(r)"]
     for index, cls in enumerate(order):
         body, value = codec.SOURCES[cls]
-        lines.append(f"        {'if' if index == 0 else 'elif'} c is _T{index}:")
+        lines += [f"    {'if' if index == 0 else 'elif'} c is _T{index}:", "        try:"]
         lines += [f"        {line}" for line in body]  # body lines come indented by four
-        lines.append(f"            _append({value})")
+        lines += [f"            _append({value})",
+                  "        except Exception as exc:",  # never the user's flow's problem
+                  "            _append(_failure(exc))"]
+        if cls is FlowRunCreated:
+            lines.append("        _flow_run_created(r)")
     lines += [
-        "        else:",
-        "            return",  # not a record: ignored
-        "    except Exception as exc:",  # never the user's flow's problem
-        "        _append(_failure(exc))",
-        "    if c is _FLOW:",
-        "        _flow_run_created(r)",
+        "    else:",
+        "        return",  # not a record: ignored
         "    if len(_queue) >= _AT:",
         "        _hand_off()",
     ]
@@ -60,7 +60,7 @@ def make_emit(
     namespace.update({f"_T{index}": cls for index, cls in enumerate(order)})
     namespace.update(
         _append=queue.append, _queue=queue, _AT=hand_off_at, _hand_off=hand_off,
-        _FLOW=FlowRunCreated, _flow_run_created=flow_run_created, _failure=failure,
+        _flow_run_created=flow_run_created, _failure=failure,
     )
     exec(compile("\n".join(lines), "<store sink emit>", "exec"), namespace)
     emit: Callable[[Any], None] = namespace["emit"]

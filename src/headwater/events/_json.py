@@ -85,9 +85,9 @@ def encode_dict(value: dict[Any, Any]) -> str:
     if len(value) <= 8:
         parts = []
         for key, item in value.items():
-            if key.__class__ is not str:
+            if type(key) is not str:
                 break
-            kind = item.__class__
+            kind = type(item)
             if kind is int:
                 parts.append(f"{_quote(key)}: {item}")
             elif kind is str:

@@ -54,9 +54,9 @@ _CONVERSIONS: dict[str, str] = {
     "UUID | None": "None if {v} is None else {v}.int",
     "str": "str({v})",
     "str | None": "None if {v} is None else str({v})",
-    "int": "{v} if {v}.__class__ is int else int({v})",  # int() is a call: skip it for an int
-    "float": "{v} if {v}.__class__ is float and {v} - {v} == 0 else _float({v})",
-    "int | str | None": "{v} if {v} is None or {v}.__class__ is int else str({v})",
+    "int": "{v} if type({v}) is int else int({v})",  # int() is a call: skip it for an int
+    "float": "{v} if type({v}) is float and {v} - {v} == 0.0 else _float({v})",
+    "int | str | None": "{v} if {v} is None or type({v}) is int else str({v})",
     "RunKind": "{v}",  # one of two constants of the engine: already a plain str
     "dict[str, Any]": "_dict({v}) if {v} else '{{}}'",
     "frozenset[str]": "_tags({v}) if {v} else ()",
@@ -69,9 +69,9 @@ _STATE_PARTS: tuple[tuple[str, str], ...] = (
     ("type", "{t}"),
     ("name", "str({v}.name)"),
     ("message", "None if {m} is None else str({m})"),
-    ("timestamp", "{ts} if {ts}.__class__ is float and {ts} - {ts} == 0 else _float({ts})"),
+    ("timestamp", "{ts} if type({ts}) is float and {ts} - {ts} == 0.0 else _float({ts})"),
     ("data", "None if {d} is _NO_DATA or {t} not in _FINAL else "
-             "str({d}) if {d}.__class__ is int else _json({d})"),
+             "str({d}) if type({d}) is int else _json({d})"),
 )
 
 
