@@ -140,7 +140,8 @@ def test_the_store_refuses_a_layout_without_a_value_it_reads() -> None:
 
 
 @pytest.mark.parametrize("value", [
-    {"x": 1}, {"a": "é \"q\"", "b": None, "c": True, "d": False, "e": -5}, {1: 2}, {"x": 1.5},
+    {"x": 1}, {"s": "é \"q\""}, {"s": "b" * 2000}, {"b": True},
+    {"a": "é \"q\"", "b": None, "c": True, "d": False, "e": -5}, {1: 2}, {"x": 1.5},
     {"x": [1]}, {"x": "a" * 70_000}, {f"k{i}": i for i in range(12)}, {"n": float("nan")},
 ])
 def test_the_quick_dict_encoding_writes_what_the_general_one_writes(value: Any) -> None:

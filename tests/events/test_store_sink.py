@@ -222,3 +222,28 @@ def test_a_record_that_cannot_be_encoded_costs_only_itself_and_is_reported_once(
     ]
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert [message.count("RuntimeError: no text") for message in errors] == [1]
+
+
+def test_flushes_amid_a_burst_of_records_from_another_thread_lose_and_reorder_none(
+    sink: StoreSink, store: SqlRunStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    with use_sink(sink):
+        pipeline(1)
+        [run] = store.read_flow_runs()
+
+    def burst() -> None:
+        for i in range(20_000):
+            sink.emit(LogEmitted(run.id, None, "probe", 20, f"line {i}", time.time()))
+
+    emitter = threading.Thread(target=burst)
+    with caplog.at_level(logging.WARNING, logger="headwater.store"):
+        emitter.start()
+        while emitter.is_alive():  # each flush's marker lands amid the burst's records
+            sink.flush()
+        emitter.join()
+        sink.flush()
+
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [line.message for line in store.read_logs(run.id)][-20_000:] == [
+        f"line {i}" for i in range(20_000)
+    ]

@@ -82,6 +82,13 @@ def encode_dict(value: dict[Any, Any]) -> str:
     The common case, a few plain values under str keys, is joined here: for so few items,
     setting up the C encoder costs more than the Python below (about 0.6 µs against 0.4 for
     one int). Anything else goes to `encode_json`."""
+    if len(value) == 1:  # one parameter, as every mapped task has: no list to join
+        (key, item), = value.items()
+        if type(key) is str:
+            if type(item) is int:
+                return f"{{{_quote(key)}: {item}}}"
+            if type(item) is str and len(item) < 1024:
+                return f"{{{_quote(key)}: {_quote(item)}}}"
     if len(value) <= 8:
         parts = []
         for key, item in value.items():

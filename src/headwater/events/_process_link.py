@@ -37,6 +37,7 @@ class WriterProcessLink:
     max_batch: int
     max_send_window: float
     _queue: deque[Any]
+    _odd: deque[None]
     _wake: threading.Event
     _stopping: bool
     _process: Any
@@ -96,6 +97,8 @@ class WriterProcessLink:
             if (process is None or self._process_lost or self._stopping
                     or self.mode != "process"):
                 return
+            if self._odd:  # a flush marker or an encode failure is queued: the pump's to handle
+                return
             room = process.room()
             if room < MIN_HANDOFF_ROOM:
                 return
@@ -105,7 +108,7 @@ class WriterProcessLink:
             if not items:
                 return
             sent = False
-            if set(map(type, items)) == {tuple}:  # flush markers are the pump's to handle
+            if not self._odd:  # read again after taking: an odd item counts before it is queued
                 number = self._frame + 1
                 self._unacked.append((number, items))  # before its acknowledgement can come
                 try:

@@ -20,7 +20,6 @@ logger = logging.getLogger("headwater.store")
 
 Items = list[tuple[Any, ...]]
 PUMP_SECONDS = 0.05  # with a writer process: how long a record may wait before it is sent
-_TUPLES = frozenset({tuple})
 
 
 class FlushMarker:
@@ -53,6 +52,7 @@ class SinkPump:
     start_timeout: float
     max_batch: int
     _queue: deque[Any]
+    _odd: deque[None]
     _wake: threading.Event
     _stopping: bool
     _eager: bool
@@ -122,9 +122,10 @@ class SinkPump:
         popleft = queue.popleft
         while True:
             # Taken off in C (only the pump and `_hand_off` take, both holding the send lock:
-            # the queue holds at least `len` items); split in Python only if not all tuples.
+            # the queue holds at least `len` items); split in Python only if a flush marker or
+            # an encode failure was queued and not yet found (`_odd`, read after taking).
             taken = list(islice(iter(popleft, None), min(len(queue), self.max_batch)))
-            if set(map(type, taken)) <= _TUPLES:
+            if not self._odd:
                 self._deliver_guarded(taken, [], heartbeat)
             else:
                 for items, markers in self._split(taken):
@@ -148,8 +149,10 @@ class SinkPump:
                     items, markers = [], []
                 items.append(item)
             elif item.__class__ is FlushMarker:
+                self._odd.popleft()
                 markers.append(item)
             elif item.__class__ is EncodeFailure:
+                self._odd.popleft()
                 self._local_writer().failed(item.exc, 1)
         batches.append((items, markers))
         return batches

@@ -142,6 +142,16 @@ class StoreSink(SinkPump, WriterProcessLink, EventSink):
         from headwater.events._writer_stats import WriterStats
 
         self._queue: deque[Any] = deque()
+        # One entry per flush marker or encode failure put in the queue and not yet taken out
+        # by the pump (added before the item itself): while it is empty, what is taken off the
+        # queue is all wire tuples, and is sent without looking at each item.
+        self._odd: deque[None] = deque()
+        odd = self._odd.append
+
+        def failure(exc: Exception) -> EncodeFailure:
+            odd(None)
+            return EncodeFailure(exc)
+
         self._send_lock = threading.Lock()
         # With a writer process, a long queue is sent by the thread that made it so (a burst's
         # records then never wait for the pump to be scheduled; see `_hand_off`).
@@ -150,7 +160,7 @@ class StoreSink(SinkPump, WriterProcessLink, EventSink):
         # once: cheaper in all than encoding it in the pump thread on another CPU.
         self.emit = make_emit(  # type: ignore[method-assign, assignment]
             self._queue, hand_off_at=hand_off_at, hand_off=self._hand_off,
-            flow_run_created=self._flow_run_created, failure=EncodeFailure,
+            flow_run_created=self._flow_run_created, failure=failure,
         )
         self._wake = threading.Event()
         self._stopping = False
@@ -241,6 +251,7 @@ class StoreSink(SinkPump, WriterProcessLink, EventSink):
         if self._closed or not self._thread.is_alive():
             return True
         marker = FlushMarker()
+        self._odd.append(None)
         self._queue.append(marker)
         self._wake.set()
         return marker.done.wait(timeout)
