@@ -8,11 +8,12 @@ import json
 import marshal
 import typing
 import uuid
+from collections import deque
 from typing import Any
 
 import pytest
 
-from headwater.core.states import Completed, Failed, Running
+from headwater.core.states import Completed, Failed, Pending, Running
 from headwater.errors import HeadwaterError
 from headwater.events import codec
 from headwater.events._json import encode_dict, encode_json
@@ -146,3 +147,79 @@ def test_the_store_refuses_a_layout_without_a_value_it_reads() -> None:
 ])
 def test_the_quick_dict_encoding_writes_what_the_general_one_writes(value: Any) -> None:
     assert encode_dict(value) == encode_json(value)
+
+
+# -- the store sink's emit: the same tuples, failures queued, others ignored --------------------
+class Unencodable:
+    def __repr__(self) -> str:
+        return "<Unencodable thing>"
+
+
+class Failure:
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+
+EMITTED: list[Any] = [
+    FlowRunCreated(A, "otter", "etl", None, {"day": 1}, frozenset({"z", "a"}), None, None, 1.5),
+    TaskRunCreated(B, "load-0", "load", "etl.load", A, {"n": 1, "s": "é", "o": None, "b": True},
+                   frozenset(), 2.5, 3),
+    TaskRunCreated(B, "load-1", "load", "etl.load", None, {}, frozenset({"x"}), float("nan"),
+                   "3.1"),
+    StateChanged(B, "task", Pending(), 0),
+    StateChanged(B, "task", Running(), 1),
+    StateChanged(B, "task", Completed(data=7), 1),
+    StateChanged(B, "task", Completed(data={"rows": [1, 2]}), True),
+    StateChanged(B, "task", Completed(), 1),
+    StateChanged(A, "flow", Failed(message="bad", data=ValueError("x")), 1),
+    StateChanged(A, "flow", Completed(data=Unencodable()), 1),
+    RunRenamed(B, "task", "renamed"),
+    LogEmitted(A, B, "user", 30, "careful", 4.5),
+    DependencyAdded(B, A, None),
+    Event("asset.made", {"id": "f://x"}, ({"id": "f://y"},), {"n": 1}, A, B, 5.5),
+]
+
+
+def sink_emit(queue: deque[Any], calls: list[str], hand_off_at: int = 1 << 30) -> Any:
+    return codec.make_emit(
+        queue, hand_off_at=hand_off_at, hand_off=lambda: calls.append("hand off"),
+        flow_run_created=lambda r: calls.append(f"created {r.name}"), failure=Failure)
+
+
+def test_emit_queues_the_tuples_the_codec_makes_for_every_record_type() -> None:
+    queue: deque[Any] = deque()
+    calls: list[str] = []
+    emit = sink_emit(queue, calls)
+
+    for record in EMITTED:
+        emit(record)
+
+    assert list(queue) == [codec.encode(record) for record in EMITTED]
+    assert calls == ["created otter"]
+
+
+def test_a_record_that_cannot_be_encoded_is_queued_as_a_failure_and_others_are_ignored() -> None:
+    class Broken(str):
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    queue: deque[Any] = deque()
+    emit = sink_emit(queue, [])
+
+    emit(RunRenamed(B, "task", Broken("x")))
+    emit("not a record")
+    emit(RunRenamed(B, "task", "fine"))
+
+    assert [type(item) for item in queue] == [Failure, tuple]
+    assert "no text" in str(queue[0].exc)
+
+
+def test_the_record_that_makes_the_queue_long_enough_hands_it_off() -> None:
+    queue: deque[Any] = deque()
+    calls: list[str] = []
+    emit = sink_emit(queue, calls, hand_off_at=3)
+
+    for index in range(4):
+        emit(RunRenamed(B, "task", f"n{index}"))
+
+    assert calls == ["hand off", "hand off"]

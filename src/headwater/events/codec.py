@@ -15,7 +15,8 @@ their annotations give:
   `state` stands for five values: `state.type`, `state.name`, `state.message`,
   `state.timestamp` and `state.data` (a final state's data as JSON, else None);
 - its *encoder*: a function generated from `_CONVERSIONS` (one expression per annotation),
-  compiled once, as fast as one written by hand.
+  compiled once, as fast as one written by hand. Its source (`SOURCES`) is also inlined in
+  the store sink's `emit` (`make_emit`), which then makes the same tuples with one call less.
 
 Readers (the store's batch builder) find values by name through `LAYOUTS`; they never count
 positions, and this module never learns what they make of the values.
@@ -24,6 +25,7 @@ positions, and this module never learns what they make of the values.
 from __future__ import annotations
 
 import marshal
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -130,7 +132,7 @@ def _generate(kind: int, cls: type) -> tuple[tuple[str, ...], Callable[[Any], tu
 def _parts(kind: int, cls: type) -> tuple[tuple[str, ...], list[str], str]:
     """The layout of a record type's tuples, and the source of its encoding: the statements
     (indented by four, reading the record `r` into locals) and the tuple's expression. Run in
-    `NAMESPACE`; the store sink's `emit` inlines them (`_emit.py`)."""
+    `NAMESPACE`; the store sink's `emit` inlines them (`make_emit`)."""
     fields = record_fields(cls)
     lines, values, names = [], [str(kind)], []
     unpacked = _is_named_tuple(cls)  # a tuple: all fields into locals in one step (C speed)
@@ -215,3 +217,60 @@ def marshallable(items: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
             continue
         kept.append(item)
     return kept
+
+
+# -- the store sink's emit ----------------------------------------------------------------------
+# `emit` runs on the run's thread four times per task run. Calling a record type's encoder from a
+# general `emit` costs a dictionary look-up and a second Python call per record; `make_emit`
+# writes one function instead, which tests the record's class (the commonest first) and builds
+# its wire tuple in place from `SOURCES` (so the tuples are the encoders'). It never raises: a
+# record it cannot encode becomes `failure(exc)` in the queue; a record of no known type is
+# ignored.
+
+# The order the tests are made in: a task run emits three StateChanged and one TaskRunCreated.
+_FIRST = (StateChanged, TaskRunCreated, LogEmitted)
+
+
+def make_emit(
+    queue: deque[Any],
+    *,
+    hand_off_at: int,
+    hand_off: Callable[[], None],
+    flow_run_created: Callable[[Any], None],
+    failure: Callable[[Exception], Any],
+) -> Callable[[Any], None]:
+    """An `emit(record)` that appends the record's wire tuple to `queue`.
+
+    Args:
+        queue: where the tuples go.
+        hand_off_at: once `queue` is this long, `emit` calls `hand_off()`.
+        hand_off: sends the queue on (see `StoreSink._hand_off`).
+        flow_run_created: called with each `FlowRunCreated` after it is queued.
+        failure: makes what is queued in place of a record whose encoding raised.
+    """
+    order = [*_FIRST, *(cls for cls in RECORD_TYPES if cls not in _FIRST)]
+    lines = ["def emit(r):", "    c = type(r)"]
+    for index, cls in enumerate(order):
+        body, value = SOURCES[cls]
+        lines += [f"    {'if' if index == 0 else 'elif'} c is _T{index}:", "        try:"]
+        lines += [f"        {line}" for line in body]  # body lines come indented by four
+        lines += [f"            _append({value})",
+                  "        except Exception as exc:",  # never the user's flow's problem
+                  "            _append(_failure(exc))"]
+        if cls is FlowRunCreated:
+            lines.append("        _flow_run_created(r)")
+    lines += [
+        "    else:",
+        "        return",  # not a record: ignored
+        "    if len(_queue) >= _AT:",
+        "        _hand_off()",
+    ]
+    namespace: dict[str, Any] = dict(NAMESPACE)
+    namespace.update({f"_T{index}": cls for index, cls in enumerate(order)})
+    namespace.update(
+        _append=queue.append, _queue=queue, _AT=hand_off_at, _hand_off=hand_off,
+        _flow_run_created=flow_run_created, _failure=failure,
+    )
+    exec(compile("\n".join(lines), "<store sink emit>", "exec"), namespace)
+    emit: Callable[[Any], None] = namespace["emit"]
+    return emit
