@@ -27,6 +27,7 @@ from headwater.store.sql import SqlRunStore
 from tests.store.processes import env_for, flow_runs, start, wait_until
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX processes and signals")
+NEVER = 60.0  # only stops a hang
 
 
 @task
@@ -357,3 +358,37 @@ def test_with_the_writer_process_a_flow_process_never_loads_sqlalchemy(sqlite_ur
     assert proc.returncode == 0, err
     assert json.loads(out.strip().splitlines()[-1]) == []
     assert [r.state_name for r in flow_runs(sqlite_url)] == ["Completed"]
+
+
+def test_the_inbox_hands_out_flush_frames_whole_and_counts_their_records() -> None:
+    from headwater.events._writer_process import Inbox, encode_frame, write_all
+
+    read_end, write_end = os.pipe()
+    inbox = Inbox(read_end)
+    frames = [("url", 0.2, 5.0, 30.0), (1, [(0, "a"), (0, "b")]), (2, [(0, "c")], True),
+              (3, [(0, "d"), (0, "e")])]
+    for frame in frames:
+        write_all(write_end, encode_frame(frame))
+    os.close(write_end)
+    taken: list[object] = []
+    while not inbox.eof:
+        if inbox.wait(NEVER):
+            taken.append(inbox.take(records=3))  # the settings count 1, a frame its records
+    assert [frame for batch in taken for frame in batch] == frames  # nothing lost or split
+    # each take stops once it holds 3 records (the settings count as one)
+    counts = [sum(len(f[1]) if len(f) < 4 else 1 for f in batch[:-1]) for batch in taken]
+    assert all(count < 3 for count in counts)
+    os.close(read_end)
+
+
+def test_a_flow_s_records_are_stored_when_it_returns_through_its_flush_frame(
+    store: SqlRunStore,
+) -> None:
+    # The flow's end sends its last records as a flush frame (number, items, True), which the
+    # writer commits without waiting for more; the longest batch window changes nothing.
+    sink = StoreSink(store.url, writer="process", batch_seconds=1.0)
+    with use_sink(sink):
+        assert pipeline(4) == 12
+        assert [run.state_name for run in store.read_flow_runs()] == ["Completed"]
+        assert _task_count(store) == 4
+    sink.close()

@@ -77,7 +77,7 @@ class WriterProcessLink:
             if made is not None:
                 self.max_send_window = max(self.max_send_window, time.time() - made)
         try:
-            self._process.send(number, items)
+            self._process.send(number, items, flush=bool(markers))  # a flush waits for it
         except Exception:  # gone (OSError), or broken: write what it did not commit here
             self._process_lost = True
             self._fall_back()

@@ -12,10 +12,11 @@ a Ctrl-C or a terminal hang-up aimed at the user's program does not cut it short
 
 Frames, both ways: a 4-byte big-endian length, then `marshal` bytes. Down: first the settings
 (URL, batch seconds, heartbeat seconds, crash-after seconds), then (frame number, [wire
-tuples]). Up: ("ready",) once it can write, ("ack", last frame committed, stats, running flow
-run ids) after every commit, ("log", level, message), and ("cancel", [flow run ids]) when the
-store says a flow run it records was asked to stop (it asks every `_wire.CONTROL_SECONDS` while
-runs are running).
+tuples]), or (frame number, [wire tuples], True) when a flush waits for it: committed without
+waiting for more frames. Up: ("ready",) once it can write, ("ack", last frame committed,
+stats, running flow run ids) after every commit, ("log", level, message), and ("cancel", [flow
+run ids]) when the store says a flow run it records was asked to stop (it asks every
+`_wire.CONTROL_SECONDS` while runs are running).
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ class Inbox:
             count = taken = 0
             while taken < len(frames) and count < records:
                 frame = frames[taken]
-                count += len(frame[1]) if len(frame) == 2 else 1  # (number, items) | settings
+                # (number, items), (number, items, True) for a flush, or the settings
+                count += len(frame[1]) if len(frame) < 4 else 1
                 taken += 1
             self._frames = frames[taken:]
         return frames[:taken]
@@ -185,9 +187,9 @@ def main() -> int:
     pending: list[tuple[Any, ...]] = []
     last_frame = acked = 0
     first_at: float | None = None  # when the oldest uncommitted tuple arrived
-    for number, items in frames:  # what came with the settings
-        last_frame = number
-        pending += items
+    for frame in frames:  # what came with the settings
+        last_frame = frame[0]
+        pending += frame[1]
         first_at = first_at or time.monotonic()
     last_heartbeat = last_control = time.monotonic()
     while True:
@@ -202,12 +204,14 @@ def main() -> int:
             due = min(due, writer.retry_at)
         wait = 0.0 if pending else max(0.0, due - time.monotonic())
         while reader.wait(wait):
-            for number, items in reader.take(MAX_BATCH - len(pending)):
-                last_frame = number
+            flush = False
+            for frame in reader.take(MAX_BATCH - len(pending)):
+                last_frame, items = frame[0], frame[1]
                 pending += items
+                flush = len(frame) == 3  # someone waits for this one: commit it now
                 if first_at is None and items:
                     first_at = time.monotonic()
-            if len(pending) >= MAX_BATCH:
+            if flush or len(pending) >= MAX_BATCH:
                 break
             # More may be on its way: wait briefly, never past the batch window.
             wait = 0.0 if first_at is None else min(
@@ -354,14 +358,16 @@ class WriterProcess:
             return 0
         return max(0, self.capacity - int(queued))
 
-    def send(self, number: int, items: list[tuple[Any, ...]], *, room: int | None = None
-             ) -> bool:
+    def send(self, number: int, items: list[tuple[Any, ...]], *, room: int | None = None,
+             flush: bool = False) -> bool:
         """Send one frame; with `room`, only if it fits in that many bytes (then the write
-        cannot block). Whether it was sent. Raises OSError when the process is gone."""
+        cannot block); with `flush`, the writer commits it without waiting for more. Whether
+        it was sent. Raises OSError when the process is gone."""
+        frame: tuple[Any, ...] = (number, items, True) if flush else (number, items)
         try:
-            body = marshal.dumps((number, items))
+            body = marshal.dumps(frame)
         except ValueError:
-            body = marshal.dumps((number, _wire.marshallable(items)))
+            body = marshal.dumps((*frame[:1], _wire.marshallable(items), *frame[2:]))
         if room is not None and len(body) + _HEADER.size > room:
             return False
         write_all(self._in.fileno(), _HEADER.pack(len(body)) + body)
