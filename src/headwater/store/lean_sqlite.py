@@ -83,6 +83,10 @@ class LeanSqliteStore(LeanStore):
             # NORMAL in WAL mode: a committed batch survives the process being killed; only a
             # power cut can lose the last commits.
             cursor.execute("PRAGMA synchronous = NORMAL")
+            # A multi-row INSERT keeps a statement journal (the pages it changes, to undo it
+            # alone); kept in memory, not in a temporary file: 1.9 -> 0.8 page writes per
+            # task run, 5-13% less of the writer's time. Statements here are small batches.
+            cursor.execute("PRAGMA temp_store = MEMORY")
             cursor.close()
         except BaseException:
             conn.close()
