@@ -303,7 +303,6 @@ def test_a_big_batch_goes_in_many_rows_per_statement_and_a_replay_adds_none(
 def test_the_sqlite_writer_keeps_statement_journals_in_memory(sqlite_url: str) -> None:
     # A multi-row INSERT's statement journal in a temporary file was most of the writer's
     # page writes; the connection that writes batches keeps it in memory (2 = MEMORY).
-    sql_store(sqlite_url).close()  # the schema, so the lean store writes without migrating
     lean = writer_store(sqlite_url)
     assert type(lean).__name__ == "LeanSqliteStore"
     try:

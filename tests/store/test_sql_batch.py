@@ -44,3 +44,23 @@ def test_rows_that_share_values_or_lack_them_are_stored_as_they_came(tmp_path: P
         tuple(row.values()) for row in states]
     assert _stored(tmp_path / "runs.db", "logs", tuple(logs[0])) == [
         tuple(logs[0].values())] * 300
+
+
+def test_no_column_the_writer_inserts_into_has_a_default(tmp_path: Path) -> None:
+    # A column None in every row of a statement is left out of it, which stores NULL only
+    # while the column has no default: a migration that adds one must change the writer too.
+    from headwater.store import sql_store
+    from headwater.store.batch import APPEND_TABLES, NEW_RUN_TABLES
+
+    path = tmp_path / "h.db"
+    store = sql_store(f"sqlite:///{path}")
+    store.read_flow_runs()  # migrated to the newest revision on first use
+    store.close()
+    with closing(sqlite3.connect(path)) as conn:
+        defaults = {
+            (table, column[1]): column[4]
+            for table in (*NEW_RUN_TABLES, *APPEND_TABLES)
+            for column in conn.execute(f"PRAGMA table_info({table})")
+        }
+    assert len({table for table, _ in defaults}) == len(NEW_RUN_TABLES) + len(APPEND_TABLES)
+    assert {key: value for key, value in defaults.items() if value is not None} == {}
