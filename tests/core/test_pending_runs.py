@@ -1,15 +1,18 @@
-"""`PendingRuns`: what a flow run waits for before it ends. It keeps the futures it was given
-and drops the finished ones as it grows, so a flow that submits many runs and drops their
-futures does not keep them all."""
+"""`PendingRuns`: what a flow run waits for before it ends. It counts the runs it was given,
+keeps no finished one alive, and waits for runs added while it waits."""
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import gc
 import threading
+import weakref
 from typing import Any
 
 from headwater import flow, task
-from headwater.core.futures import _FIRST_PRUNE, PendingRuns
+from headwater.core.futures import PendingRuns
+
+NEVER = 60.0  # only stops a hang
 
 
 def test_nothing_added_is_all_done_at_once() -> None:
@@ -32,18 +35,16 @@ def test_all_done_completes_when_the_last_unfinished_run_finishes() -> None:
     assert waiter.done() and pending.count == 0
 
 
-def test_finished_runs_are_dropped_as_the_list_grows() -> None:
+def test_a_run_added_while_a_flow_waits_is_waited_for_too() -> None:
     pending = PendingRuns()
-    running = cf.Future()  # type: ignore[var-annotated]
-    pending.add(running)
-    for _ in range(10 * _FIRST_PRUNE):
-        done = cf.Future()  # type: ignore[var-annotated]
-        done.set_result(None)
-        pending.add(done)
-    assert len(pending._futures) < 2 * _FIRST_PRUNE  # not the 10,241 it was given
-    assert pending.count == 1
-    running.set_result(None)
-    assert pending.all_done().done()
+    first, later = cf.Future(), cf.Future()  # type: ignore[var-annotated]
+    pending.add(first)
+    waiter = pending.all_done()
+    pending.add(later)  # a running task submits another
+    first.set_result(None)
+    assert not waiter.done()
+    later.set_result(None)
+    assert waiter.done()
 
 
 def test_runs_added_from_many_threads_are_all_waited_for() -> None:
@@ -53,7 +54,7 @@ def test_runs_added_from_many_threads_are_all_waited_for() -> None:
     def add(part: list[cf.Future[Any]]) -> None:
         for index, future in enumerate(part):
             if index % 2:
-                future.set_result(None)  # half finish at once: pruning runs meanwhile
+                future.set_result(None)
             pending.add(future)
 
     threads = [threading.Thread(target=add, args=(futures[i::8],)) for i in range(8)]
@@ -71,20 +72,44 @@ def test_runs_added_from_many_threads_are_all_waited_for() -> None:
     assert waiter.done()
 
 
-def test_a_flow_waits_for_runs_it_submitted_and_never_looked_at() -> None:
-    finished: list[int] = []
-    gate = threading.Event()
+class Big:
+    """A result the test can watch."""
+
+
+def test_a_finished_run_whose_future_was_dropped_is_not_kept() -> None:
+    pending = PendingRuns()
+    results: list[weakref.ref[Big]] = []
+    for _ in range(5):
+        future: cf.Future[Big] = cf.Future()
+        pending.add(future)
+        result = Big()
+        results.append(weakref.ref(result))
+        future.set_result(result)
+        del future, result  # the flow dropped it: nothing else holds the result
+    gc.collect()
+    assert [ref() for ref in results] == [None] * 5
+    assert pending.count == 0
+
+
+def test_a_flow_ends_after_the_runs_its_tasks_submitted_without_waiting() -> None:
+    order: list[str] = []
+    release = threading.Event()
 
     @task
-    def slow(i: int) -> None:
-        gate.wait(30)
-        finished.append(i)
+    def child() -> None:
+        release.wait(NEVER)
+        order.append("child")
+
+    @task
+    def parent() -> None:
+        child.submit()  # not waited for by the task
+        order.append("parent")
 
     @flow
     def f() -> None:
-        for i in range(3 * _FIRST_PRUNE):
-            slow.submit(i)  # futures dropped
-        gate.set()
+        parent.submit().wait()
+        release.set()
 
     f()
-    assert sorted(finished) == list(range(3 * _FIRST_PRUNE))
+    order.append("flow returned")
+    assert order == ["parent", "child", "flow returned"]

@@ -94,3 +94,21 @@ def test_a_bad_setting_is_named_and_changes_nothing(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("HEADWATER_GC_THRESHOLD")
     assert gc.get_threshold() == (700, 10, 10)
     assert parent()[0][0] == gc_pacing.DEFAULT_THRESHOLD  # and the count was not left raised
+
+
+def test_the_thresholds_come_back_when_the_flow_s_end_raises() -> None:
+    from headwater.engine.runtime import use_sink
+    from headwater.events.base import NullSink
+
+    class Interrupted(NullSink):
+        interrupted = False
+
+        def flush(self, timeout: float | None = None) -> None:
+            if not self.interrupted:  # Ctrl-C while the run's history is flushed, once
+                self.interrupted = True
+                raise KeyboardInterrupt
+
+    with use_sink(Interrupted()), pytest.raises(KeyboardInterrupt):
+        parent()
+    assert gc.get_threshold() == (700, 10, 10)
+    assert gc_pacing._running == 0

@@ -223,3 +223,22 @@ def test_the_record_that_makes_the_queue_long_enough_hands_it_off() -> None:
         emit(RunRenamed(B, "task", f"n{index}"))
 
     assert calls == ["hand off", "hand off"]
+
+
+def test_an_int_too_long_for_decimal_text_is_stored_as_a_placeholder_not_lost() -> None:
+    # Python refuses str() of an int over 4,300 digits: the record keeps everything else.
+    from uuid import uuid4
+
+    from headwater.core.states import StateType, run_state
+    from headwater.events.records import StateChanged, TaskRunCreated
+
+    huge = 10**5000
+    created = codec.encode(TaskRunCreated(uuid4(), "t-1", "t", "m.t", uuid4(), {"x": huge},
+                                          frozenset(), 1.0, 1))
+    completed = codec.encode(StateChanged(uuid4(), "task", run_state(
+        StateType.COMPLETED, "Completed", None, None, huge), 1))
+    assert created is not None and completed is not None
+    layout = codec.LAYOUTS
+    assert created[codec.position(created[0], "parameters")].startswith('"<unrepresentable')
+    assert completed[codec.position(completed[0], "state.data")].startswith('"<unrepresentable')
+    assert layout[created[0]][0] == "TaskRunCreated"

@@ -207,9 +207,44 @@ def test_the_next_pool_adopts_the_threads_a_shut_down_pool_released() -> None:
     assert threading.active_count() == threads_before  # no new thread was started
 
 
-def test_shutdown_called_by_one_of_its_own_workers_does_not_wait_for_itself() -> None:
+def test_shutdown_waiting_from_one_of_its_own_workers_is_refused_and_still_stops_it() -> None:
     pool = WorkerPool(2, "worker")
     stopped = pool.submit(lambda: pool.shutdown(wait=True))
-    assert stopped.result(NEVER) is None
+    with pytest.raises(RuntimeError, match="cannot wait"):
+        stopped.result(NEVER)  # as ThreadPoolExecutor's join of itself would
     with pytest.raises(RuntimeError, match="shut down"):
         pool.submit(lambda: None)
+
+
+def test_a_worker_that_cannot_start_leaves_no_worker_to_wait_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from headwater.runners import _reservoir
+
+    def refuse(entry: object, name: str) -> None:
+        raise RuntimeError("can't start new thread")
+
+    pool = WorkerPool(2, "worker")
+    monkeypatch.setattr(_reservoir, "start", refuse)
+    with pytest.raises(RuntimeError, match="can't start"):
+        pool.submit(lambda: 1)
+    monkeypatch.undo()
+    pool.shutdown(wait=True)  # returns: nothing to wait for
+    assert pool._working == 0
+
+
+def test_a_forked_child_shuts_its_copy_of_a_pool_down_without_waiting_for_its_parent_s_workers(
+) -> None:
+    import os
+
+    pool = WorkerPool(2, "worker")
+    assert pool.submit(lambda: 1).result(NEVER) == 1
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child
+        try:
+            pool.shutdown(wait=True)
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(child, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    pool.shutdown(wait=True)

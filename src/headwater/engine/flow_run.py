@@ -274,13 +274,14 @@ def flow_run_steps(
         ctx.resume = resume
         resume.logger = logger
     paced = parent is None  # a top-level run sets the collector's pace (`gc_pacing.py`)
-    if paced:
-        gc_pacing.enter()  # first: a bad setting then stops the run before it is watched
+    young = gc_pacing.threshold() if paced else 0  # a bad setting stops the run here
     runtime.control.watch(run.id, cancelling)
     flow_token = flow_run_var.set(ctx)
     task_token = task_run_var.set(None)  # code in this flow belongs to it, not to a parent task
     stack = ExitStack()
     torn_down = False
+    if paced:
+        gc_pacing.enter(young)  # never raises: the `finally` below always leaves
     try:
         if (setup_error is None and upstream_error is None and flow.flow_run_name is not None
                 and resume is None):
@@ -347,16 +348,18 @@ def flow_run_steps(
             logger.error("Crash detected! %s", crashed.message)
         raise
     finally:
-        if not torn_down:
-            stack.close()
-            close_task_runner(ctx, cancel=run.state.is_crashed() or not run.state.is_final())
-        runtime.control.forget(run.id)
-        task_run_var.reset(task_token)
-        flow_run_var.reset(flow_token)
-        if paced:
-            gc_pacing.leave()
-        if parent is None and not torn_down:
-            runtime.sink.flush()
+        try:
+            if not torn_down:
+                stack.close()
+                close_task_runner(ctx, cancel=run.state.is_crashed() or not run.state.is_final())
+            runtime.control.forget(run.id)
+            task_run_var.reset(task_token)
+            flow_run_var.reset(flow_token)
+            if parent is None and not torn_down:
+                runtime.sink.flush()
+        finally:
+            if paced:  # whatever the teardown raised (a second Ctrl-C in a wait, say)
+                gc_pacing.leave()
 
 
 def _after_teardown(outcome: Outcome | None, logger: Any, what: str) -> None:

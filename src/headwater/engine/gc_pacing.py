@@ -30,22 +30,25 @@ _replaced: tuple[int, ...] | None = None  # the thresholds enter() replaced
 _set_to = 0  # the young threshold enter() set
 
 
-def enter() -> None:
-    """A top-level flow run starts: raise the young threshold if it is the first.
+def threshold() -> int:
+    """The young threshold flow runs ask for (`HEADWATER_GC_THRESHOLD`; 0: none).
 
     Raises:
-        SettingError: `HEADWATER_GC_THRESHOLD` is not a whole number >= 0.
+        SettingError: the setting is not a whole number >= 0.
     """
+    from headwater import settings
+
+    return settings.get_int("HEADWATER_GC_THRESHOLD", DEFAULT_THRESHOLD)
+
+
+def enter(young: int) -> None:
+    """A top-level flow run starts (`young` from `threshold()`): if it is the first, raise the
+    young threshold to `young` when it is lower. Never raises."""
     global _running, _replaced, _set_to
     with _lock:
         _running += 1
         if _running > 1:
             return
-        try:
-            young = _threshold()
-        except BaseException:
-            _running -= 1
-            raise
         current = gc.get_threshold()
         if young and current[0] < young:
             _replaced, _set_to = current, young
@@ -62,9 +65,3 @@ def leave() -> None:
         if gc.get_threshold()[0] == _set_to:  # else the program set its own meanwhile
             gc.set_threshold(*_replaced)
         _replaced = None
-
-
-def _threshold() -> int:
-    from headwater import settings
-
-    return settings.get_int("HEADWATER_GC_THRESHOLD", DEFAULT_THRESHOLD)

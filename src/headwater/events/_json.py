@@ -60,7 +60,10 @@ def encode_json(value: Any) -> str:
     """`value` as JSON text; never raises. Unserializable parts become placeholders."""
     kind = type(value)
     if kind is int:  # the commonest results, cheaply
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # over Python's 4,300 digits: a placeholder (below)
+            pass
     if value is None:
         return "null"
     if kind is bool:
@@ -82,6 +85,13 @@ def encode_dict(value: dict[Any, Any]) -> str:
     The common case, a few plain values under str keys, is joined here: for so few items,
     setting up the C encoder costs more than the Python below (about 0.6 µs against 0.4 for
     one int). Anything else goes to `encode_json`."""
+    try:
+        return _plain_dict(value)
+    except ValueError:  # an int over Python's 4,300 digits: encode_json makes a placeholder
+        return encode_json(value)
+
+
+def _plain_dict(value: dict[Any, Any]) -> str:
     if len(value) == 1:  # one parameter, as every mapped task has: no list to join
         (key, item), = value.items()
         if type(key) is str:

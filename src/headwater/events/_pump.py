@@ -153,7 +153,11 @@ class SinkPump:
                 markers.append(item)
             elif item.__class__ is EncodeFailure:
                 self._odd.popleft()
-                self._local_writer().failed(item.exc, 1)
+                try:  # reporting it must not cost the batch taken off the queue
+                    self._local_writer().failed(item.exc, 1)
+                except Exception:
+                    logger.warning("A record could not be encoded, and is not stored: %r",
+                                   item.exc)
         batches.append((items, markers))
         return batches
 

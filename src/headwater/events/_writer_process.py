@@ -208,7 +208,7 @@ def main() -> int:
             for frame in reader.take(MAX_BATCH - len(pending)):
                 last_frame, items = frame[0], frame[1]
                 pending += items
-                flush = len(frame) == 3  # someone waits for this one: commit it now
+                flush = flush or len(frame) == 3  # someone waits for it: commit now
                 if first_at is None and items:
                     first_at = time.monotonic()
             if flush or len(pending) >= MAX_BATCH:

@@ -73,7 +73,7 @@ _STATE_PARTS: tuple[tuple[str, str], ...] = (
     ("message", "None if {m} is None else str({m})"),
     ("timestamp", "{ts} if type({ts}) is float and {ts} - {ts} == 0.0 else _float({ts})"),
     ("data", "None if {d} is _NO_DATA or {t} not in _FINAL else "
-             "str({d}) if type({d}) is int else _json({d})"),
+             "str({d}) if type({d}) is int and -_BIG < {d} < _BIG else _json({d})"),
 )
 
 
@@ -169,7 +169,10 @@ def _parts(kind: int, cls: type) -> tuple[tuple[str, ...], list[str], str]:
 
 NAMESPACE: dict[str, Any] = {"_json": encode_json, "_dict": encode_dict, "_float": _float,
                              "_tags": _tags,
-                             "_FINAL": FINAL_TYPES, "_NO_DATA": _NO_DATA}
+                             "_FINAL": FINAL_TYPES, "_NO_DATA": _NO_DATA,
+                             # ints up to here have a decimal text (Python refuses str() of
+                             # ints over 4,300 digits): bigger ones go to _json's placeholder
+                             "_BIG": 10**4000}
 """What the generated encoding code refers to."""
 LAYOUTS: dict[int, tuple[str, tuple[str, ...]]] = {}
 """Kind -> (record type name, the names of the values after the kind)."""

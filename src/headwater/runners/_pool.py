@@ -16,6 +16,7 @@ that leaves a shut-down pool parks, and the next pool adopts it (`_reservoir.py`
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 import queue
 import threading
 import time
@@ -147,6 +148,7 @@ class WorkerPool:
         self._working = 0  # workers that have not left yet
         self._all_left = threading.Event()
         self._threads: list[threading.Thread] = []  # the threads that worked here
+        self._pid = os.getpid()  # a forked child's copy has none of these workers
         self._closed = False
         self._condition = threading.Condition()  # shared by the pool's futures
 
@@ -185,7 +187,14 @@ class WorkerPool:
         name = f"{self._prefix}_{self._started}"
         self._started += 1
         self._working += 1
-        _reservoir.start(self._serve, name)  # a thread an earlier pool released, if any
+        try:
+            _reservoir.start(self._serve, name)  # a thread an earlier pool released, if any
+        except BaseException:  # no thread ("can't start new thread"): no worker to wait for
+            self._started -= 1
+            self._working -= 1
+            if not self._working:
+                self._all_left.set()
+            raise
 
     def _serve(self) -> None:
         """A worker's time in this pool: until it takes a stop, then it leaves (and parks)."""
@@ -237,7 +246,8 @@ class WorkerPool:
         with self._lock:
             self._closed = True
             workers = self._started
-            mine = threading.current_thread() in self._threads  # a worker cannot wait for itself
+            mine = threading.current_thread() in self._threads
+            forked = os.getpid() != self._pid  # the workers are the parent's, not here
         if cancel_futures:
             while True:
                 try:
@@ -250,5 +260,7 @@ class WorkerPool:
                     item[0].set_running_or_notify_cancel()
         for _ in range(workers):
             self._queue.put(_STOP)
-        if wait and workers and not mine:
+        if wait and workers and not forked:
+            if mine:  # as Thread.join of itself: a worker cannot wait for every worker
+                raise RuntimeError("a pool's worker cannot wait for the pool's workers to end")
             self._all_left.wait()

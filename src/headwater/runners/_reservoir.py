@@ -8,7 +8,9 @@ parks here, and the next pool adopts it: a put on a queue, no start, no join.
 
 At most `MAX_PARKED` threads wait here (the others end); they are daemon threads, idle on a
 queue, so they never keep the interpreter from exiting. A forked child starts with none (the
-parent's threads do not exist there).
+parent's threads do not exist there). As with any reused pool thread, what a task keeps in a
+`threading.local` outlives its flow run, and a tracer set with `threading.settrace` after a
+thread started does not reach it.
 """
 
 from __future__ import annotations
