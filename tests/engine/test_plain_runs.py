@@ -5,7 +5,7 @@ can have. Each case runs twice, once with the straight line refused, and the rec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -88,20 +88,6 @@ def summary(events: MemorySink) -> list[tuple[Any, ...]]:
         elif isinstance(record, LogEmitted) and record.task_run_id in task_ids:
             rows.append(("log", record.level, record.message.splitlines()[0]))
     return sorted(rows, key=repr)  # submitted runs interleave in any order
-
-
-@pytest.fixture
-def logging_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
-    """Set the engine's logging level for the test; the setting is restored after it."""
-    from headwater.engine.logs import setup_logging
-
-    def set_level(level: str) -> None:
-        monkeypatch.setenv("HEADWATER_LOGGING_LEVEL", level)
-        setup_logging(force=True)
-
-    yield set_level
-    monkeypatch.undo()
-    setup_logging(force=True)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -6,7 +6,7 @@ records compare.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -120,20 +120,6 @@ def summary(events: MemorySink) -> list[tuple[Any, ...]]:
             rows.append(("log", record.level, record.logger, text(record.message),
                          flows.get(record.flow_run_id), tasks.get(record.task_run_id)))
     return sorted(rows, key=repr)  # submitted runs interleave in any order
-
-
-@pytest.fixture
-def logging_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
-    """Set the engine's logging level for the test; the setting is restored after it."""
-    from headwater.engine.logs import setup_logging
-
-    def set_level(level: str) -> None:
-        monkeypatch.setenv("HEADWATER_LOGGING_LEVEL", level)
-        setup_logging(force=True)
-
-    yield set_level
-    monkeypatch.undo()
-    setup_logging(force=True)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
