@@ -253,6 +253,17 @@ def test_str_of_a_state_prints_the_way_prefect_prints_it(state: State, text: str
     assert str(state) == text
 
 
+def test_str_of_states_sharing_a_name_follows_each_ones_type_and_message() -> None:
+    # str() of a state without a message is remembered by name: a second type, or a message,
+    # under the same name must still print its own way, in either order.
+    for _ in range(2):
+        assert str(State(type="COMPLETED", name="Done")) == "Done(type=COMPLETED)"
+        assert str(State(type="FAILED", name="Done")) == "Done(type=FAILED)"
+        assert str(State(type="FAILED", name="Done", message="m")) == "Done('m', type=FAILED)"
+        assert str(Completed()) == "Completed()"
+        assert str(State(type="FAILED", name="Completed")) == "Completed(type=FAILED)"
+
+
 def test_repr_of_a_state_shows_message_type_and_result() -> None:
     assert repr(Completed(data=1)) == "Completed(message=None, type=COMPLETED, result=1)"
     assert (

@@ -43,9 +43,25 @@ def pipeline():
     bad(return_state=True)
     ok.submit(2).result()
 
+@flow
+def read_back():
+    ok(1)
+    with open(written, encoding="utf-8") as f:  # what reached the file, the buffer unflushed
+        return f.read()
+
 sink = MemorySink()
+console = None
 with use_sink(sink):
-    pipeline()
+    if sys.argv[1] == "block-buffered":
+        # A stderr that is not line-buffered (a program may set one up): a task run's line
+        # must still be written out as it is logged, not when the buffer fills.
+        import io, tempfile
+        written = tempfile.NamedTemporaryFile(suffix=".log", delete=False).name
+        sys.stderr = io.TextIOWrapper(open(written, "wb"), encoding="utf-8",
+                                      line_buffering=False)
+        console = read_back()
+    else:
+        pipeline()
 lines = [
     {"task_run_id": str(r.task_run_id), "logger": r.logger, "level": r.level,
      "message": r.message}
@@ -54,7 +70,7 @@ lines = [
 ]
 runs = {str(r.task_run_id): r.name for r in sink.task_runs()}
 seen = Keep.seen if sys.argv[1] == "user-handler" else None
-print(json.dumps({"lines": lines, "runs": runs, "seen": seen}))
+print(json.dumps({"lines": lines, "runs": runs, "seen": seen, "console": console}))
 """
 
 LINE = re.compile(
@@ -97,3 +113,12 @@ def test_a_handler_of_the_users_sees_the_lines_too() -> None:
     assert isinstance(seen, list)
     assert sum(1 for name, message in seen
                if name == "headwater.task_runs" and message.startswith("Finished in state")) == 3
+
+
+def test_a_line_reaches_a_stderr_that_is_not_line_buffered_at_once() -> None:
+    out, _ = run("block-buffered")
+    console, runs = out["console"], out["runs"]
+    assert isinstance(console, str) and isinstance(runs, dict) and len(runs) == 1
+    printed = [m.groupdict() for m in LINE.finditer(console)]
+    assert [(p["name"], p["message"]) for p in printed] == [
+        (name, "Finished in state Completed()") for name in runs.values()]

@@ -116,6 +116,12 @@ def _details(*values: Any) -> StateDetails:
     return details
 
 
+# `str(state)` of a state without a message, by state name: (its type, the text). The engine
+# writes "Finished in state Completed()" for every run at INFO; a few distinct names in practice
+# (bounded all the same: custom names past 256 are not kept).
+_PLAIN_TEXT: dict[str, tuple[StateType, str]] = {}
+
+
 class State:
     """One state of a flow or task run.
 
@@ -271,12 +277,19 @@ class State:
 
     # -- display ------------------------------------------------------------------------------
     def __str__(self) -> str:
+        if self.message is None:  # the usual case, "Completed()": made once per name and type
+            known = _PLAIN_TEXT.get(self.name)
+            if known is not None and known[0] is self.type:
+                return known[1]
         parts = []
         if self.message:
             parts.append(repr(self.message))
         if self.name.upper() != self.type.value:
             parts.append(f"type={self.type.value}")
-        return f"{self.name}({', '.join(parts)})"
+        text = f"{self.name}({', '.join(parts)})"
+        if self.message is None and len(_PLAIN_TEXT) < 256 and self.name.__class__ is str:
+            _PLAIN_TEXT[self.name] = (self.type, text)
+        return text
 
     def __repr__(self) -> str:
         data = "None" if self._data is _NO_DATA else repr(self._data)

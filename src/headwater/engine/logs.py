@@ -220,23 +220,40 @@ def task_run_line(ctx: Any, level: int, msg: str, *args: Any) -> None:
     now = time.time()
     message = msg % args if args else msg
     run = ctx.task_run
-    level_name = logging.getLevelName(level)
-    line = (f"{formatter.clock(now)}.{int((now - int(now)) * 1000):03d} | {level_name:<7} | "
-            f"Task run {run.name!r} - {message}\n")
+    line = f"{_stamp(formatter, now, level)}Task run {run.name!r} - {message}\n"
     try:
         with console.lock:
             stream = sys.stderr
             stream.write(line)
-            stream.flush()
+            # A line-buffered text stream (the usual stderr) has written the line already.
+            if stream.__class__ is not io.TextIOWrapper or not stream.line_buffering:
+                stream.flush()
     except Exception:  # a closed or broken stream: let logging report it its own way
         ctx.logger.engine(level, msg, *args)
         return
     try:
         flow_ctx = flow_run_var.get()
         sink = flow_ctx.sink if flow_ctx is not None else current_sink()
-        sink.emit(LogEmitted(run.flow_run_id, run.id, TASK_RUNS_LOGGER, level, message, now))
+        sink.emit(_tuple_new(LogEmitted, (run.flow_run_id, run.id, TASK_RUNS_LOGGER, level,
+                                          message, now)))
     except Exception:  # as the sink handler: never the flow's problem
         sink_handler.handleError(logging.makeLogRecord({"msg": message}))
+
+
+_tuple_new = tuple.__new__
+# The start of a console line, "12:01:02.345 | INFO    | ", for the last millisecond and level
+# a task run's line was written at: many runs finish within one millisecond.
+_last_stamp: list[tuple[int, int, str]] = [(-1, 0, "")]
+
+
+def _stamp(formatter: HeadwaterFormatter, now: float, level: int) -> str:
+    millis = int(now * 1000)
+    last_millis, last_level, text = _last_stamp[0]  # one tuple: threads may replace it
+    if millis != last_millis or level != last_level:
+        text = (f"{formatter.clock(millis // 1000)}.{millis % 1000:03d} | "
+                f"{logging.getLevelName(level):<7} | ")
+        _last_stamp[0] = (millis, level, text)
+    return text
 
 
 def _direct(logger: logging.Logger) -> bool:
