@@ -181,7 +181,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, action="append", help="tasks per run (repeatable)")
     parser.add_argument("--workload", choices=WORKLOADS, action="append")
-    parser.add_argument("--rounds", type=int, help="rounds per (workload, N); default 7 / 3")
+    parser.add_argument("--rounds", type=int,
+                        help="rounds per (workload, N); default 11 / 3 (N up to 10,000 / "
+                             "more), 15 with --logging")
     parser.add_argument("--level", default="WARNING", help="HEADWATER_LOGGING_LEVEL")
     parser.add_argument("--store", choices=("sqlite", "memory"), default="sqlite")
     parser.add_argument("--pin", type=int, metavar="CPU", help="run on this one CPU (Linux)")
@@ -210,7 +212,7 @@ def main() -> None:
         writer_cpus = other_cpus(args.pin)
     if args.logging:
         for n in sizes:
-            row = measure_logging(n, args.rounds or 7, writer_cpus)
+            row = measure_logging(n, args.rounds or 15, writer_cpus)
             print(json.dumps(row) if args.json else
                   f"INFO over WARNING, N = {n:,}: {row['cost_us_median']:.1f} µs per task run "
                   f"({row['cost_us_min']:.1f}–{row['cost_us_max']:.1f}); WARNING "
@@ -224,7 +226,7 @@ def main() -> None:
           f"{'floor µs':>9} {'writer µs':>9} {'load':>10}")
     for n in sizes:
         for workload in args.workload or WORKLOADS:
-            rounds = args.rounds or (7 if n <= 10_000 else 3)
+            rounds = args.rounds or (11 if n <= 10_000 else 3)
             row = measure(workload, n, rounds, writer_cpus)
             if args.json:
                 print(json.dumps(row), flush=True)

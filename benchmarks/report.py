@@ -72,7 +72,7 @@ class Plan:
         if quick:
             return cls([cap(1_000)], 3, cap(1_000), 3, cap(10_000), 2, 5, (cap(2_000), 2),
                        None, None, cap(100))
-        return cls(sorted({cap(10_000), cap(100_000)}), None, cap(10_000), 7, cap(1_000_000),
+        return cls(sorted({cap(10_000), cap(100_000)}), None, cap(10_000), 15, cap(1_000_000),
                    5, 20, (cap(100_000), 10), (2_000, 5), 3, cap(1_000))
 
 
@@ -174,7 +174,7 @@ def measure(
                             fallback=failed()) if prefect else None))
     step("memory store")
     batch, batches = plan.memory
-    found.append(Row("`HEADWATER_STORE=memory`: µs per task run, last batch ÷ first",
+    found.append(Row("`HEADWATER_STORE=memory`: µs per task run, last 3 batches ÷ first 3",
                      f"{batch * batches:,}", guarded(rows.memory_store, batch, batches,
                                                      fallback=failed()), "×", 1.2))
     if plan.ray:

@@ -182,7 +182,8 @@ def prefect_tasks(python: str, n: int, pin: int | None) -> dict[str, Figure]:
 
 
 def memory_store(batch: int, batches: int) -> Figure:
-    """bench_memory_store.py, as shipped: CPU µs per task run of the last batch ÷ the first."""
+    """bench_memory_store.py, as shipped: CPU µs per task run of the last three batches ÷ the
+    first three (the median of each three)."""
     from bench_memory_store import run_child
 
     result = run_child("frozen", batch, batches)
