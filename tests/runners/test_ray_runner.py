@@ -431,6 +431,28 @@ def test_ray_rejects_unknown_remote_options_when_the_runner_starts(ray_session: 
     assert ray_session.is_initialized()  # the session's Ray is not the runner's to stop
 
 
+def test_runs_that_finish_behind_a_slow_one_settle_while_it_still_runs(
+    ray_session: Any, tmp_path: Path
+) -> None:
+    # The results thread looks at a window of the oldest pending runs; one that has not
+    # finished goes to the back, so the runs behind it are settled as they finish, not when
+    # it does. The slow run holds one CPU; the rest run on the other, and more of them than any
+    # window holds.
+    release = tmp_path / "release"
+    runner = RayTaskRunner()
+    try:
+        with runner:
+            slow = runner.submit(task_run_request(waits_for, path=str(release)))
+            quick = [runner.submit(task_run_request(double, x=i)) for i in range(300)]
+            for i, future in enumerate(quick):
+                assert future.result(timeout=120).state.result() == 2 * i
+            assert not slow.done()
+            release.touch()
+            assert slow.result(timeout=120).state.result() == str(release)
+    finally:
+        release.touch()
+
+
 def test_cancel_on_exit_drops_runs_that_have_not_finished(
     ray_session: Any, tmp_path: Path
 ) -> None:

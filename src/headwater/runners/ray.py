@@ -41,9 +41,11 @@ if TYPE_CHECKING:
 _INSTALL_HINT = "RayTaskRunner needs Ray: pip install 'headwater[ray]'"
 # headwater sets these for every Ray task: one outcome per run, and the run's name.
 _RESERVED_REMOTE_OPTIONS = ("name", "num_returns")
-# The results thread looks at most this many pending runs at a time, and looks for runs
-# submitted meanwhile at least this often (see `_Results`).
+# The results thread looks at up to this many pending runs at a time, and looks for runs
+# submitted meanwhile at least this often (see `_Results`). Its window starts at the smallest
+# size and is twice the runs that finished in the last one, within these bounds.
 _WINDOW = 200
+_WINDOW_MIN = 16
 _POLL_SECONDS = 0.01
 # Shared parts up to this size travel with each run (for Ray, a bytes argument is the cheapest
 # kind: ~25 µs less per run in the flow's process than an ObjectRef inside a list, and a
@@ -364,6 +366,7 @@ class _Results:
     def _serve(self) -> None:
         pending: collections.deque[_Watched] = collections.deque()
         incoming = self._incoming
+        size = _WINDOW_MIN
         while True:
             if not pending:  # nothing to watch: sleep until something is submitted
                 item = incoming.get()
@@ -379,7 +382,7 @@ class _Results:
                     return
                 pending.append(item)
             window = {ref: (ref, done, request) for ref, done, request in
-                      (pending.popleft() for _ in range(min(_WINDOW, len(pending))))}
+                      (pending.popleft() for _ in range(min(size, len(pending))))}
             try:
                 ready, waiting = self._ray.wait(list(window), num_returns=len(window),
                                                 timeout=_POLL_SECONDS)
@@ -390,6 +393,7 @@ class _Results:
             if ready:
                 self._settle([window[ref] for ref in ready])
             pending.extend(window[ref] for ref in waiting)
+            size = min(_WINDOW, max(_WINDOW_MIN, 2 * len(ready)))
 
     def _settle(self, finished: list[_Watched]) -> None:
         try:
