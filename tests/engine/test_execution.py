@@ -13,8 +13,10 @@ from headwater import task
 from headwater.engine.execution import (
     TaskRunRequest,
     execute_bytes,
+    execute_packed,
     execute_shared,
     load_shared,
+    pack_shared,
 )
 from headwater.errors import SerializationError
 from headwater.testing import task_run_request
@@ -51,6 +53,25 @@ def test_a_task_defined_in_a_function_travels_in_the_shared_parts_by_value() -> 
         execute_bytes(request.to_bytes(shared=False), parts)
     )
     assert outcome.state.result() == 42
+
+
+def test_a_packed_request_runs_with_the_shared_parts_its_token_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import headwater.engine.execution as execution
+
+    loaded: list[int] = []
+    monkeypatch.setattr(execution, "load_shared",
+                        lambda data: loaded.append(len(data)) or load_shared(data))
+    one, two = task_run_request(add, x=1, y=2), task_run_request(add, x=5, y=6)
+    data = one.shared_bytes()
+    start = pack_shared(uuid.uuid4().bytes, data)
+    results = [TaskRunRequest.outcome_from_bytes(execute_packed(start + r.to_bytes(shared=False)))
+               .state.result() for r in (one, two, one)]
+    assert results == [3, 11, 3]
+    assert loaded == [len(data)]  # once for the token, the whole shared bytes and no more
+    with pytest.raises(ValueError, match="16 bytes, not 3"):
+        pack_shared(b"abc", data)
 
 
 def test_an_unpicklable_task_says_so_when_its_shared_parts_are_made() -> None:

@@ -181,6 +181,17 @@ class TaskRunRequest(NamedTuple):
         return execute_shared(token, shared, payload)
 
     @staticmethod
+    def execute_packed(packet: bytes) -> bytes:
+        """Run a request packed with its shared parts' token and bytes (`pack_shared`); see
+        the module-level `execute_packed`."""
+        return execute_packed(packet)
+
+    @staticmethod
+    def pack_shared(token: bytes, shared: bytes) -> bytes:
+        """The start of every packet of the runs that share `shared` (see `execute_packed`)."""
+        return pack_shared(token, shared)
+
+    @staticmethod
     def outcome_from_bytes(payload: bytes) -> TaskRunOutcome:
         """Read what `execute_bytes` returned.
 
@@ -246,12 +257,47 @@ def execute_shared(token: bytes, shared: SharedSource, payload: bytes) -> bytes:
     """
     parts = _shared_kept.get(token)
     if parts is None:
-        data = shared if isinstance(shared, bytes) else shared[0](shared[1])
-        parts = load_shared(data)
-        while len(_shared_kept) >= SHARED_KEPT:
-            _shared_kept.pop(next(iter(_shared_kept)), None)
-        _shared_kept[token] = parts
+        parts = _keep_shared(token, shared if isinstance(shared, bytes) else shared[0](shared[1]))
     return execute_bytes(payload, parts)
+
+
+# A packet: a 16-byte token, the size of the shared bytes (8 bytes, little-endian), the shared
+# bytes, then the run's own bytes.
+TOKEN_SIZE = 16
+_PACKED_AT = TOKEN_SIZE + 8
+
+
+def pack_shared(token: bytes, shared: bytes) -> bytes:
+    """The start of every packet of the runs that share `shared` under `token` (16 bytes): a
+    runner appends each run's `to_bytes(shared=False)` to it and sends the whole as one value
+    (`execute_packed`)."""
+    if len(token) != TOKEN_SIZE:
+        raise ValueError(f"a shared-parts token is {TOKEN_SIZE} bytes, not {len(token)}")
+    return token + len(shared).to_bytes(8, "little") + shared
+
+
+def execute_packed(packet: bytes) -> bytes:
+    """Worker side: `execute_shared` with its three parts in one bytes value (`pack_shared`).
+
+    One argument is cheaper than three for a cluster that handles each argument of a task on
+    its own: on a local Ray, a task of one bytes argument cost the submitting process ~85 µs
+    less than one of three. The shared bytes are read out of the packet only the first time
+    this process sees its token.
+    """
+    token = packet[:TOKEN_SIZE]
+    end = _PACKED_AT + int.from_bytes(packet[TOKEN_SIZE:_PACKED_AT], "little")
+    parts = _shared_kept.get(token)
+    if parts is None:
+        parts = _keep_shared(token, packet[_PACKED_AT:end])
+    return execute_bytes(packet[end:], parts)
+
+
+def _keep_shared(token: bytes, data: bytes) -> SharedParts:
+    parts = load_shared(data)
+    while len(_shared_kept) >= SHARED_KEPT:
+        _shared_kept.pop(next(iter(_shared_kept)), None)
+    _shared_kept[token] = parts
+    return parts
 
 
 def execute_bytes(payload: bytes, shared: SharedParts | None = None) -> bytes:

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     # A run being watched: its ObjectRef, the future of its outcome, its request.
     _Watched = tuple[Any, cf.Future[TaskRunOutcome], TaskRunRequest]
 
+# What the runs of one task in one flow run share on their way to Ray (see `_ship`).
+_Shipped = tuple[bytes, Any, Any, "bytes | None", Any, Any]
+
 _INSTALL_HINT = "RayTaskRunner needs Ray: pip install 'headwater[ray]'"
 # headwater sets these for every Ray task: one outcome per run, and the run's name.
 _RESERVED_REMOTE_OPTIONS = ("name", "num_returns")
@@ -146,12 +149,14 @@ class RayTaskRunner(TaskRunner):
         self.remote_options = options
         self._ray: Any = None
         self._owns_ray = False
-        self._remote: Any = None
-        self._named: dict[str, Any] = {}  # task name -> the remote function, so named
+        self._remote: dict[Any, Any] = {}  # worker entry point -> its remote function
+        # (task name, entry point) -> the remote function, so named
+        self._named: dict[tuple[str, Any], Any] = {}
         # (id(task), id(flow run facts)) -> what `submit` sends with each run of that task:
-        # (token, shared bytes or (`_fetch`, their ObjectRef), named remote function, task,
-        # facts); the task and the facts are kept so that their ids stay theirs.
-        self._shipped: dict[tuple[int, int], tuple[bytes, Any, Any, Any, Any]] = {}
+        # (token, shared bytes or (`_fetch`, their ObjectRef), named remote function, the
+        # start of each run's packet when the shared bytes travel inline, task, facts); the
+        # task and the facts are kept so that their ids stay theirs.
+        self._shipped: dict[tuple[int, int], _Shipped] = {}
         self._lock = threading.Lock()
         self._results: _Results | None = None
 
@@ -229,7 +234,7 @@ class RayTaskRunner(TaskRunner):
         if results is not None:
             results.close(cancel)
         ray, self._ray = self._ray, None
-        self._remote = None
+        self._remote = {}
         self._named = {}
         self._shipped = {}
         if ray is None or not self._owns_ray:
@@ -244,11 +249,13 @@ class RayTaskRunner(TaskRunner):
     def _remote_function(self, entry: Callable[..., bytes]) -> Any:
         """The worker entry point as a Ray remote function with `remote_options`: made once
         per start (the function is exported to the cluster once). Call with `_lock` held."""
-        if self._remote is None:
+        remote = self._remote.get(entry)
+        if remote is None:
             ray = self._ray
-            self._remote = (ray.remote(**self.remote_options)(entry)
-                            if self.remote_options else ray.remote(entry))
-        return self._remote
+            remote = (ray.remote(**self.remote_options)(entry)
+                      if self.remote_options else ray.remote(entry))
+            self._remote[entry] = remote
+        return remote
 
     def submit(self, request: TaskRunRequest) -> cf.Future[TaskRunOutcome]:
         """Start the run as a Ray task named after its task.
@@ -262,17 +269,20 @@ class RayTaskRunner(TaskRunner):
         shipped = self._shipped.get((id(request.task), id(request.flow_run)))
         if shipped is None:
             shipped = self._ship(request)
-        token, shared, named = shipped[:3]
+        token, shared, named, packet = shipped[:4]
         payload = request.to_bytes(shared=False)
+        if packet is not None:  # one argument: Ray handles each one apart (~85 µs each here)
+            return results.watch(named.remote(packet + payload), request)
         return results.watch(named.remote(token, shared, payload), request)
 
-    def _ship(self, request: TaskRunRequest) -> tuple[bytes, Any, Any, Any, Any]:
+    def _ship(self, request: TaskRunRequest) -> _Shipped:
         """Pickle what the runs of this task in this flow run share, once, and give it a token
         by which workers recognise what they already loaded (`request.execute_shared`).
 
-        Large shared bytes are put in Ray's object store, and their reference travels inside a
-        tuple, so that Ray does not fetch them for every run: a worker fetches them (`_fetch`)
-        only the first time it runs this task.
+        Small shared bytes travel with each run, in one bytes argument with the run's own
+        (`request.pack_shared`, `request.execute_packed`). Large ones are put in Ray's object
+        store, and their reference travels inside a tuple, so that Ray does not fetch them for
+        every run: a worker fetches them (`_fetch`) only the first time it runs this task.
         """
         data = request.shared_bytes()  # raises SerializationError for an unpicklable task
         key = (id(request.task), id(request.flow_run))
@@ -280,16 +290,22 @@ class RayTaskRunner(TaskRunner):
             shipped = self._shipped.get(key)
             if shipped is not None:
                 return shipped
+            token = uuid.uuid4().bytes
+            inline = len(data) <= _INLINE_SHARED_BYTES
+            entry = request.execute_packed if inline else request.execute_shared
             name = request.task.name
-            named = self._named.get(name)
+            named = self._named.get((name, entry))
             if named is None:
                 # The name shows in the Ray dashboard (and in get_runtime_context()). Ray
                 # builds a new wrapper on every `.options()` call (~50 µs): one per task.
-                named = self._remote_function(request.execute_shared).options(name=name)
-                self._named[name] = named
-            shared = (data if len(data) <= _INLINE_SHARED_BYTES
-                      else (_fetch, self._ray.put(data)))
-            shipped = (uuid.uuid4().bytes, shared, named, request.task, request.flow_run)
+                named = self._remote_function(entry).options(name=name)
+                self._named[(name, entry)] = named
+            if inline:
+                shared: Any = data
+                packet: bytes | None = request.pack_shared(token, data)
+            else:
+                shared, packet = (_fetch, self._ray.put(data)), None
+            shipped = (token, shared, named, packet, request.task, request.flow_run)
             self._shipped[key] = shipped
         return shipped
 
