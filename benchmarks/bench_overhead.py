@@ -84,7 +84,21 @@ def headwater_flows() -> dict[str, Callable[[int], None]]:
         for i in range(n):
             inc_flow(i)
 
-    return {"direct": direct, "submit": submit, "map": mapped, "subflow": subflow}
+    return {name: until_stored(fn) for name, fn in
+            {"direct": direct, "submit": submit, "map": mapped, "subflow": subflow}.items()}
+
+
+def until_stored(fn: Callable[[int], None]) -> Callable[[int], None]:
+    """`fn`, then a wait until every record it made is stored. A flow returns once they are,
+    unless the store falls more than `HEADWATER_FLUSH_TIMEOUT` (5 s) behind; then it returns
+    anyway, and its time must still count the records it left to write."""
+    from headwater.engine.runtime import current_runtime
+
+    def call(n: int) -> None:
+        fn(n)
+        current_runtime().sink.flush(timeout=3600)
+
+    return call
 
 
 def timed(fn: Callable[[int], None], n: int) -> float:
