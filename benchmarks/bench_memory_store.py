@@ -12,7 +12,7 @@ its full collections, and the RSS. It does so twice, each in its own process:
     unfrozen   a plain `MemorySink()`, as the memory store was before: the collector walks
                every kept record (and its states and ids) on each full collection
 
-The figures to read: the last three batches ÷ the first three (the median µs of each three), in
+The figures to read: the last three batches ÷ the first three (the mean µs of each three), in
 CPU time (flat is ~1×), and the collector's
 CPU µs per task run.
 
@@ -105,19 +105,23 @@ def measure(batch: int, batches: int, mode: str) -> dict[str, Any]:
         })
     sink = current_runtime().sink
     # Three batches a side, not one: a batch's CPU time depends on whether a full collection
-    # fell in it (about every other batch, a third of its time), and on this kind of shared
-    # machine one batch alone varies by half from run to run (measured: last ÷ first 0.81× and
-    # 1.48× in two runs of the same code, with no trend from batch 2 to 9 in either).
+    # fell in it (two batches in three, here), and on this kind of shared machine one batch
+    # alone varies by half from run to run (measured: last ÷ first 0.81× and 1.48× in two runs
+    # of the same code, with no trend from batch 2 to 9 in either). Means, so that every
+    # collection in a span counts (a median picks a batch with or without one by chance);
+    # the full collections in each span are reported beside them.
     k = max(1, min(3, len(rows) // 2))
 
     def ends(key: str) -> float:
-        return (statistics.median(r[key] for r in rows[-k:])
-                / statistics.median(r[key] for r in rows[:k]))
+        return (statistics.fmean(r[key] for r in rows[-k:])
+                / statistics.fmean(r[key] for r in rows[:k]))
 
     return {"mode": mode, "batch": batch, "rows": rows, "loadavg": os.getloadavg(),
             "records_kept": len(sink) if isinstance(sink, MemorySink) else None,
             "freeze_every": getattr(sink, "freeze_every", None),
             "batches_compared": k,
+            "full_collections_first_last": [sum(r["full_collections"] for r in rows[:k]),
+                                            sum(r["full_collections"] for r in rows[-k:])],
             "last_over_first": ends("us_per_task"),
             "cpu_last_over_first": ends("cpu_us_per_task"),
             "gc_us_per_task": sum(r["gc_seconds"] for r in rows) / (batch * batches) * 1e6}
@@ -152,7 +156,9 @@ def print_mode(result: dict[str, Any]) -> None:
               f"{r['cpu_us_per_task']:>7.1f} {r['gc_seconds']:>8.2f} {r['full_collections']:>8} "
               f"{r['rss_mb']:>7.0f}")
     k = result["batches_compared"]
-    print(f"  last {k} ÷ first {k} (medians): {result['last_over_first']:.2f}× wall, "
+    first, last = result["full_collections_first_last"]
+    print(f"  last {k} ÷ first {k} (means; full collections {first} and {last}): "
+          f"{result['last_over_first']:.2f}× wall, "
           f"{result['cpu_last_over_first']:.2f}× CPU; the collector: "
           f"{result['gc_us_per_task']:.1f} µs per task run; records kept: "
           f"{result['records_kept']:,}; load average after {result['loadavg'][0]:.1f}")

@@ -183,13 +183,15 @@ def prefect_tasks(python: str, n: int, pin: int | None) -> dict[str, Figure]:
 
 def memory_store(batch: int, batches: int) -> Figure:
     """bench_memory_store.py, as shipped: CPU µs per task run of the last three batches ÷ the
-    first three (the median of each three)."""
+    first three (the mean of each three)."""
     from bench_memory_store import run_child
 
     result = run_child("frozen", batch, batches)
     return Figure(result["cpu_last_over_first"], note=(
-        f"CPU time; wall {result['last_over_first']:.2f}×; {batches} flows of {batch:,} "
-        f"direct calls; the collector {result['gc_us_per_task']:.1f} CPU µs per task run"))
+        f"CPU time; wall {result['last_over_first']:.2f}×; full collections "
+        f"{'/'.join(map(str, result['full_collections_first_last']))}; "
+        f"{batches} flows of {batch:,} direct calls; the collector "
+        f"{result['gc_us_per_task']:.1f} CPU µs per task run"))
 
 
 def ray_ratio(n: int, rounds: int) -> Figure:

@@ -69,8 +69,7 @@ class HeadwaterFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._second = -1
-        self._clock = ""
+        self._last: tuple[int, str] = (-1, "")  # one tuple: threads may replace it
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return self.clock(record.created)
@@ -78,10 +77,11 @@ class HeadwaterFormatter(logging.Formatter):
     def clock(self, created: float) -> str:
         """`HH:MM:SS` of `created`, local time (made once per second)."""
         second = int(created)
-        if second != self._second:
-            self._clock = time.strftime("%H:%M:%S", time.localtime(second))
-            self._second = second
-        return self._clock
+        last_second, text = self._last
+        if second != last_second:
+            text = time.strftime("%H:%M:%S", time.localtime(second))
+            self._last = (second, text)
+        return text
 
     def format(self, record: logging.LogRecord) -> str:
         task_run_name = getattr(record, "task_run_name", None)

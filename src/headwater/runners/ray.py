@@ -44,11 +44,11 @@ _Shipped = tuple[bytes, Any, Any, "bytes | None", Any, Any]
 _INSTALL_HINT = "RayTaskRunner needs Ray: pip install 'headwater[ray]'"
 # headwater sets these for every Ray task: one outcome per run, and the run's name.
 _RESERVED_REMOTE_OPTIONS = ("name", "num_returns")
-# The results thread looks at up to this many pending runs at a time, and looks for runs
-# submitted meanwhile at least this often (see `_Results`). Its window starts at the smallest
-# size and is twice the runs that finished in the last one, within these bounds.
+# The results thread looks at most this many pending runs at a time, and looks for runs
+# submitted meanwhile at least this often (see `_Results`). A smaller window, or one that
+# shrinks when few runs finish, costs the flow's process less per run but leaves a finished
+# run unnoticed for longer behind a backlog (a window of 16: ~10x the median latency).
 _WINDOW = 200
-_WINDOW_MIN = 16
 _POLL_SECONDS = 0.01
 # Shared parts up to this size travel with each run (for Ray, a bytes argument is the cheapest
 # kind: ~25 µs less per run in the flow's process than an ObjectRef inside a list, and a
@@ -153,9 +153,10 @@ class RayTaskRunner(TaskRunner):
         # (task name, entry point) -> the remote function, so named
         self._named: dict[tuple[str, Any], Any] = {}
         # (id(task), id(flow run facts)) -> what `submit` sends with each run of that task:
-        # (token, shared bytes or (`_fetch`, their ObjectRef), named remote function, the
-        # start of each run's packet when the shared bytes travel inline, task, facts); the
-        # task and the facts are kept so that their ids stay theirs.
+        # (token, (`_fetch`, the shared bytes' ObjectRef) or None when they travel inline,
+        # named remote function, the start of each run's packet (holding the shared bytes)
+        # when they travel inline, task, facts); the task and the facts are kept so that
+        # their ids stay theirs.
         self._shipped: dict[tuple[int, int], _Shipped] = {}
         self._lock = threading.Lock()
         self._results: _Results | None = None
@@ -300,8 +301,8 @@ class RayTaskRunner(TaskRunner):
                 # builds a new wrapper on every `.options()` call (~50 µs): one per task.
                 named = self._remote_function(entry).options(name=name)
                 self._named[(name, entry)] = named
-            if inline:
-                shared: Any = data
+            if inline:  # the packet holds the bytes: not kept a second time
+                shared: Any = None
                 packet: bytes | None = request.pack_shared(token, data)
             else:
                 shared, packet = (_fetch, self._ray.put(data)), None
@@ -382,7 +383,6 @@ class _Results:
     def _serve(self) -> None:
         pending: collections.deque[_Watched] = collections.deque()
         incoming = self._incoming
-        size = _WINDOW_MIN
         while True:
             if not pending:  # nothing to watch: sleep until something is submitted
                 item = incoming.get()
@@ -398,7 +398,7 @@ class _Results:
                     return
                 pending.append(item)
             window = {ref: (ref, done, request) for ref, done, request in
-                      (pending.popleft() for _ in range(min(size, len(pending))))}
+                      (pending.popleft() for _ in range(min(_WINDOW, len(pending))))}
             try:
                 ready, waiting = self._ray.wait(list(window), num_returns=len(window),
                                                 timeout=_POLL_SECONDS)
@@ -409,7 +409,6 @@ class _Results:
             if ready:
                 self._settle([window[ref] for ref in ready])
             pending.extend(window[ref] for ref in waiting)
-            size = min(_WINDOW, max(_WINDOW_MIN, 2 * len(ready)))
 
     def _settle(self, finished: list[_Watched]) -> None:
         try:
