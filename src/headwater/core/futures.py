@@ -12,11 +12,13 @@ import itertools
 import threading
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Generic, NamedTuple, TypeVar
-from uuid import UUID
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from headwater.core.runs import TaskRun
 from headwater.core.states import _NO_DATA, Failed, State, StateType, run_state
+
+if TYPE_CHECKING:
+    from uuid import UUID
 
 R = TypeVar("R")
 
@@ -283,6 +285,8 @@ class MapRuns:
         run = self._run_of.get(index)
         if run is not None:
             return run.id
+        from uuid import UUID
+
         return UUID(bytes=bytes(self._ids[16 * index:16 * index + 16]))
 
     def final_state(self, index: int) -> State:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Any
-from uuid import UUID
+from typing import TYPE_CHECKING, Any
 
 from headwater.core.states import FINAL_TYPES, Pending, State, StateType
+
+if TYPE_CHECKING:
+    from uuid import UUID
 
 _RUNNING = StateType.RUNNING
 

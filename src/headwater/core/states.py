@@ -12,8 +12,7 @@ import enum
 import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
-from typing import Any
-from uuid import UUID
+from typing import TYPE_CHECKING, Any
 
 from headwater.core._loops import in_running_loop
 from headwater.errors import (
@@ -24,6 +23,9 @@ from headwater.errors import (
     PausedRun,
     UnfinishedRun,
 )
+
+if TYPE_CHECKING:
+    from uuid import UUID
 
 
 class StateType(str, enum.Enum):

@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from headwater.core import options as opt
 from headwater.core import seam
-from headwater.core._asset import to_asset
 from headwater.core._decorated import _UNBOUND, Decorated
 from headwater.core.context import flow_run_var
 from headwater.core.options import NotSet
 from headwater.errors import SubmissionError, UnsupportedPrefectFeature
+
+if TYPE_CHECKING:
+    from headwater.core._asset import Asset
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -137,7 +139,12 @@ class Task(Decorated, Generic[P, R]):
         self.on_rollback_hooks = opt.check_hooks("on_rollback", on_rollback, owner=owner)
         self.viz_return_value = viz_return_value
         # Strings become Asset objects now, so a bad key fails at decoration, as in Prefect.
-        self.asset_deps = [to_asset(a) for a in asset_deps] if asset_deps is not None else []
+        if asset_deps is None:
+            self.asset_deps: list[Asset] = []
+        else:  # the asset model (and its dataclasses) only for a task that names assets
+            from headwater.core._asset import to_asset
+
+            self.asset_deps = [to_asset(a) for a in asset_deps]
         self.task_key = _task_key(self.fn)
 
     @property
