@@ -8,10 +8,9 @@ storing history never fails because of a user's value.
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date, datetime, time
-from pathlib import PurePath
 from typing import Any
-from uuid import UUID
 
 MAX_TEXT = 64 * 1024  # longest JSON text stored for one value; longer ones are cut, and say so
 _quote = json.encoder.encode_basestring  # a str as a JSON string literal (C speed)
@@ -31,7 +30,7 @@ def placeholder(value: Any) -> str:
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, (UUID, PurePath)):
+    if isinstance(value, _as_text()):
         return str(value)
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
@@ -43,6 +42,15 @@ def _default(value: Any) -> Any:
     if isinstance(value, BaseException):
         return f"{type(value).__name__}: {value}"
     return placeholder(value)
+
+
+def _as_text() -> tuple[type, ...]:
+    """The types stored as their `str`: `UUID` and `PurePath`, of the modules loaded. A value of
+    either type means its module is loaded; the writer process, which encodes only its own
+    placeholders, then needs neither `uuid` (with `platform`) nor `pathlib` for it."""
+    uuid, pathlib = sys.modules.get("uuid"), sys.modules.get("pathlib")
+    return ((uuid.UUID,) if uuid is not None else ()) + (
+        (pathlib.PurePath,) if pathlib is not None else ())
 
 
 # The C encoder, made once: `JSONEncoder.encode` would build it again for every value. No

@@ -19,7 +19,6 @@ import gc
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 from headwater.events import _spill, codec
 from headwater.events._rows import BatchBuilder
@@ -316,6 +315,8 @@ class BatchWriter:
         message = (f"headwater lost {lost} records of runs (this one among them) while the run "
                    f"store could not be written and its spill was full.")
         encode = codec.ENCODERS[LogEmitted]
+        from uuid import UUID
+
         items: Items = [encode(LogEmitted(UUID(int=flow), None, "headwater.store", ERROR,
                                           message, now)) for flow in sorted(flows)]
         if items:

@@ -15,8 +15,9 @@ their annotations give:
   `state` stands for five values: `state.type`, `state.name`, `state.message`,
   `state.timestamp` and `state.data` (a final state's data as JSON, else None);
 - its *encoder*: a function generated from `_CONVERSIONS` (one expression per annotation),
-  compiled once, as fast as one written by hand. Its source (`SOURCES`) is also inlined in
-  the store sink's `emit` (`make_emit`), which then makes the same tuples with one call less.
+  compiled once, when first asked for (`ENCODERS`), as fast as one written by hand. Its
+  source (`SOURCES`) is also inlined in the store sink's `emit` (`make_emit`), which then
+  makes the same tuples with one call less.
 
 Readers (the store's batch builder) find values by name through `LAYOUTS`; they never count
 positions, and this module never learns what they make of the values.
@@ -29,7 +30,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from headwater.core.states import _NO_DATA
 from headwater.errors import HeadwaterError
 from headwater.events._json import encode_dict, encode_json
 from headwater.events.records import (
@@ -124,7 +124,7 @@ def _generate(kind: int, cls: type) -> tuple[tuple[str, ...], Callable[[Any], tu
     """The layout of a record type's tuples, and its encoder."""
     names, lines, value = _parts(kind, cls)
     source = "\n".join([f"def encode_{cls.__name__}(r):", *lines, f"    return {value}"])
-    namespace = dict(NAMESPACE)
+    namespace = _namespace()
     exec(compile(source, f"<wire encoder of {cls.__name__}>", "exec"), namespace)
     return names, namespace[f"encode_{cls.__name__}"]
 
@@ -169,21 +169,53 @@ def _parts(kind: int, cls: type) -> tuple[tuple[str, ...], list[str], str]:
 
 NAMESPACE: dict[str, Any] = {"_json": encode_json, "_dict": encode_dict, "_float": _float,
                              "_tags": _tags,
-                             "_FINAL": FINAL_TYPES, "_NO_DATA": _NO_DATA,
+                             "_FINAL": FINAL_TYPES,
                              # ints up to here have a decimal text (Python refuses str() of
                              # ints over 4,300 digits): bigger ones go to _json's placeholder
                              "_BIG": 10**4000}
-"""What the generated encoding code refers to."""
+"""What the generated encoding code refers to (with `_NO_DATA`: see `_namespace`)."""
+
+
+def _namespace() -> dict[str, Any]:
+    """A copy of `NAMESPACE` to run generated code in. The states module (with `datetime` and
+    `enum`) is imported only here, when code that encodes is first made: the writer process
+    only reads tuples."""
+    if "_NO_DATA" not in NAMESPACE:
+        from headwater.core.states import _NO_DATA
+
+        NAMESPACE["_NO_DATA"] = _NO_DATA
+    return dict(NAMESPACE)
+
+
+class _Encoders(dict[type, Callable[[Any], tuple[Any, ...]]]):
+    """Record type -> its encoder, compiled when first asked for (`[]` or `get`): the writer
+    process never encodes, and the flow's process encodes through `make_emit`."""
+
+    def __missing__(self, cls: type) -> Callable[[Any], tuple[Any, ...]]:
+        kind = _KIND_OF.get(cls)
+        if kind is None:
+            raise KeyError(cls)
+        encoder = self[cls] = _generate(kind, cls)[1]
+        return encoder
+
+    def get(self, cls: type, default: Any = None) -> Any:
+        try:
+            return self[cls]
+        except KeyError:
+            return default
+
+
+_KIND_OF = {cls: kind for kind, cls in enumerate(RECORD_TYPES)}
 LAYOUTS: dict[int, tuple[str, tuple[str, ...]]] = {}
 """Kind -> (record type name, the names of the values after the kind)."""
-ENCODERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+ENCODERS: dict[type, Callable[[Any], tuple[Any, ...]]] = _Encoders()
 """Record type -> its encoder: a record in, its wire tuple out."""
 SOURCES: dict[type, tuple[list[str], str]] = {}
 """Record type -> the source of its encoding (see `_parts`)."""
 for _kind, _cls in enumerate(RECORD_TYPES):
-    _names, ENCODERS[_cls] = _generate(_kind, _cls)
+    _names, _lines, _value = _parts(_kind, _cls)
     LAYOUTS[_kind] = (_cls.__name__, _names)
-    SOURCES[_cls] = _parts(_kind, _cls)[1:]
+    SOURCES[_cls] = (_lines, _value)
 KINDS: dict[str, int] = {name: kind for kind, (name, _) in LAYOUTS.items()}
 """Record type name -> kind."""
 
@@ -268,7 +300,7 @@ def make_emit(
         "    if len(_queue) >= _AT:",
         "        _hand_off()",
     ]
-    namespace: dict[str, Any] = dict(NAMESPACE)
+    namespace = _namespace()
     namespace.update({f"_T{index}": cls for index, cls in enumerate(order)})
     namespace.update(
         _append=queue.append, _queue=queue, _AT=hand_off_at, _hand_off=hand_off,

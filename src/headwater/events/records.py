@@ -10,10 +10,12 @@ the tuples elsewhere.
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple
-from uuid import UUID
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from headwater.core.states import State
+if TYPE_CHECKING:  # annotations only (the codec reads them as text): the writer process
+    from uuid import UUID  # loads this module, and needs neither uuid nor the states module
+
+    from headwater.core.states import State
 
 RunKind = Literal["flow", "task"]
 

@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
-from uuid import UUID
 
 from headwater._redact import redact_url
 from headwater.errors import StoreUnavailableError
@@ -29,6 +28,8 @@ from headwater.store.diagnosis import unavailable_error
 from headwater.store.revision import head_revision
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from headwater.store.sql import SqlRunStore
 
 
@@ -181,6 +182,8 @@ class LeanStore:
         """Mark Crashed the unfinished runs of flow runs silent since `heartbeat_before`."""
 
         def work(cursor: Any) -> list[UUID]:
+            from uuid import UUID  # rarely: most starts find no run to mark (below)
+
             runs = sql_batch.crashed_runs(cursor, self.dialect, heartbeat_before)
             if runs:  # rarely: the memory store's module is loaded only then
                 from headwater.store.memory import crashed_update
