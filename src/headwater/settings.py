@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from headwater.errors import SettingError
+
+if TYPE_CHECKING:  # imported where a path is made: the writer process reads settings
+    from pathlib import Path  # without `pathlib` (which loads `urllib.parse` and `ipaddress`)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -91,6 +94,8 @@ def get_float(
 
 def home() -> Path:
     """The folder for headwater's files (`HEADWATER_HOME`, default `~/.headwater`)."""
+    from pathlib import Path
+
     value = _raw("HEADWATER_HOME")
     return Path(value).expanduser() if value else Path.home() / ".headwater"
 
@@ -98,6 +103,8 @@ def home() -> Path:
 def local_storage_path() -> Path:
     """Where results are persisted when no `result_storage` is given
     (`HEADWATER_LOCAL_STORAGE_PATH`, default `<home>/storage`)."""
+    from pathlib import Path
+
     value = _raw("HEADWATER_LOCAL_STORAGE_PATH")
     return Path(value).expanduser() if value else home() / "storage"
 

@@ -25,10 +25,12 @@ import os
 import struct
 from collections import deque
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from headwater.events import codec
+
+if TYPE_CHECKING:  # paths come from `settings.home()`: the writer process starts without
+    from pathlib import Path  # `pathlib`, and loads it only to spill
 
 Items = list[tuple[Any, ...]]
 _HEADER = struct.Struct(">I")

@@ -12,7 +12,6 @@ import contextlib
 import os
 import sqlite3
 import time
-from pathlib import Path
 from typing import Any
 
 from headwater._private import make_private_dir, make_private_file, tighten
@@ -34,10 +33,17 @@ def lean_sqlite_store(url: str, *, busy_timeout: float = 60.0) -> LeanSqliteStor
     rest = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
     if not rest or rest == ":memory:" or any(sign in rest for sign in "?%#"):
         return None
-    path = Path(rest)
-    if path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+    # Plain `os.path`: the writer process opens its store without loading `pathlib`.
+    path = rest
+    if os.path.exists(path) and not (os.access(path, os.W_OK)
+                                     and os.access(_parent(path), os.W_OK)):
         return None  # read-only here: the SQL store opens it read-only, and says why
     return LeanSqliteStore(url, path, busy_timeout=busy_timeout)
+
+
+def _parent(path: str) -> str:
+    """The folder of the file `path` (as `Path.parent`: `.` for a bare file name)."""
+    return os.path.dirname(path.rstrip(os.sep)) or os.curdir
 
 
 class LeanSqliteStore(LeanStore):
@@ -51,10 +57,11 @@ class LeanSqliteStore(LeanStore):
 
     dialect = SqlDialect()
 
-    def __init__(self, url: str, path: Path, *, busy_timeout: float = 60.0) -> None:
+    def __init__(self, url: str, path: str | os.PathLike[str], *,
+                 busy_timeout: float = 60.0) -> None:
         super().__init__(url)
-        self.file = path
-        self.path: str = str(path)
+        self.path: str = os.fspath(path)
+        self.folder = _parent(self.path)
         self.busy_timeout = busy_timeout
         self._checked = False
         self._corrupt: StoreCorruptError | None = None
@@ -64,17 +71,17 @@ class LeanSqliteStore(LeanStore):
 
     def _connect(self) -> Any:
         try:
-            make_private_dir(self.file.parent)
+            make_private_dir(self.folder)
         except OSError as exc:
             raise StoreUnavailableError(
-                f"Could not create the folder {str(self.file.parent)!r} for the run store: "
+                f"Could not create the folder {self.folder!r} for the run store: "
                 f"{exc}. Point HEADWATER_HOME at a writable folder.",
                 url=self.display_url,
             ) from exc
-        make_private(self.file)
+        make_private(self.path)
         bind_none_directly()
         # We issue BEGIN ourselves; sqlite3's implicit transactions would defer the lock.
-        conn = sqlite3.connect(self.file, timeout=self.busy_timeout, isolation_level=None,
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
                                check_same_thread=False)
         try:
             cursor = conn.cursor()
@@ -108,7 +115,7 @@ class LeanSqliteStore(LeanStore):
         if self._corrupt is not None:
             raise self._corrupt
         with contextlib.suppress(OSError):
-            if self.file.stat().st_size > QUICK_CHECK_MAX_BYTES:
+            if os.stat(self.path).st_size > QUICK_CHECK_MAX_BYTES:
                 self._checked = True  # too big to check on every start: errors still tell
                 return
 
@@ -144,13 +151,13 @@ def bind_none_directly() -> None:
         sqlite3.register_adapter(type(None), _null)
 
 
-def make_private(path: Path) -> None:
+def make_private(path: str | os.PathLike[str]) -> None:
     """The database file is created 0600 before SQLite opens it (SQLite gives its -wal and
     -shm files the database file's mode); one left 0644 by an older version is tightened."""
     with contextlib.suppress(OSError):  # a read-only folder: reading still works
         make_private_file(path)
     for suffix in ("-wal", "-shm", "-journal"):
-        tighten(path.with_name(path.name + suffix))
+        tighten(os.fspath(path) + suffix)
 
 
 def switch_to_wal(cursor: Any, timeout: float) -> None:
