@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
-import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from headwater.core import options as opt
-from headwater.core.parameters import CallSignature
 from headwater.errors import OptionError
+
+# `inspect` (which loads ast, dis and tokenize) and the parameters module that needs it are
+# imported when the first function is decorated: `import headwater` alone does without them.
 
 _UNBOUND: Any = object()
 
@@ -42,6 +42,10 @@ class Decorated:
                 f"@{self._kind} needs a function, got {type(fn).__name__} {fn!r}. Decorate a "
                 f"'def' (or 'async def') function."
             )
+        import inspect
+
+        from headwater.core.parameters import CallSignature
+
         opt.check_reserved_arguments(fn, kind=self._kind)
         self.fn = fn
         self.isasync = inspect.iscoroutinefunction(fn)
@@ -92,6 +96,8 @@ class Decorated:
 
     @classmethod
     def _option_names(cls) -> list[str]:
+        import inspect
+
         params = inspect.signature(cls.__init__).parameters
         return [p for p in params if p not in ("self", "fn")]
 
@@ -119,12 +125,12 @@ class Decorated:
         if self._isstaticmethod:
             return self
         if self._isclassmethod:
-            bound = copy.copy(self)
+            bound = type(self).__copy__(self)  # what copy.copy(self) calls
             bound._bound = owner if owner is not None else type(instance)
             return bound
         if instance is None:
             return self
-        bound = copy.copy(self)
+        bound = type(self).__copy__(self)
         bound._bound = instance
         return bound
 
@@ -149,6 +155,8 @@ class Decorated:
         return new
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        import copy
+
         new = object.__new__(type(self))
         memo[id(self)] = new
         for key, value in self.__dict__.items():
@@ -171,6 +179,7 @@ class Decorated:
 
 
 def _lookup(module: str, qualname: str) -> Any:
+    import inspect
     import sys
 
     found: Any = sys.modules.get(module)
@@ -184,6 +193,7 @@ def _lookup(module: str, qualname: str) -> Any:
 def _import_decorated(module: str, qualname: str) -> Any:
     """Unpickle a flow or task pickled by reference: import its module and look it up."""
     import importlib
+    import inspect
 
     found: Any = importlib.import_module(module)
     for part in qualname.split("."):

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from headwater.core.futures import PendingRuns
 from headwater.errors import MissingContextError
 
 if TYPE_CHECKING:
@@ -21,8 +20,18 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from headwater.core.flows import Flow
+    from headwater.core.futures import PendingRuns
     from headwater.core.runs import FlowRun, TaskRun
     from headwater.core.tasks import Task
+
+
+def _pending_runs() -> PendingRuns:
+    """A new `PendingRuns`. The futures module (with `concurrent.futures`, which loads
+    `logging` and `traceback`) is imported when the first flow run starts, not with
+    `import headwater`."""
+    from headwater.core.futures import PendingRuns
+
+    return PendingRuns()
 
 
 class FlowRunContext:
@@ -82,7 +91,7 @@ class FlowRunContext:
         self.cancel_scope: tuple[UUID, ...] = (
             (flow_run.id, *parent.cancel_scope) if parent is not None else (flow_run.id,)
         )
-        self.pending = PendingRuns()
+        self.pending = _pending_runs()
         self.lineage: Any = None  # asset lineage bookkeeping, created when assets are used
         self.persist_by_default: bool | None = None  # the setting, read on first need
         self.facts: Any = None  # the engine's FlowRunFacts, made on first need

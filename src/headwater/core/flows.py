@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -10,7 +9,6 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 from headwater.core import options as opt
 from headwater.core import seam
 from headwater.core._decorated import _UNBOUND, Decorated
-from headwater.core.parameters import ParameterValidator
 from headwater.errors import UnsupportedPrefectFeature
 
 P = ParamSpec("P")
@@ -71,6 +69,8 @@ class Flow(Decorated, Generic[P, R]):
         self._task_runner = _check_task_runner(task_runner, owner)
         self.description = opt.check_optional_str("description", description, owner=owner)
         if self.description is None:
+            import inspect  # loaded by `_wrap` (above): a look-up
+
             self.description = inspect.getdoc(self.fn)
         self.timeout_seconds = opt.check_timeout(timeout_seconds, owner=owner)
         checked = opt.check_optional_bool("validate_parameters", validate_parameters, owner=owner)
@@ -89,6 +89,8 @@ class Flow(Decorated, Generic[P, R]):
         )
         self.on_crashed_hooks = opt.check_hooks("on_crashed", on_crashed, owner=owner)
         self.on_running_hooks = opt.check_hooks("on_running", on_running, owner=owner)
+        from headwater.core.parameters import ParameterValidator  # loaded by `_wrap`
+
         self.validator = ParameterValidator(self.fn, self._signature)
 
     @cached_property
@@ -97,6 +99,7 @@ class Flow(Decorated, Generic[P, R]):
         if self._version is not None:
             return self._version
         import hashlib
+        import inspect
 
         try:
             path = inspect.getsourcefile(self.fn)

@@ -7,17 +7,17 @@ not at 3 a.m. in the middle of a run.
 
 from __future__ import annotations
 
-import datetime as dt
-import inspect
 import math
 from collections.abc import Callable, Iterable
-from numbers import Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.errors import InvalidNameError as InvalidNameError
 from headwater.errors import OptionError as OptionError
 from headwater.errors import OptionTypeError as OptionTypeError
 from headwater.errors import ReservedArgumentError as ReservedArgumentError
+
+if TYPE_CHECKING:  # `datetime` and `numbers` are imported where a value needs them
+    import datetime as dt
 
 BANNED_NAME_CHARACTERS = ("/", "%", "&", ">", "<")
 RESERVED_ARGUMENTS = ("return_state", "wait_for")
@@ -96,8 +96,18 @@ def check_retries(value: Any, *, owner: str = "") -> int:
     return value
 
 
+def _is_real(value: Any) -> bool:
+    """`isinstance(value, numbers.Real)`; `numbers` is imported only for what is neither an int
+    nor a float."""
+    if type(value) is int or type(value) is float:
+        return True
+    from numbers import Real
+
+    return isinstance(value, Real)
+
+
 def _check_delay(option: str, value: Any, owner: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+    if isinstance(value, bool) or not _is_real(value) or not math.isfinite(value):
         raise OptionError(
             f"Option {option!r}{_where(owner)} must be a number of seconds >= 0, got {value!r}.",
             option=option,
@@ -110,7 +120,7 @@ def _check_delay(option: str, value: Any, owner: str) -> float:
             option=option,
             value=value,
         )
-    return value  # type: ignore[return-value]  # kept as given: 5 stays 5, as in Prefect
+    return value  # type: ignore[no-any-return]  # kept as given: 5 stays 5, as in Prefect
 
 
 def check_flow_retry_delay(value: Any, *, owner: str = "") -> float:
@@ -155,7 +165,7 @@ def check_timeout(value: Any, *, owner: str = "") -> float | None:
     """None or 0 mean no timeout (as in Prefect); otherwise a positive number of seconds."""
     if value is None or (value == 0 and not isinstance(value, bool)):
         return None
-    if isinstance(value, bool) or not isinstance(value, Real) or not float(value) > 0:
+    if isinstance(value, bool) or not _is_real(value) or not float(value) > 0:
         raise OptionError(
             f"Option 'timeout_seconds'{_where(owner)} must be a number of seconds > 0, "
             f"got {value!r}. Use None for no timeout.",
@@ -168,7 +178,7 @@ def check_timeout(value: Any, *, owner: str = "") -> float | None:
 def check_jitter(value: Any, *, owner: str = "") -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, Real) or value < 0:
+    if isinstance(value, bool) or not _is_real(value) or value < 0:
         raise OptionError(
             f"Option 'retry_jitter_factor'{_where(owner)} must be a number >= 0, got {value!r}. "
             "0.5 spreads each delay over ±50%.",
@@ -255,7 +265,11 @@ def check_tags(value: Any, *, owner: str = "") -> frozenset[str]:
 
 
 def check_expiration(value: Any, *, owner: str = "") -> dt.timedelta | None:
-    if value is None or isinstance(value, dt.timedelta):
+    if value is None:
+        return None
+    import datetime as dt
+
+    if isinstance(value, dt.timedelta):
         return value
     raise OptionError(
         f"Option 'cache_expiration'{_where(owner)} must be a datetime.timedelta, got {value!r}. "
@@ -266,6 +280,8 @@ def check_expiration(value: Any, *, owner: str = "") -> dt.timedelta | None:
 
 
 def check_reserved_arguments(fn: Callable[..., Any], *, kind: str) -> None:
+    import inspect  # here, not at the top: see `_decorated.py`
+
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):  # builtins without a signature

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import inspect
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
@@ -15,6 +13,8 @@ from headwater.core.options import NotSet
 from headwater.errors import SubmissionError, UnsupportedPrefectFeature
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from headwater.core._asset import Asset
 
 P = ParamSpec("P")
@@ -75,6 +75,8 @@ class Task(Decorated, Generic[P, R]):
         owner = f"task {self.name!r}"
         self.description = opt.check_optional_str("description", description, owner=owner)
         if self.description is None:
+            import inspect  # loaded by `_wrap` (above): a look-up
+
             self.description = inspect.getdoc(self.fn)
         self.version = opt.check_optional_str("version", version, owner=owner)
         self.tags: set[str] = set(opt.check_tags(tags, owner=owner))
