@@ -14,9 +14,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from uuid import UUID
+from typing import TYPE_CHECKING, Any
 
-Listener = Callable[[UUID], None]
+if TYPE_CHECKING:  # `uuid` (with `platform`) is imported where an id is made from text: the
+    from uuid import UUID  # runtime loads this module before it starts the writer process
+
+Listener = Callable[["UUID"], None]
+
+
+def _as_uuid(value: Any) -> UUID:
+    from uuid import UUID
+
+    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 class RunControl:
@@ -40,7 +49,7 @@ class RunControl:
         The run's own callback (`watch`; the engine's records `Cancelling`) and the listeners
         are called once per run.
         """
-        run_id = flow_run_id if isinstance(flow_run_id, UUID) else UUID(str(flow_run_id))
+        run_id = _as_uuid(flow_run_id)
         with self._lock:
             if run_id in self.cancelled:
                 return False
@@ -60,7 +69,7 @@ class RunControl:
 
     def running(self, flow_run_id: UUID) -> bool:
         """Whether the flow run is running in this process (between `watch` and `forget`)."""
-        run_id = flow_run_id if isinstance(flow_run_id, UUID) else UUID(str(flow_run_id))
+        run_id = _as_uuid(flow_run_id)
         return run_id.int in self._running
 
     def cancel_requested(self, scope: Iterable[UUID]) -> bool:

@@ -6,7 +6,6 @@ not confirmed), or saved to a spill file when a stuck writer outlives the exit.
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 import time
 from collections import deque
@@ -14,12 +13,12 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from headwater.events import codec
+from headwater.events._log import log, logger
 from headwater.events._pump import FlushMarker, Items
 
 if TYPE_CHECKING:  # the flow's process loads no writer classes to write through a process
     from headwater.events._writer_stats import WriterStats
 
-logger = logging.getLogger("headwater.store")
 # With a writer process: a queue this long is sent by the thread that made it so (`_hand_off`),
 # if the pipe has at least MIN_HANDOFF_ROOM bytes free.
 HANDOFF_RECORDS = 2048
@@ -144,7 +143,7 @@ class WriterProcessLink:
                 self.url, batch_seconds=self.batch_seconds,
                 heartbeat_seconds=self.heartbeat_seconds,
                 crash_after_seconds=self.crash_after_seconds,
-                on_ack=self._acked, on_log=logger.log, on_exit=self._process_exited,
+                on_ack=self._acked, on_log=log, on_exit=self._process_exited,
                 on_cancel=self._cancel_requested,
             )
         except Exception as exc:  # OSError, mostly: no such interpreter, no processes left

@@ -7,7 +7,6 @@ spill); the pump outlives any bug of its own, since a flush waits on it.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import deque
@@ -15,8 +14,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from headwater.events import _wire
-
-logger = logging.getLogger("headwater.store")
+from headwater.events._log import log, logger
 
 Items = list[tuple[Any, ...]]
 PUMP_SECONDS = 0.05  # with a writer process: how long a record may wait before it is sent
@@ -191,7 +189,7 @@ class SinkPump:
             url = self.url or getattr(self._store_or_factory, "url", None)
             self._local = BatchWriter(
                 self._store_or_factory, crash_after_seconds=self.crash_after_seconds,
-                report=logger.log, spill_key=store_key(url) if isinstance(url, str) else None,
+                report=log, spill_key=store_key(url) if isinstance(url, str) else None,
             )
         return self._local
 

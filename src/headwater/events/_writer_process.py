@@ -300,12 +300,13 @@ class WriterProcess:
     ) -> None:
         import subprocess
         import threading
-        from pathlib import Path
 
         if not sys.executable:
             raise OSError("this interpreter does not know its own executable (sys.executable)")
-        # The same headwater as this process (see `_BOOTSTRAP`).
-        package_root = str(Path(__file__).resolve().parents[2])
+        # The same headwater as this process (see `_BOOTSTRAP`): the folder above the package,
+        # as `Path(__file__).resolve().parents[2]` (without loading `pathlib` first).
+        package_root = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.realpath(__file__))))
         self.started = time.monotonic()
         self.ready = False
         self.proc = subprocess.Popen(

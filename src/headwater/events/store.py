@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import logging
 import os
 import sys
 import threading
@@ -42,6 +41,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from headwater.events._log import logger
 from headwater.events._process_link import HANDOFF_RECORDS, WriterProcessLink
 from headwater.events._pump import PUMP_SECONDS, EncodeFailure, FlushMarker, Items, SinkPump
 from headwater.events._spill import spill_folder
@@ -54,7 +54,6 @@ if TYPE_CHECKING:  # the flow's process never loads the store's classes to write
     from headwater.store.base import RunStore
     from headwater.store.lean import BatchTarget
 
-logger = logging.getLogger("headwater.store")
 __all__ = ["PUMP_SECONDS", "Items", "StoreSink"]
 
 
