@@ -182,6 +182,11 @@ class StoreSink(SinkPump, WriterProcessLink, EventSink):
         self._thread = threading.Thread(
             target=self._run, name="headwater-store-writer", daemon=True
         )
+        if self.mode == "process" and self._eager:
+            # Started here rather than first thing in the pump thread (which then finds it
+            # started): that thread would wait for the GIL while this one imports the engine,
+            # and the flow waits at its end for the writer's start-up to be over.
+            self._start_process()
         self._thread.start()
 
     def _flow_run_created(self, record: FlowRunCreated) -> None:
