@@ -206,6 +206,14 @@ class BatchWriter:
             stats.max_window = max(stats.max_window, time.time() - oldest)
         return True
 
+    def open(self) -> None:
+        """Open the store before the first write needs it (see `_open`).
+
+        Raises:
+            Exception: what opening it raised (a write would then try again).
+        """
+        self._open()
+
     def _open(self) -> BatchTarget:
         store = self.store
         if store is None:

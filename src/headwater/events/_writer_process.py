@@ -195,6 +195,13 @@ def main() -> int:
         last_frame = frame[0]
         pending += frame[1]
         first_at = first_at or time.monotonic()
+    if not frames and not reader.wait(0):
+        # Nothing to write yet: open the store now (import its driver, connect, take over
+        # spill files, mark runs silent too long Crashed), while the flow's process still runs,
+        # instead of when its first records come. What fails here fails again there, and is
+        # handled there as it always was.
+        with contextlib.suppress(Exception):
+            writer.open()
     last_heartbeat = last_control = time.monotonic()
     while True:
         # Wait for frames (or a heartbeat, or the next look for cancel requests); then take
