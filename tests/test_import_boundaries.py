@@ -129,6 +129,33 @@ def test_importing_flow_and_task_loads_no_cli_server_or_store_module() -> None:
     assert forbidden == []
 
 
+# Standard-library modules `from headwater import flow, task` leaves for later: each is loaded
+# where it is first needed (decorating a function loads inspect, running a flow the rest).
+LATER_STDLIB = (
+    "inspect",  # with ast, dis and tokenize
+    "logging",  # with traceback, string and textwrap
+    "concurrent.futures",
+    "uuid",  # with platform
+    "platform",
+    "pathlib",  # with urllib.parse and ipaddress
+    "datetime",
+    "dataclasses",
+    "numbers",
+    "copy",
+)
+
+
+def test_importing_flow_and_task_leaves_costly_stdlib_modules_for_later() -> None:
+    report = run_fresh(
+        f"""
+        import json, sys
+        from headwater import flow, task
+        print(json.dumps(sorted(name for name in {LATER_STDLIB!r} if name in sys.modules)))
+        """
+    )
+    assert report == []
+
+
 def test_importing_flow_and_task_loads_a_bounded_number_of_modules() -> None:
     # Import time is measured by benchmarks/bench_import.py, not asserted here: a busy CI
     # machine makes any time bound flaky. What makes it slow is what it loads, and that is
