@@ -156,12 +156,6 @@ class StoreSink(SinkPump, WriterProcessLink, EventSink):
         # With a writer process, a long queue is sent by the thread that made it so (a burst's
         # records then never wait for the pump to be scheduled; see `_hand_off`).
         hand_off_at = HANDOFF_RECORDS if self.mode == "process" else 1 << 62
-        # Each record is encoded in `emit`, while it is still in this CPU's cache, and freed at
-        # once: cheaper in all than encoding it in the pump thread on another CPU.
-        self.emit = make_emit(  # type: ignore[method-assign, assignment]
-            self._queue, hand_off_at=hand_off_at, hand_off=self._hand_off,
-            flow_run_created=self._flow_run_created, failure=failure,
-        )
         self._wake = threading.Event()
         self._stopping = False
         self._local: Any = None  # the in-process BatchWriter, made when first needed
@@ -185,8 +179,15 @@ class StoreSink(SinkPump, WriterProcessLink, EventSink):
         if self.mode == "process" and self._eager:
             # Started here rather than first thing in the pump thread (which then finds it
             # started): that thread would wait for the GIL while this one imports the engine,
-            # and the flow waits at its end for the writer's start-up to be over.
+            # and the flow waits at its end for the writer's start-up to be over. Before `emit`
+            # is made (which loads the states module and compiles): that much sooner.
             self._start_process()
+        # Each record is encoded in `emit`, while it is still in this CPU's cache, and freed at
+        # once: cheaper in all than encoding it in the pump thread on another CPU.
+        self.emit = make_emit(  # type: ignore[method-assign, assignment]
+            self._queue, hand_off_at=hand_off_at, hand_off=self._hand_off,
+            flow_run_created=self._flow_run_created, failure=failure,
+        )
         self._thread.start()
 
     def _flow_run_created(self, record: FlowRunCreated) -> None:
