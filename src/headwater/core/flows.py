@@ -15,6 +15,20 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+
+def _md5_hex(data: bytes) -> str:
+    """md5 of `data` in hex, from Python's built-in `_md5` where there is one: the same digest
+    as `hashlib`'s, without loading OpenSSL (most flow runs need no other hash)."""
+    import importlib
+
+    try:
+        md5 = importlib.import_module("_md5").md5
+    except ImportError:
+        import hashlib
+
+        md5 = hashlib.md5
+    return str(md5(data).hexdigest())
+
 class Flow(Decorated, Generic[P, R]):
     """A function whose calls become flow runs, with their own task runs and subflows.
 
@@ -98,7 +112,6 @@ class Flow(Decorated, Generic[P, R]):
         """The given version, else an md5 of the flow's source file (None if it has none)."""
         if self._version is not None:
             return self._version
-        import hashlib
         import inspect
 
         try:
@@ -106,7 +119,7 @@ class Flow(Decorated, Generic[P, R]):
             if path is None:
                 return None
             with open(path, "rb") as source:
-                return hashlib.md5(source.read()).hexdigest()
+                return _md5_hex(source.read())
         except (OSError, TypeError):
             return None
 

@@ -7,17 +7,13 @@ processes and runs.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import decimal
-import enum
-import hashlib
 import json
-import pathlib
-import uuid
 from typing import Any
 
 from headwater.errors import HeadwaterError
+
+# The modules below are imported where a key is made: the engine loads this module for every
+# flow, and most runs make no cache key (hashlib loads OpenSSL; decimal is a large module).
 
 
 class HashError(HeadwaterError, ValueError):
@@ -25,6 +21,13 @@ class HashError(HeadwaterError, ValueError):
 
 
 def _encode(value: Any) -> Any:
+    import dataclasses
+    import datetime as dt
+    import decimal
+    import enum
+    import pathlib
+    import uuid
+
     if isinstance(value, (set, frozenset)):
         return {"__set__": sorted(json.dumps(v, default=_encode, sort_keys=True) for v in value)}
     if isinstance(value, bytes):
@@ -47,6 +50,8 @@ def _encode(value: Any) -> Any:
 
 def hash_objects(*args: Any, raise_on_failure: bool = False, **kwargs: Any) -> str | None:
     """An md5 hex digest of the arguments; None (or HashError) if they cannot be serialised."""
+    import hashlib
+
     try:
         text = json.dumps((args, kwargs), default=_encode, sort_keys=True)
         return hashlib.md5(text.encode()).hexdigest()
