@@ -8,26 +8,12 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from headwater.core import options as opt
 from headwater.core import seam
-from headwater.core._decorated import _UNBOUND, Decorated
+from headwater.core._decorated import _UNBOUND, Decorated, _md5_hex
 from headwater.errors import UnsupportedPrefectFeature
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-
-
-def _md5_hex(data: bytes) -> str:
-    """md5 of `data` in hex, from Python's built-in `_md5` where there is one: the same digest
-    as `hashlib`'s, without loading OpenSSL (most flow runs need no other hash)."""
-    import importlib
-
-    try:
-        md5 = importlib.import_module("_md5").md5
-    except ImportError:
-        import hashlib
-
-        md5 = hashlib.md5
-    return str(md5(data).hexdigest())
 
 class Flow(Decorated, Generic[P, R]):
     """A function whose calls become flow runs, with their own task runs and subflows.

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from headwater.core import options as opt
 from headwater.core import seam
-from headwater.core._decorated import _UNBOUND, Decorated
+from headwater.core._decorated import _UNBOUND, Decorated, _md5_hex
 from headwater.core.context import flow_run_var
 from headwater.core.options import NotSet
 from headwater.errors import SubmissionError, UnsupportedPrefectFeature
@@ -368,18 +368,6 @@ def _task_key(fn: Callable[..., Any]) -> str:
     qualname = getattr(fn, "__qualname__", type(fn).__name__)
     material = code.co_code + qualname.encode() if code is not None else qualname.encode()
     return f"{qualname.split('.')[-1]}-{_md5_hex(material)[:8]}"
-
-
-def _md5_hex(data: bytes) -> str:
-    """MD5 of `data` in hex, from Python's built-in module where there is one: the same digest
-    as `hashlib`'s, without loading OpenSSL (`_hashlib`, about 2 ms) when a task is decorated."""
-    import importlib
-
-    try:
-        md5 = importlib.import_module("_md5").md5
-    except ImportError:
-        from hashlib import md5
-    return str(md5(data).hexdigest())
 
 
 @overload
