@@ -10,12 +10,44 @@ the tuples elsewhere.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+import collections
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # annotations only (the codec reads them as text): the writer process
-    from uuid import UUID  # loads this module, and needs neither uuid nor the states module
+    from typing import NamedTuple  # loads this module, and needs neither uuid nor the states
+    from uuid import UUID  # module (for NamedTuple, see `_RecordType` below)
 
     from headwater.core.states import State
+
+
+_namedtuple: Callable[..., Any] = collections.namedtuple
+
+
+class _RecordType(type):
+    """Makes `class X(NamedTuple): ...` here a `collections.namedtuple`, as `typing.NamedTuple`
+    does (fields, defaults, docstring, module), but keeps each annotation as the text it is
+    written as. `typing.NamedTuple` compiles every one into a `ForwardRef`: 19M instructions
+    for these seven types, in the flow's process and again in the writer process, whose
+    start-up a flow waits for at its end. Nothing evaluates them: the codec reads them as text
+    (`codec.record_fields`). Type checkers see `typing.NamedTuple`."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> Any:
+        if not bases:  # the base class below
+            return super().__new__(mcs, name, bases, namespace)
+        annotations: dict[str, str] = namespace.get("__annotations__", {})
+        fields = list(annotations)
+        cls = _namedtuple(name, fields, module=namespace["__module__"],
+                          defaults=[namespace[f] for f in fields if f in namespace])
+        cls.__annotations__ = dict(annotations)
+        for key, value in namespace.items():  # the docstring, the qualified name, any methods
+            if key not in annotations and key not in ("__module__", "__annotations__"):
+                setattr(cls, key, value)
+        return cls
+
+
+if not TYPE_CHECKING:
+    NamedTuple = _RecordType("NamedTuple", (), {})
 
 RunKind = Literal["flow", "task"]
 
