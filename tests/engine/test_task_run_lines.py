@@ -28,6 +28,12 @@ if sys.argv[1] == "user-handler":
         def emit(self, record):
             Keep.seen.append([record.name, record.getMessage()])
     logging.getLogger().addHandler(Keep())
+elif sys.argv[1] == "console-filter":
+    # A filter on headwater's own console handler, which keeps task runs' lines off it.
+    from headwater.engine.logs import setup_logging
+    setup_logging()
+    console_handler = logging.getLogger("headwater").handlers[0]
+    console_handler.addFilter(lambda record: record.name != "headwater.task_runs")
 
 @task
 def ok(x):
@@ -122,3 +128,12 @@ def test_a_line_reaches_a_stderr_that_is_not_line_buffered_at_once() -> None:
     printed = [m.groupdict() for m in LINE.finditer(console)]
     assert [(p["name"], p["message"]) for p in printed] == [
         (name, "Finished in state Completed()") for name in runs.values()]
+
+
+def test_a_filter_on_headwaters_console_handler_keeps_the_lines_off_the_console_only() -> None:
+    out, console = run("console-filter")
+    lines, runs = out["lines"], out["runs"]
+    assert isinstance(lines, list) and isinstance(runs, dict) and len(runs) == 3
+    assert sorted(line["task_run_id"] for line in lines) == sorted(runs)
+    assert [m.group(0) for m in LINE.finditer(console)] == []
+    assert "Finished in state" in console  # the flow run's own line still reaches it

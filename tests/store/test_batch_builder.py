@@ -1,5 +1,5 @@
-"""The batch builder's rows, column by column: task runs and states come as values in their
-tables' column order, and read back as the dicts every other reader of a batch gets."""
+"""The batch builder's rows, column by column: task runs, states and log lines come as values
+in their tables' column order, and read back as the dicts every other reader of a batch gets."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ from uuid import UUID, uuid4
 from headwater.core.states import Completed, Pending, Running
 from headwater.events import codec
 from headwater.events._rows import BatchBuilder
-from headwater.events.records import FlowRunCreated, RunRenamed, StateChanged, TaskRunCreated
+from headwater.events.records import (
+    FlowRunCreated,
+    LogEmitted,
+    RunRenamed,
+    StateChanged,
+    TaskRunCreated,
+)
 from headwater.store.batch import Batch
-from headwater.store.tables import STATES, TASK_RUNS
+from headwater.store.tables import LOGS, STATES, TASK_RUNS
 
 FLOW, TASK = UUID(int=1), UUID(int=2)
 FLOW_ID, TASK_ID = str(FLOW), str(TASK)
@@ -102,12 +108,22 @@ def test_a_batch_made_of_dicts_and_one_made_of_values_are_equal() -> None:
     built = _built([
         TaskRunCreated(run_id, "t-0", "t", "t-key", FLOW, {}, frozenset(), 1.0),
         StateChanged(run_id, "task", Pending(timestamp=1.0), 0),
+        LogEmitted(FLOW, run_id, "headwater.task_runs", 20, "Finished", 1.5),
+        LogEmitted(None, None, "x" * 300, 30, "from no run", 1.6),
     ])
-    by_hand = Batch(task_runs=built.task_runs, states=built.states, now=5.0)
+    by_hand = Batch(task_runs=built.task_runs, states=built.states, logs=built.logs, now=5.0)
 
     # Then they are equal, hold as many rows, and the hand-made one names no columns
-    assert by_hand == built and len(by_hand) == len(built) == 1
+    assert by_hand == built and len(by_hand) == len(built) == 3
     assert by_hand.table("task_runs") == (None, built.task_runs)
+    assert by_hand.table("logs") == (None, built.logs)
+    assert built.table("logs")[0] == LOGS.columns
+    assert built.logs == [
+        {"flow_run_id": FLOW_ID, "task_run_id": str(run_id), "logger": "headwater.task_runs",
+         "level": 20, "message": "Finished", "timestamp": 1.5},
+        {"flow_run_id": None, "task_run_id": None, "logger": "x" * 255, "level": 30,
+         "message": "from no run", "timestamp": 1.6},
+    ]
 
 
 def test_a_record_that_cannot_be_folded_leaves_the_other_runs_rows_as_they_were() -> None:

@@ -178,6 +178,8 @@ _ours: list[Any] = []  # the console handler, the sink handler and the formatter
 
 _flow_runs_logger = logging.getLogger(FLOW_RUNS_LOGGER)
 _task_runs_logger = logging.getLogger(TASK_RUNS_LOGGER)
+_headwater_logger = logging.getLogger("headwater")
+_root = logging.root
 
 
 def flow_run_logger(flow_run: Any, flow_name: str) -> RunLoggerAdapter:
@@ -210,15 +212,42 @@ def task_run_line(ctx: Any, level: int, msg: str, *args: Any) -> None:
     adapter, a `LogRecord` and the handler chain. Anything else (a handler or filter of the
     user's, pytest's log capture) gets the line through `logging` as usual.
     """
-    logger = _task_runs_logger
-    if not logger.isEnabledFor(level):
+    if not _task_runs_logger.isEnabledFor(level):
         return
-    if not _direct(logger):
+    if not _direct():
         ctx.logger.engine(level, msg, *args)
         return
+    _write_line(ctx, level, msg % args if args else msg, msg, args)
+
+
+def task_run_finished(ctx: Any, state: Any) -> None:
+    """`task_run_line(ctx, INFO, "Finished in state %s", state)`, for a run that completed.
+
+    The line every task run writes: its message is made once per state text and then shared,
+    so the sink's records of it carry one text object (each batch encodes it once).
+    """
+    if not _task_runs_logger.isEnabledFor(_INFO):
+        return
+    if not _direct():
+        ctx.logger.engine(_INFO, _FINISHED, state)
+        return
+    text = str(state)
+    message = _finished_messages.get(text)
+    if message is None:
+        message = _FINISHED % text
+        if len(_finished_messages) < 256:
+            _finished_messages[text] = message
+    _write_line(ctx, _INFO, message, _FINISHED, (state,))
+
+
+_INFO = logging.INFO
+_FINISHED = "Finished in state %s"
+_finished_messages: dict[str, str] = {}  # a state's text -> its "Finished in state" message
+
+
+def _write_line(ctx: Any, level: int, message: str, msg: str, args: tuple[Any, ...]) -> None:
     console, sink_handler, formatter = _ours
-    now = time.time()
-    message = msg % args if args else msg
+    now = _time()
     run = ctx.task_run
     line = f"{_stamp(formatter, now, level)}Task run {run.name!r} - {message}\n"
     try:
@@ -240,6 +269,7 @@ def task_run_line(ctx: Any, level: int, msg: str, *args: Any) -> None:
         sink_handler.handleError(logging.makeLogRecord({"msg": message}))
 
 
+_time = time.time
 _tuple_new = tuple.__new__
 # The start of a console line, "12:01:02.345 | INFO    | ", for the last millisecond and level
 # a task run's line was written at: many runs finish within one millisecond.
@@ -256,18 +286,20 @@ def _stamp(formatter: HeadwaterFormatter, now: float, level: int) -> str:
     return text
 
 
-def _direct(logger: logging.Logger) -> bool:
-    """Whether headwater's own two handlers are all that would see a record of `logger`."""
-    if not _ours or logging.root.handlers or logger.handlers or logger.filters:
+def _direct() -> bool:
+    """Whether headwater's own two handlers are all that would see a task run's record."""
+    logger = _task_runs_logger
+    if (not _ours or _root.handlers or logger.handlers or logger.filters
+            or not logger.propagate or logger.disabled):
         return False
     parent = logger.parent
-    if parent is None or not logger.propagate or logger.disabled or parent.disabled:
+    if parent is not _headwater_logger or parent.disabled or parent.filters:
         return False
+    console, sink_handler, formatter = _ours
     handlers = parent.handlers
-    return (len(handlers) == 2 and handlers[0] is _ours[0] and handlers[1] is _ours[1]
-            and not parent.filters and not handlers[0].filters and not handlers[1].filters
-            and handlers[0].level == handlers[1].level == logging.NOTSET
-            and handlers[0].formatter is _ours[2])
+    return (len(handlers) == 2 and handlers[0] is console and handlers[1] is sink_handler
+            and not console.filters and not sink_handler.filters
+            and console.level == sink_handler.level == 0 and console.formatter is formatter)
 
 
 def get_run_logger(**extra: Any) -> logging.LoggerAdapter:  # type: ignore[type-arg]

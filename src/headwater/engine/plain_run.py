@@ -26,7 +26,12 @@ from headwater.core.states import (
 from headwater.core.transactions import _current as _transaction_var
 from headwater.core.transactions import settle_plain
 from headwater.engine.generators import task_callable
-from headwater.engine.logs import _task_runs_logger, task_run_line, task_run_logger
+from headwater.engine.logs import (
+    _task_runs_logger,
+    task_run_finished,
+    task_run_line,
+    task_run_logger,
+)
 from headwater.engine.task_run import TaskRunResult, cancelled_before_start, flow_context
 from headwater.events.records import DependencyAdded, StateChanged, TaskRunCreated
 
@@ -153,7 +158,7 @@ def run_plain_in(
                 run.state = state
                 emit(_tuple_new(StateChanged, (run_id, "task", state, 1)))
                 if _task_runs_logger.isEnabledFor(logging.INFO):
-                    task_run_line(ctx, logging.INFO, "Finished in state %s", state)
+                    task_run_finished(ctx, state)
                 return state, None
             state = return_value_to_state(value)
             if isinstance(value, State):

@@ -19,7 +19,7 @@ FINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 _FIELDS = ("flow_runs", "task_runs", "run_updates", "states", "logs", "dependencies", "events",
            "asset_events", "asset_edges", "heartbeats", "now", "replay")
 # The tables whose rows may come as flat values (see `Batch.table`).
-_BY_VALUES = ("task_runs", "states")
+_BY_VALUES = ("task_runs", "states", "logs")
 _NO_COLUMNS: Mapping[str, tuple[str, ...]] = {}
 # The tables of `Batch.new_runs()` and of `Batch.appends()`, in their order.
 NEW_RUN_TABLES = ("flow_runs", "task_runs")
@@ -47,9 +47,9 @@ class Batch:
         replay: the batch may have been stored already (a writer sends it again when it
             cannot know whether an earlier attempt committed): rows and states already
             there are left out (see `store/replay.py`).
-        columns: for `task_runs` and `states` only: the columns, in order, of rows given as
-            one flat list of values rather than dicts (what the batch builder gives; see
-            `table`).
+        columns: for `task_runs`, `states` and `logs` only: the columns, in order, of rows
+            given as one flat list of values rather than dicts (what the batch builder gives;
+            see `table`).
 
     A plain class, not a dataclass: the writer process imports this module, and `dataclasses`
     (with `inspect`, which it imports) would be a fifth of that process's start-up.
@@ -60,7 +60,7 @@ class Batch:
     _task_runs: list[Any]  # dicts, or flat values (see `table`)
     run_updates: list[Row]
     _states: list[Any]
-    logs: list[Row]
+    _logs: list[Any]
     dependencies: list[Row]
     events: list[Row]
     asset_events: list[Row]
@@ -122,7 +122,7 @@ class Batch:
     def __len__(self) -> int:
         return (
             len(self.flow_runs) + self.count("task_runs") + len(self.run_updates)
-            + len(self.logs) + len(self.dependencies) + len(self.events)
+            + self.count("logs") + len(self.dependencies) + len(self.events)
         )
 
     @property
@@ -135,6 +135,11 @@ class Batch:
     def states(self) -> list[Row]:
         """One `states` row per state entered, in order (see `store/states.py`)."""
         return self._as_dicts("states", self._states)
+
+    @property
+    def logs(self) -> list[Row]:
+        """Log rows (`logs` columns)."""
+        return self._as_dicts("logs", self._logs)
 
     def _as_dicts(self, name: str, rows: list[Any]) -> list[Row]:
         columns = self._columns.get(name)

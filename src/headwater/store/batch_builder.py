@@ -11,7 +11,8 @@ come as one flat list of values per table, row after row in the table's column o
 (`TASK_RUNS.columns`, `STATES.columns`), not dicts: a dict of 17 keys made, then read back key
 by key for the driver, was a good part of the writer's work per task run, and a flat list is
 bound a slice per statement. A task run's values are a list of their own until `build()`
-(its states are folded into it by place), a state's go straight into the flat list.
+(its states are folded into it by place), a state's and a log line's go straight into the flat
+list.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from headwater.store.assets import EVENT_KINDS, asset_rows
 from headwater.store.batch import FINAL_STATE_TYPES, Batch, Row
-from headwater.store.tables import STATES, TASK_RUNS
+from headwater.store.tables import LOGS, STATES, TASK_RUNS
 from headwater.store.wire_reader import READS, Layouts, WireReader
 
 __all__ = ["READS", "BatchBuilder", "Layouts", "WireReader"]
@@ -40,9 +41,11 @@ if (TASK_RUNS.columns[:13] != ("id", "name", "parameters", "tags", "created", "s
                                "state_name", "state_message", "state_timestamp", "start_time",
                                "end_time", "run_count", "result")
         or TASK_RUNS.columns[13:] != ("task_name", "task_key", "flow_run_id", "identity")
-        or STATES.columns != _STATE_COLUMNS):  # pragma: no cover (a change to tables.py)
+        or STATES.columns != _STATE_COLUMNS
+        or LOGS.columns != ("flow_run_id", "task_run_id", "logger", "level", "message",
+                            "timestamp")):  # pragma: no cover (a change to tables.py)
     raise ImportError("the batch builder's row layouts no longer match tables.py")
-_COLUMNS = {"task_runs": TASK_RUNS.columns, "states": STATES.columns}
+_COLUMNS = {"task_runs": TASK_RUNS.columns, "states": STATES.columns, "logs": LOGS.columns}
 
 class BatchBuilder:
     """Folds wire tuples into one `Batch`: new runs carry their latest state, other runs get
@@ -64,7 +67,7 @@ class BatchBuilder:
         self.task_runs: list[list[Any]] = []
         self.updates: dict[tuple[str, str], Row] = {}
         self.states: list[Any] = []  # flat: 9 values a row, in `STATES.columns` order
-        self.logs: list[Row] = []
+        self.logs: list[Any] = []  # flat: 6 values a row, in `LOGS.columns` order
         self.dependencies: list[Row] = []
         self.events: list[Row] = []
         self.asset_events: list[Row] = []
@@ -232,11 +235,12 @@ class BatchBuilder:
 
     def _log(self, v: tuple[Any, ...]) -> None:
         _, flow_run_id, task_run_id, logger, level, message, ts = v
-        self.logs.append({
-            "flow_run_id": None if flow_run_id is None else self._id(flow_run_id),
-            "task_run_id": None if task_run_id is None else self._id(task_run_id),
-            "logger": logger[:255], "level": level, "message": message, "timestamp": ts,
-        })
+        ids = self._ids
+        self.logs += (
+            None if flow_run_id is None else ids.get(flow_run_id) or self._id(flow_run_id),
+            None if task_run_id is None else ids.get(task_run_id) or self._id(task_run_id),
+            logger if len(logger) <= 255 else logger[:255], level, message, ts,
+        )
 
     def _dependency(self, v: tuple[Any, ...]) -> None:
         _, task_run_id, upstream_run_id, parameter = v
