@@ -58,13 +58,15 @@ def read_back():
 sink = MemorySink()
 console = None
 with use_sink(sink):
-    if sys.argv[1] == "block-buffered":
+    if sys.argv[1] in ("block-buffered", "write-through", "unbuffered"):
         # A stderr that is not line-buffered (a program may set one up): a task run's line
-        # must still be written out as it is logged, not when the buffer fills.
+        # must still be written out as it is logged, not when the buffer fills. Written
+        # through to a buffered file, it still sits in that buffer; unbuffered, it does not.
         import io, tempfile
         written = tempfile.NamedTemporaryFile(suffix=".log", delete=False).name
-        sys.stderr = io.TextIOWrapper(open(written, "wb"), encoding="utf-8",
-                                      line_buffering=False)
+        raw = open(written, "wb", buffering=0 if sys.argv[1] == "unbuffered" else -1)
+        sys.stderr = io.TextIOWrapper(raw, encoding="utf-8", line_buffering=False,
+                                      write_through=sys.argv[1] != "block-buffered")
         console = read_back()
     else:
         pipeline()
@@ -121,8 +123,9 @@ def test_a_handler_of_the_users_sees_the_lines_too() -> None:
                if name == "headwater.task_runs" and message.startswith("Finished in state")) == 3
 
 
-def test_a_line_reaches_a_stderr_that_is_not_line_buffered_at_once() -> None:
-    out, _ = run("block-buffered")
+@pytest.mark.parametrize("stream", ["block-buffered", "write-through", "unbuffered"])
+def test_a_line_reaches_a_stderr_that_is_not_line_buffered_at_once(stream: str) -> None:
+    out, _ = run(stream)
     console, runs = out["console"], out["runs"]
     assert isinstance(console, str) and isinstance(runs, dict) and len(runs) == 1
     printed = [m.groupdict() for m in LINE.finditer(console)]

@@ -254,8 +254,11 @@ def _write_line(ctx: Any, level: int, message: str, msg: str, args: tuple[Any, .
         with console.lock:
             stream = sys.stderr
             stream.write(line)
-            # A line-buffered text stream (the usual stderr) has written the line already.
-            if stream.__class__ is not io.TextIOWrapper or not stream.line_buffering:
+            # A line-buffered text stream (the usual stderr) has written the line already, and
+            # so has an unbuffered one (`python -u`, PYTHONUNBUFFERED: no buffer under it).
+            if stream.__class__ is not io.TextIOWrapper or not (
+                    stream.line_buffering
+                    or (stream.write_through and stream.buffer.__class__ is io.FileIO)):
                 stream.flush()
     except Exception:  # a closed or broken stream: let logging report it its own way
         ctx.logger.engine(level, msg, *args)
