@@ -221,44 +221,46 @@ def task_run_line(ctx: Any, level: int, msg: str, *args: Any) -> None:
 
 
 def task_run_finished(ctx: Any, state: Any) -> None:
-    """`task_run_line(ctx, INFO, "Finished in state %s", state)`, for a run that completed.
+    """`task_run_line(ctx, INFO, "Finished in state %s", state)`, for a run that completed;
+    called only while the task runs' logger is enabled for INFO (the caller has looked).
 
-    The line every task run writes: its message is made once per state text and then shared,
-    so the sink's records of it carry one text object (each batch encodes it once).
+    The line every task run writes, so it is made with as few Python calls as can be: its
+    message is kept per state name (for a state without a message) and then shared, so the
+    sink's records of it carry one text object (each batch encodes it once).
     """
-    if not _task_runs_logger.isEnabledFor(_INFO):
-        return
     if not _direct():
         ctx.logger.engine(_INFO, _FINISHED, state)
         return
-    text = str(state)
-    message = _finished_messages.get(text)
-    if message is None:
-        message = _FINISHED % text
-        if len(_finished_messages) < 256:
-            _finished_messages[text] = message
+    known = _finished_messages.get(state.name) if state.message is None else None
+    if known is not None and known[0] is state.type:
+        message = known[1]
+    else:
+        message = _FINISHED % state
+        if state.message is None and len(_finished_messages) < 256:
+            _finished_messages[state.name] = (state.type, message)
     _write_line(ctx, _INFO, message, _FINISHED, (state,))
 
 
 _INFO = logging.INFO
 _FINISHED = "Finished in state %s"
-_finished_messages: dict[str, str] = {}  # a state's text -> its "Finished in state" message
+# A state's name -> its type and "Finished in state" message, for states without a message.
+_finished_messages: dict[str, tuple[Any, str]] = {}
 
 
 def _write_line(ctx: Any, level: int, message: str, msg: str, args: tuple[Any, ...]) -> None:
     console, sink_handler, formatter = _ours
     now = _time()
     run = ctx.task_run
-    line = f"{_stamp(formatter, now, level)}Task run {run.name!r} - {message}\n"
+    millis = int(now * 1000)
+    last_millis, last_level, stamp = _last_stamp[0]  # one tuple: threads may replace it
+    if millis != last_millis or level != last_level:
+        stamp = _stamp(formatter, millis, level)
+    line = f"{stamp}Task run {run.name!r} - {message}\n"
     try:
         with console.lock:
             stream = sys.stderr
             stream.write(line)
-            # A line-buffered text stream (the usual stderr) has written the line already, and
-            # so has an unbuffered one (`python -u`, PYTHONUNBUFFERED: no buffer under it).
-            if stream.__class__ is not io.TextIOWrapper or not (
-                    stream.line_buffering
-                    or (stream.write_through and stream.buffer.__class__ is io.FileIO)):
+            if stream is not _written_at_once[0] and _needs_flush(stream):
                 stream.flush()
     except Exception:  # a closed or broken stream: let logging report it its own way
         ctx.logger.engine(level, msg, *args)
@@ -279,14 +281,26 @@ _tuple_new = tuple.__new__
 _last_stamp: list[tuple[int, int, str]] = [(-1, 0, "")]
 
 
-def _stamp(formatter: HeadwaterFormatter, now: float, level: int) -> str:
-    millis = int(now * 1000)
-    last_millis, last_level, text = _last_stamp[0]  # one tuple: threads may replace it
-    if millis != last_millis or level != last_level:
-        text = (f"{formatter.clock(millis // 1000)}.{millis % 1000:03d} | "
-                f"{logging.getLevelName(level):<7} | ")
-        _last_stamp[0] = (millis, level, text)
+def _stamp(formatter: HeadwaterFormatter, millis: int, level: int) -> str:
+    """`12:01:02.345 | INFO    | ` for `millis` (since the epoch), kept for the next line."""
+    text = (f"{formatter.clock(millis // 1000)}.{millis % 1000:03d} | "
+            f"{logging.getLevelName(level):<7} | ")
+    _last_stamp[0] = (millis, level, text)
     return text
+
+
+# The last stream seen that writes a line out as it is given: a line-buffered text stream (the
+# usual stderr), or one written through to a raw file (`python -u`, PYTHONUNBUFFERED).
+_written_at_once: list[Any] = [None]
+
+
+def _needs_flush(stream: Any) -> bool:
+    if stream.__class__ is io.TextIOWrapper and (
+            stream.line_buffering
+            or (stream.write_through and stream.buffer.__class__ is io.FileIO)):
+        _written_at_once[0] = stream
+        return False
+    return True
 
 
 def _direct() -> bool:
