@@ -290,7 +290,9 @@ def _stamp(formatter: HeadwaterFormatter, millis: int, level: int) -> str:
 
 
 # The last stream seen that writes a line out as it is given: a line-buffered text stream (the
-# usual stderr), or one written through to a raw file (`python -u`, PYTHONUNBUFFERED).
+# usual stderr), or one written through to a raw file (`python -u`, PYTHONUNBUFFERED). Known by
+# identity: a program that reconfigures that very stream to buffer its lines gets them written
+# when it flushes (as its own prints), not line by line.
 _written_at_once: list[Any] = [None]
 
 
