@@ -28,6 +28,11 @@ if sys.argv[1] == "user-handler":
         def emit(self, record):
             Keep.seen.append([record.name, record.getMessage()])
     logging.getLogger().addHandler(Keep())
+elif sys.argv[1] == "same-millisecond":
+    # Every line at one instant: the line's start, kept per millisecond, must follow the level.
+    import itertools
+    from headwater.engine import logs
+    logs._time = itertools.repeat(1_700_000_000.25).__next__
 elif sys.argv[1] == "console-filter":
     # A filter on headwater's own console handler, which keeps task runs' lines off it.
     from headwater.engine.logs import setup_logging
@@ -68,6 +73,26 @@ with use_sink(sink):
         sys.stderr = io.TextIOWrapper(raw, encoding="utf-8", line_buffering=False,
                                       write_through=sys.argv[1] != "block-buffered")
         console = read_back()
+    elif sys.argv[1] == "closed":
+        # A stderr closed in the middle of the flow: the flow still ends, its lines recorded.
+        import io
+        real_stderr = sys.stderr
+
+        @task
+        def close_stderr():
+            sys.stderr = io.TextIOWrapper(io.BytesIO(), line_buffering=True)
+            sys.stderr.close()
+
+        @flow
+        def closing():
+            ok(1)
+            close_stderr()
+            ok(2)
+            bad(return_state=True)
+            return "done"
+
+        console = closing()
+        sys.stderr = real_stderr
     else:
         pipeline()
 lines = [
@@ -95,7 +120,7 @@ def run(route: str) -> tuple[dict[str, object], str]:
     return json.loads(done.stdout.splitlines()[-1]), done.stderr
 
 
-@pytest.mark.parametrize("route", ["direct", "user-handler"])
+@pytest.mark.parametrize("route", ["direct", "user-handler", "same-millisecond"])
 def test_each_task_run_has_one_finished_line_on_the_console_and_in_the_sink(
     route: str,
 ) -> None:
@@ -112,7 +137,19 @@ def test_each_task_run_has_one_finished_line_on_the_console_and_in_the_sink(
     printed = [m.groupdict() for m in LINE.finditer(console)]
     assert sorted((p["name"], p["message"]) for p in printed) == sorted(
         (runs[line["task_run_id"]], line["message"]) for line in lines)
+    levels_by_name = {runs[line["task_run_id"]]: line["level"] for line in lines}
+    assert [(p["name"], p["level"].strip()) for p in printed] == [
+        (p["name"], "INFO" if levels_by_name[p["name"]] == 20 else "ERROR") for p in printed]
     assert {p["level"].strip() for p in printed} == {"INFO", "ERROR"}
+
+
+def test_a_closed_stderr_fails_no_flow_and_loses_no_line_from_the_sink() -> None:
+    out, _ = run("closed")
+    lines, runs = out["lines"], out["runs"]
+    assert out["console"] == "done"
+    assert isinstance(lines, list) and isinstance(runs, dict) and len(runs) == 4
+    finished = {runs[line["task_run_id"]].split("-")[0] for line in lines}
+    assert len(lines) == 4 and finished == {"ok", "close_stderr", "bad"}
 
 
 def test_a_handler_of_the_users_sees_the_lines_too() -> None:

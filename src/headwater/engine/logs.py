@@ -11,6 +11,7 @@ Nothing is configured at import: the first run calls `setup_logging()`.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import logging
 import sys
@@ -102,7 +103,16 @@ class HeadwaterFormatter(logging.Formatter):
 
 
 class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever `sys.stderr` is at the time, so redirection and capture work."""
+    """Writes to whatever `sys.stderr` is at the time, so redirection and capture work.
+
+    A console that cannot be written (a closed stderr) is not the flow's problem: `logging`
+    reports the failure on that same stderr, and when that fails too, nothing is raised.
+    """
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        # The report could not be written either: the sink's record of the line still is.
+        with contextlib.suppress(Exception):
+            super().handleError(record)
 
     @property
     def stream(self) -> Any:
@@ -231,13 +241,15 @@ def task_run_finished(ctx: Any, state: Any) -> None:
     if not _direct():
         ctx.logger.engine(_INFO, _FINISHED, state)
         return
-    known = _finished_messages.get(state.name) if state.message is None else None
+    name = state.name
+    plain = state.message is None and name.__class__ is str  # as `State.__str__` keeps them
+    known = _finished_messages.get(name) if plain else None
     if known is not None and known[0] is state.type:
         message = known[1]
     else:
         message = _FINISHED % state
-        if state.message is None and len(_finished_messages) < 256:
-            _finished_messages[state.name] = (state.type, message)
+        if plain and len(_finished_messages) < 256:
+            _finished_messages[name] = (state.type, message)
     _write_line(ctx, _INFO, message, _FINISHED, (state,))
 
 
@@ -260,7 +272,11 @@ def _write_line(ctx: Any, level: int, message: str, msg: str, args: tuple[Any, .
         with console.lock:
             stream = sys.stderr
             stream.write(line)
-            if stream is not _written_at_once[0] and _needs_flush(stream):
+            # A line-buffered text stream (the usual stderr) has written the line already, and
+            # so has one written through to a raw file (`python -u`, PYTHONUNBUFFERED).
+            if stream.__class__ is not io.TextIOWrapper or not (
+                    stream.line_buffering
+                    or (stream.write_through and stream.buffer.__class__ is io.FileIO)):
                 stream.flush()
     except Exception:  # a closed or broken stream: let logging report it its own way
         ctx.logger.engine(level, msg, *args)
@@ -287,22 +303,6 @@ def _stamp(formatter: HeadwaterFormatter, millis: int, level: int) -> str:
             f"{logging.getLevelName(level):<7} | ")
     _last_stamp[0] = (millis, level, text)
     return text
-
-
-# The last stream seen that writes a line out as it is given: a line-buffered text stream (the
-# usual stderr), or one written through to a raw file (`python -u`, PYTHONUNBUFFERED). Known by
-# identity: a program that reconfigures that very stream to buffer its lines gets them written
-# when it flushes (as its own prints), not line by line.
-_written_at_once: list[Any] = [None]
-
-
-def _needs_flush(stream: Any) -> bool:
-    if stream.__class__ is io.TextIOWrapper and (
-            stream.line_buffering
-            or (stream.write_through and stream.buffer.__class__ is io.FileIO)):
-        _written_at_once[0] = stream
-        return False
-    return True
 
 
 def _direct() -> bool:

@@ -1,10 +1,11 @@
 """`Batch`: everything one writer transaction stores, as rows per table.
 
 A batch carries rows as plain dicts keyed by column name (see `schema.py`), with JSON already
-encoded. The writer builds tens of thousands of rows a second (`batch_builder.py`): its task run
-and state rows, the bulk of them, come instead as one flat list of values per table, row after
+encoded. The writer builds tens of thousands of rows a second (`batch_builder.py`): its task run,
+state and log rows, the bulk of them, come instead as one flat list of values per table, row after
 row in the order of the table's columns (`Batch.table`), which the driver binds a slice at a
-time; anyone reading `task_runs` or `states` still gets dicts, made from them on demand.
+time; anyone reading `task_runs`, `states` or `logs` still gets dicts, made from them on
+demand.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class Batch:
         task_runs: list[Any] | None = None,
         run_updates: list[Row] | None = None,
         states: list[Any] | None = None,
-        logs: list[Row] | None = None,
+        logs: list[Any] | None = None,
         dependencies: list[Row] | None = None,
         events: list[Row] | None = None,
         asset_events: list[Row] | None = None,
