@@ -83,20 +83,6 @@ class _Run:
         extra = time.time() - self.state.timestamp_s if self.state.is_running() else 0.0
         return self.total_run_time + extra
 
-    # A run travels to other processes with its request; "not started yet" stays recognisable
-    # there (the engine tells it by identity).
-    def __getstate__(self) -> dict[str, Any]:
-        slots = (name for cls in type(self).__mro__ for name in getattr(cls, "__slots__", ()))
-        state = {name: getattr(self, name) for name in slots}
-        if state["state"] is NOT_STARTED:
-            state["state"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            setattr(self, name, NOT_STARTED if name == "state" and value is None else value)
-
-
 class FlowRun(_Run):
     """One run of a flow."""
 
@@ -127,6 +113,17 @@ class FlowRun(_Run):
         self.flow_version = flow_version
         self.parent_flow_run_id = parent_flow_run_id
         self.parent_task_run_id = parent_task_run_id
+
+    # A run travels to other processes with its request (and a task run back with its
+    # outcome) as its fields, rebuilt without a dict or a `setattr` call per field; "not started
+    # yet" stays recognisable there (the engine tells it by identity).
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = self.state
+        return (_flow_run, (self.id, self.name, self.flow_name, self.flow_version,
+                            self.parameters, self.tags, self.parent_flow_run_id,
+                            self.parent_task_run_id, None if state is NOT_STARTED else state,
+                            self.run_count, self.start_time, self.end_time,
+                            self.total_run_time))
 
     def __repr__(self) -> str:
         return f"FlowRun(id={self.id!s}, name={self.name!r}, state={self.state!s})"
@@ -169,5 +166,63 @@ class TaskRun(_Run):
         attempt of its flow run. None outside a flow run."""
         return None if self.call is None else f"{self.task_key}#{self.call}"
 
+    def __reduce__(self) -> tuple[Any, ...]:  # as FlowRun's: once per run each way, on Ray
+        state = self.state
+        return (_task_run, (self.id, self.name, self.task_name, self.task_key,
+                            self.flow_run_id, self.parameters, self.tags, self.call,
+                            None if state is NOT_STARTED else state, self.run_count,
+                            self.start_time, self.end_time, self.total_run_time))
+
     def __repr__(self) -> str:
         return f"TaskRun(id={self.id!s}, name={self.name!r}, state={self.state!s})"
+
+
+_new = object.__new__
+
+
+def _flow_run(
+    id: UUID, name: str, flow_name: str, flow_version: str | None,
+    parameters: dict[str, Any], tags: frozenset[str], parent_flow_run_id: UUID | None,
+    parent_task_run_id: UUID | None, state: State | None, run_count: int,
+    start_time: float | None, end_time: float | None, total_run_time: float,
+) -> FlowRun:
+    """A flow run as `FlowRun.__reduce__` sent it."""
+    run = _new(FlowRun)
+    run.id = id
+    run.name = name
+    run.flow_name = flow_name
+    run.flow_version = flow_version
+    run.parameters = parameters
+    run.tags = tags
+    run.parent_flow_run_id = parent_flow_run_id
+    run.parent_task_run_id = parent_task_run_id
+    run.state = NOT_STARTED if state is None else state
+    run.run_count = run_count
+    run.start_time = start_time
+    run.end_time = end_time
+    run.total_run_time = total_run_time
+    return run
+
+
+def _task_run(
+    id: UUID, name: str, task_name: str, task_key: str, flow_run_id: UUID | None,
+    parameters: dict[str, Any], tags: frozenset[str], call: int | str | None,
+    state: State | None, run_count: int, start_time: float | None, end_time: float | None,
+    total_run_time: float,
+) -> TaskRun:
+    """A task run as `TaskRun.__reduce__` sent it."""
+    run = _new(TaskRun)
+    run.id = id
+    run.name = name
+    run.task_name = task_name
+    run.task_key = task_key
+    run.flow_run_id = flow_run_id
+    run.parameters = parameters
+    run.tags = tags
+    run.call = call
+    run.state = NOT_STARTED if state is None else state
+    run.run_count = run_count
+    run.start_time = start_time
+    run.end_time = end_time
+    run.total_run_time = total_run_time
+    return run

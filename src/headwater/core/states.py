@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from headwater.core._details import _NO_DATA as _NO_DATA
+from headwater.core._details import StateDetails as StateDetails
 from headwater.core._loops import in_running_loop
 from headwater.errors import (
     CancelledRun,
@@ -50,74 +52,6 @@ _DEFAULT_NAMES = {kind: kind.value.title() for kind in StateType}
 FINAL_TYPES = frozenset(
     {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
 )
-class _NoData:
-    """Marks a state that carries no data (a returned None is data). Survives pickling as the
-    same singleton, so states sent back from worker processes keep meaning "no data"."""
-
-    __slots__ = ()
-
-    def __reduce__(self) -> str:
-        return "_NO_DATA"
-
-    def __repr__(self) -> str:
-        return "<no data>"
-
-
-_NO_DATA: Any = _NoData()
-
-
-class StateDetails:
-    """Links and scheduling facts attached to a state."""
-
-    __slots__ = (
-        "cache_expiration",
-        "cache_key",
-        "flow_run_id",
-        "retriable",
-        "run_count",
-        "scheduled_time",
-        "task_run_id",
-    )
-
-    def __init__(
-        self,
-        *,
-        flow_run_id: UUID | None = None,
-        task_run_id: UUID | None = None,
-        scheduled_time: float | None = None,
-        cache_key: str | None = None,
-        cache_expiration: float | None = None,
-        retriable: bool | None = None,
-        run_count: int | None = None,
-    ) -> None:
-        self.flow_run_id = flow_run_id
-        self.task_run_id = task_run_id
-        self.scheduled_time = scheduled_time
-        self.cache_key = cache_key
-        self.cache_expiration = cache_expiration
-        self.retriable = retriable
-        self.run_count = run_count
-
-    def __repr__(self) -> str:
-        fields = ", ".join(
-            f"{name}={getattr(self, name)!r}"
-            for name in self.__slots__
-            if getattr(self, name) is not None
-        )
-        return f"StateDetails({fields})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # States travel back from workers with every outcome: a compact, C-built form.
-        return (_details, tuple(getattr(self, name) for name in self.__slots__))
-
-
-def _details(*values: Any) -> StateDetails:
-    details = StateDetails.__new__(StateDetails)
-    for name, value in zip(StateDetails.__slots__, values, strict=True):
-        setattr(details, name, value)
-    return details
-
-
 # `str(state)` of a state without a message, by state name: (its type, the text). The engine
 # writes "Finished in state Completed()" for every run at INFO; a few distinct names in practice
 # (bounded all the same: custom names past 256 are not kept).
@@ -179,8 +113,20 @@ class State:
         self._details = details
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (State, (self.type, self.name, self.message, self._data, self.state_details,
-                        self.timestamp_s))
+        # A task run's states travel back from its worker with every outcome (three of them,
+        # and each again inside its record): as their fields, the type by its value, and the
+        # details as the run's ids and count alone when that is all they hold.
+        details = self._details
+        if details is None:
+            ids: tuple[Any, ...] = (self._flow_run_id, self._task_run_id, self._run_count)
+        elif (details.scheduled_time is None and details.cache_key is None
+              and details.cache_expiration is None and details.retriable is None):
+            ids = (details.flow_run_id, details.task_run_id, details.run_count)
+        else:
+            return (_state, (self.type._value_, self.name, self.message, self._data,
+                             self.timestamp_s, details))
+        return (_state, (self.type._value_, self.name, self.message, self._data,
+                         self.timestamp_s, None, *ids))
 
     # -- data ---------------------------------------------------------------------------------
     @property
@@ -472,6 +418,29 @@ def aggregate_states(states: Iterable[State], returned: Any) -> State:
 
 
 _new = object.__new__
+
+
+_TYPE_OF = {kind._value_: kind for kind in StateType}
+
+
+def _state(
+    kind: str, name: str, message: str | None, data: Any, timestamp: float,
+    details: StateDetails | None, flow_run_id: UUID | None = None,
+    task_run_id: UUID | None = None, run_count: int | None = None,
+) -> State:
+    """A state as `State.__reduce__` sent it: its details made when first read, as a state the
+    engine makes (`run_state`), unless they hold more than the run's ids and count."""
+    state = _new(State)
+    state.type = _TYPE_OF[kind]
+    state.name = name
+    state.message = message
+    state._data = data
+    state._details = details
+    state._flow_run_id = flow_run_id
+    state._task_run_id = task_run_id
+    state._run_count = run_count
+    state.timestamp_s = timestamp
+    return state
 
 
 def run_state(kind: StateType, name: str, flow_run_id: UUID | None, task_run_id: UUID | None,

@@ -75,6 +75,9 @@ class AttemptSettings(NamedTuple):
     log_prints: bool
     persist_result: bool
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _reduced(self)
+
 
 # Requests, outcomes and attempt settings are made once per task run: immutable tuples, which
 # cost a third of what a frozen dataclass does to build, and pickle as compactly.
@@ -106,6 +109,9 @@ class TaskRunRequest(NamedTuple):
     upstream_assets: dict[UUID, frozenset[Asset]] | None = None
     blocked: State | None = None
     resume: UUID | str | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _reduced(self)
 
     @property
     def isasync(self) -> bool:
@@ -216,8 +222,17 @@ class TaskRunOutcome(NamedTuple):
     state: State
     records: tuple[Record, ...] = ()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _reduced(self)
+
 
 _tuple_new = tuple.__new__  # builds a named tuple without its Python-level __new__
+
+
+def _reduced(value: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A named tuple pickled as `tuple.__new__(its type, its fields)`: loaded without calling
+    its Python-level `__new__` (requests and outcomes cross to workers and back per run)."""
+    return (_tuple_new, (value.__class__, tuple(value)))
 
 # The engine's entry points, as functions of the request (the same code as the methods).
 execute = TaskRunRequest.execute
@@ -433,6 +448,14 @@ def replay(outcome: TaskRunOutcome, run: TaskRun, runtime: Runtime | None = None
             emit(record)
     remote = outcome.task_run
     if remote is not run:
-        for slot in ("name", "state", "run_count", "start_time", "end_time", "total_run_time"):
-            with contextlib.suppress(AttributeError):
-                setattr(run, slot, getattr(remote, slot))
+        try:  # a TaskRun (rebuilt with every field): one statement, not a loop per field
+            run.name, run.state, run.run_count, run.start_time, run.end_time, \
+                run.total_run_time = (remote.name, remote.state, remote.run_count,
+                                      remote.start_time, remote.end_time, remote.total_run_time)
+        except AttributeError:  # a run object missing some of them: copy those it has
+            for slot in _REPLAYED:
+                with contextlib.suppress(AttributeError):
+                    setattr(run, slot, getattr(remote, slot))
+
+
+_REPLAYED = ("name", "state", "run_count", "start_time", "end_time", "total_run_time")

@@ -40,10 +40,21 @@ class _RecordType(type):
         cls = _namedtuple(name, fields, module=namespace["__module__"],
                           defaults=[namespace[f] for f in fields if f in namespace])
         cls.__annotations__ = dict(annotations)
+        cls.__reduce__ = _reduce_record
         for key, value in namespace.items():  # the docstring, the qualified name, any methods
             if key not in annotations and key not in ("__module__", "__annotations__"):
                 setattr(cls, key, value)
         return cls
+
+
+_tuple_new = tuple.__new__
+
+
+def _reduce_record(record: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A record pickles as `tuple.__new__(its type, its fields)`: loading it calls no Python
+    (a named tuple's own `__new__` is Python code), and a task run's records travel back from
+    its worker with every outcome on Dask and Ray."""
+    return (_tuple_new, (record.__class__, tuple(record)))
 
 
 if not TYPE_CHECKING:
