@@ -130,3 +130,120 @@ def test_requests_outcomes_and_settings_keep_their_type_and_fields() -> None:
     created = records.StateChanged(run_id, "task", state, 1)
     sent = loads(dumps(TaskRunOutcome("run", state, (created,))), "outcome")
     assert sent.records[0].state is sent.state  # one object, as it was sent
+
+
+# -- the compact forms of requests and outcomes (engine/_compact.py) ---------------------------
+def _full_task_run() -> TaskRun:
+    """A TaskRun with a distinct value in every slot (ids as UUIDs, as the engine makes them)."""
+    run = object.__new__(TaskRun)
+    for index, name in enumerate(_slots(TaskRun)):
+        setattr(run, name, (name, index))
+    run.id, run.flow_run_id = uuid.uuid4(), uuid.uuid4()
+    run.parameters = {"x": 1}
+    run.state = _state("Running")
+    return run
+
+
+def _same_run(copy: TaskRun, run: TaskRun) -> None:
+    assert type(copy) is TaskRun
+    for name in _slots(TaskRun):
+        if name != "state":
+            assert getattr(copy, name) == getattr(run, name), name
+    _same_state(copy.state, run.state)
+
+
+def test_a_request_travels_compactly_with_every_field() -> None:
+    from headwater.engine import _compact
+
+    run = _full_task_run()
+    blocked = _state("Blocked")
+    given = {name: ("request", name) for name in TaskRunRequest._fields}
+    given.update(task=None, flow_run=None, task_run=run, parameters={"x": 1, "y": [2]},
+                 settings=AttemptSettings(log_prints=True, persist_result=False),
+                 upstreams=(("x", uuid.uuid4()),), upstream_assets={uuid.uuid4(): frozenset()},
+                 blocked=blocked, resume=uuid.uuid4())
+    request = TaskRunRequest(**given)
+    wire = loads(request.to_bytes(), "request")
+    assert _compact.is_request(wire)  # the compact form, not the objects
+    fields = _compact.request_fields(wire)
+    copy = TaskRunRequest(*fields[:4], AttemptSettings(*fields[4]), *fields[5:])
+    for name in TaskRunRequest._fields:
+        if name not in ("task_run", "blocked"):
+            assert getattr(copy, name) == getattr(request, name), name
+    _same_run(copy.task_run, run)
+    _same_state(copy.blocked, blocked)
+    assert type(copy.settings) is AttemptSettings
+
+
+def test_a_request_not_started_and_sharing_its_parameters_keeps_both() -> None:
+    from headwater.engine import _compact
+
+    run = _full_task_run()
+    run.state = NOT_STARTED
+    request = TaskRunRequest(None, run, run.parameters, None,  # type: ignore[arg-type]
+                             AttemptSettings(False, True))
+    fields = _compact.request_fields(loads(request.to_bytes(shared=False), "request"))
+    assert fields[1].state is NOT_STARTED and fields[1].parameters is fields[2]
+
+
+def _full_records(run_id: uuid.UUID, states: list[State]) -> tuple[Any, ...]:
+    """One record of every type, each field distinct (ids as UUIDs, states as States)."""
+    made = []
+    for cls in _record_types():
+        values: list[Any] = []
+        for name in cls._fields:
+            note = cls.__annotations__[name]
+            if note.startswith("UUID"):
+                values.append(run_id if name in ("run_id", "task_run_id") else uuid.uuid4())
+            elif note == "State":
+                values.append(states[len(made) % len(states)])
+            else:
+                values.append((cls.__name__, name))
+        made.append(cls(*values))
+    return tuple(made)
+
+
+def test_an_outcome_travels_compactly_with_its_run_states_and_every_record() -> None:
+    from headwater.engine import _compact
+
+    run = _full_task_run()
+    final = run_state(StateType.COMPLETED, "Completed", run.flow_run_id, run.id, data={"r": 1})
+    final.state_details.run_count = 3
+    final.message = "a message"
+    cached = run_state(StateType.COMPLETED, "Cached", run.flow_run_id, run.id)
+    cached.state_details.cache_key = "key"  # details beyond the ids travel as they are
+    run.state = final
+    sent = _full_records(run.id, [final, cached, run_state(StateType.PENDING, "Pending",
+                                                          None, run.id)])
+    wire = _compact.outcome_to_wire(run, final, sent)
+    assert wire is not None
+    payload = dumps(wire)
+    assert _compact.is_outcome(loads(payload, "outcome"))
+    outcome = TaskRunOutcome.__new__(TaskRunOutcome, run, final, sent)
+    copy = TaskRunRequest.outcome_from_bytes(payload)
+    assert type(copy) is TaskRunOutcome
+    _same_run(copy.task_run, run)
+    _same_state(copy.state, final)
+    assert copy.state is copy.task_run.state  # one object, as it was sent
+    assert [type(r) for r in copy.records] == [type(r) for r in outcome.records]
+    for got, record in zip(copy.records, outcome.records, strict=True):
+        for name, value, original in zip(record._fields, got, record, strict=True):
+            if isinstance(original, State):
+                _same_state(value, original)
+            else:
+                assert value == original, (type(record).__name__, name)
+    changed = [r for r in copy.records if isinstance(r, records.StateChanged)]
+    assert changed and changed[0].state is copy.state
+
+
+def test_an_outcome_the_compact_form_does_not_expect_travels_as_objects() -> None:
+    from headwater.engine import _compact
+
+    run = _full_task_run()
+    odd = records.StateChanged("not-a-uuid", "task", run.state, 1)  # type: ignore[arg-type]
+    assert _compact.outcome_to_wire(run, run.state, (odd,)) is None
+    run.id = "not-a-uuid"  # type: ignore[assignment]
+    assert _compact.outcome_to_wire(run, run.state, ()) is None
+    request = TaskRunRequest(None, run, {}, None, AttemptSettings(False, True))  # type: ignore[arg-type]
+    copy = loads(request.to_bytes(), "request")
+    assert type(copy) is TaskRunRequest and copy.task_run.id == "not-a-uuid"
