@@ -213,8 +213,10 @@ def test_an_outcome_travels_compactly_with_its_run_states_and_every_record() -> 
     cached = run_state(StateType.COMPLETED, "Cached", run.flow_run_id, run.id)
     cached.state_details.cache_key = "key"  # details beyond the ids travel as they are
     run.state = final
-    sent = _full_records(run.id, [final, cached, run_state(StateType.PENDING, "Pending",
-                                                          None, run.id)])
+    other = run_state(StateType.RUNNING, "Running", uuid.uuid4(), uuid.uuid4())  # other ids
+    pending = run_state(StateType.PENDING, "Pending", None, run.id)
+    sent = (*_full_records(run.id, [cached]),
+            *(records.StateChanged(run.id, "task", state, 3) for state in (other, pending, final)))
     wire = _compact.outcome_to_wire(run, final, sent)
     assert wire is not None
     payload = dumps(wire)
@@ -232,8 +234,7 @@ def test_an_outcome_travels_compactly_with_its_run_states_and_every_record() -> 
                 _same_state(value, original)
             else:
                 assert value == original, (type(record).__name__, name)
-    changed = [r for r in copy.records if isinstance(r, records.StateChanged)]
-    assert changed and changed[0].state is copy.state
+    assert copy.records[-1].state is copy.state
 
 
 def test_an_outcome_the_compact_form_does_not_expect_travels_as_objects() -> None:

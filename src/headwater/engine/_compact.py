@@ -44,45 +44,65 @@ class _Unexpected(Exception):
     """A value the compact form does not lay out: the objects are pickled instead."""
 
 
-def _id(value: Any) -> int | None:
-    if value is None:
-        return None
-    if value.__class__ is not UUID:
+class _Ids:
+    """The ids of one request or outcome, each sent once as an integer and named by its place
+    (a task run's outcome names its run's id some ten times, and its flow run's a few). Ids
+    are told apart by identity, as pickle's memo does (a UUID hashes in Python code)."""
+
+    __slots__ = ("flow", "numbers", "place", "run")
+
+    def __init__(self, run: TaskRun, numbers: list[int]) -> None:
+        # The run's id and its flow run's are at places 0 and 1 (`_run`): told by identity
+        # where most ids are laid out, without a call of `at`.
+        self.run, self.flow = run.id, run.flow_run_id
+        self.place = {id(self.run): 0, id(self.flow): 1} if len(numbers) == 2 else {
+            id(self.run): 0}
+        self.numbers = numbers
+
+    def at(self, value: Any) -> int | None:
+        if value is None:
+            return None
+        place = self.place.get(id(value))
+        if place is None:
+            if value.__class__ is not UUID:
+                raise _Unexpected
+            place = self.place[id(value)] = len(self.numbers)
+            self.numbers.append(value.int)
+        return place
+
+
+def _uuids(numbers: list[int]) -> list[UUID]:
+    """The ids an `_Ids` laid out, by place."""
+    made = []
+    for number in numbers:
+        value = _new(UUID)
+        _setattr(value, "int", number)
+        _setattr(value, "is_safe", _UNKNOWN)
+        made.append(value)
+    return made
+
+
+def _run(run: Any) -> tuple[list[int], tuple[Any, ...]]:
+    """A task run's ids (its own, then its flow run's if any) and its fields, the ids by place."""
+    own, flow = run.id, run.flow_run_id
+    if run.__class__ is not TaskRun or own.__class__ is not UUID or (
+            flow is not None and flow.__class__ is not UUID):
         raise _Unexpected
-    number: int = value.int
-    return number
-
-
-def _uuid(number: int | None, made: dict[int, UUID]) -> UUID | None:
-    """The UUID of `number`, one object per number in one outcome (as pickle's memo gave)."""
-    if number is None:
-        return None
-    found = made.get(number)
-    if found is None:
-        found = _new(UUID)
-        _setattr(found, "int", number)
-        _setattr(found, "is_safe", _UNKNOWN)
-        made[number] = found
-    return found
-
-
-def _run(run: Any) -> tuple[Any, ...]:
-    if run.__class__ is not TaskRun:
-        raise _Unexpected
-    return (_id(run.id), run.name, run.task_name, run.task_key, _id(run.flow_run_id), run.tags,
-            run.call, run.run_count, run.start_time, run.end_time, run.total_run_time)
+    return ([own.int] if flow is None else [own.int, flow.int]), (
+        0, run.name, run.task_name, run.task_key, None if flow is None else 1, run.tags,
+        run.call, run.run_count, run.start_time, run.end_time, run.total_run_time)
 
 
 def _rebuilt_run(fields: tuple[Any, ...], parameters: dict[str, Any], state: State,
-                 made: dict[int, UUID]) -> TaskRun:
-    (number, name, task_name, task_key, flow_number, tags, call, run_count, start_time,
+                 made: list[UUID]) -> TaskRun:
+    (place, name, task_name, task_key, flow_place, tags, call, run_count, start_time,
      end_time, total_run_time) = fields
     run: TaskRun = _new(TaskRun)
-    run.id = _uuid(number, made)  # type: ignore[assignment]
+    run.id = made[place]
     run.name = name
     run.task_name = task_name
     run.task_key = task_key
-    run.flow_run_id = _uuid(flow_number, made)
+    run.flow_run_id = None if flow_place is None else made[flow_place]
     run.parameters = parameters
     run.tags = tags
     run.call = call
@@ -100,28 +120,28 @@ def request_to_wire(request: TaskRunRequest, shared: bool) -> tuple[Any, ...] | 
     when it holds what this form does not lay out."""
     run = request.task_run
     try:
-        fields = _run(run)
+        numbers, fields = _run(run)
     except _Unexpected:
         return None
     parameters = request.parameters
     state = run.state
     return (_REQUEST, request.task if shared else None, request.flow_run if shared else None,
-            fields, None if run.parameters is parameters else run.parameters,
+            numbers, fields, None if run.parameters is parameters else run.parameters,
             None if state is NOT_STARTED else state, parameters, tuple(request.settings),
             request.upstreams, request.upstream_assets, request.blocked, request.resume)
 
 
 def is_request(value: Any) -> bool:
-    return value.__class__ is tuple and len(value) == 12 and value[0] == _REQUEST
+    return value.__class__ is tuple and len(value) == 13 and value[0] == _REQUEST
 
 
 def request_fields(value: tuple[Any, ...]) -> tuple[Any, ...]:
     """The fields of the request `request_to_wire` laid out, in `TaskRunRequest` order; its
     settings as a plain tuple of theirs."""
-    (_, task, flow_run, fields, own_parameters, state, parameters, settings, upstreams,
+    (_, task, flow_run, numbers, fields, own_parameters, state, parameters, settings, upstreams,
      upstream_assets, blocked, resume) = value
     run = _rebuilt_run(fields, parameters if own_parameters is None else own_parameters,
-                       NOT_STARTED if state is None else state, {})
+                       NOT_STARTED if state is None else state, _uuids(numbers))
     return (task, run, parameters, flow_run, settings, upstreams, upstream_assets, blocked,
             resume)
 
@@ -148,9 +168,10 @@ _LAYOUTS = {cls: _record_layout(cls) for cls in _RECORD_TYPES.values()}
 class _States:
     """The states of one outcome, each laid out once, by its place among them."""
 
-    __slots__ = ("index", "laid")
+    __slots__ = ("ids", "index", "laid")
 
-    def __init__(self) -> None:
+    def __init__(self, ids: _Ids) -> None:
+        self.ids = ids
         self.index: dict[int, int] = {}
         self.laid: list[tuple[Any, ...]] = []
 
@@ -160,35 +181,41 @@ class _States:
             return known
         if state.__class__ is not State:
             raise _Unexpected
-        details = state._details
+        details, ids = state._details, self.ids
+        flow: Any
+        task: Any
+        count: Any
+        extra: Any
         if details is None:
-            ids: tuple[Any, ...] = (_id(state._flow_run_id), _id(state._task_run_id),
-                                    state._run_count)
+            flow, task, count = state._flow_run_id, state._task_run_id, state._run_count
             extra = None
         elif (details.scheduled_time is None and details.cache_key is None
               and details.cache_expiration is None and details.retriable is None):
-            ids = (_id(details.flow_run_id), _id(details.task_run_id), details.run_count)
+            flow, task, count = details.flow_run_id, details.task_run_id, details.run_count
             extra = None
         else:  # scheduling or cache facts: the details object itself
-            ids, extra = (None, None, None), details
+            flow = task = count = None
+            extra = details
+        places = (1 if flow is ids.flow and flow is not None else ids.at(flow),
+                  0 if task is ids.run else ids.at(task), count)
         data = state._data
         self.laid.append((state.type._value_, state.name, state.message,
                           data is not _NO_DATA, None if data is _NO_DATA else data,
-                          state.timestamp_s, extra, *ids))
+                          state.timestamp_s, extra, *places))
         self.index[id(state)] = place = len(self.laid) - 1
         return place
 
 
-def _rebuilt_state(laid: tuple[Any, ...], made: dict[int, UUID]) -> State:
-    kind, name, message, has_data, data, timestamp, details, flow_number, task_number, count = laid
+def _rebuilt_state(laid: tuple[Any, ...], made: list[UUID]) -> State:
+    kind, name, message, has_data, data, timestamp, details, flow_place, task_place, count = laid
     state: State = _new(State)
     state.type = _TYPE_OF[kind]
     state.name = name
     state.message = message
     state._data = data if has_data else _NO_DATA
     state._details = details
-    state._flow_run_id = _uuid(flow_number, made)
-    state._task_run_id = _uuid(task_number, made)
+    state._flow_run_id = None if flow_place is None else made[flow_place]
+    state._task_run_id = None if task_place is None else made[task_place]
     state._run_count = count
     state.timestamp_s = timestamp
     return state
@@ -199,9 +226,11 @@ def outcome_to_wire(
 ) -> tuple[Any, ...] | None:
     """An outcome with its records as a plain tuple, or None when it holds what this form does
     not lay out (a record of another type, an id that is not a UUID, ...)."""
-    states = _States()
     try:
-        fields = _run(run)
+        numbers, fields = _run(run)
+        ids = _Ids(run, numbers)
+        states = _States(ids)
+        at, run_id = ids.at, run.id
         run_state = states.place(run.state)
         final = states.place(state)
         laid = []
@@ -212,30 +241,34 @@ def outcome_to_wire(
                 raise _Unexpected
             values: list[Any] = list(record)
             for i in layout[0]:
-                values[i] = _id(values[i])
+                value = values[i]
+                values[i] = 0 if value is run_id else at(value)
             for i in layout[1]:
                 values[i] = states.place(values[i])
             laid.append((cls.__name__, *values))
     except _Unexpected:
         return None
-    return (_OUTCOME, fields, run.parameters, run_state, final, tuple(states.laid), tuple(laid))
+    return (_OUTCOME, ids.numbers, fields, run.parameters, run_state, final,
+            tuple(states.laid), tuple(laid))
 
 
 def is_outcome(value: Any) -> bool:
-    return value.__class__ is tuple and len(value) == 7 and value[0] == _OUTCOME
+    return value.__class__ is tuple and len(value) == 8 and value[0] == _OUTCOME
 
 
 def outcome_fields(value: tuple[Any, ...]) -> tuple[TaskRun, State, tuple[Record, ...]]:
     """The run, final state and records of the outcome `outcome_to_wire` laid out."""
-    _, fields, parameters, run_state, final, laid_states, laid_records = value
-    made: dict[int, UUID] = {}
+    _, numbers, fields, parameters, run_state, final, laid_states, laid_records = value
+    made = _uuids(numbers)
     states = [_rebuilt_state(laid, made) for laid in laid_states]
     built: list[Record] = []
     for name, *values in laid_records:
         cls = _RECORD_TYPES[name]
         ids, places = _LAYOUTS[cls]
         for i in ids:
-            values[i] = _uuid(values[i], made)
+            place = values[i]
+            if place is not None:
+                values[i] = made[place]
         for i in places:
             values[i] = states[values[i]]
         built.append(_tuple_new(cls, values))
