@@ -381,14 +381,19 @@ class _Results:
             self._thread.join()
 
     def _serve(self) -> None:
-        pending: collections.deque[_Watched] = collections.deque()
-        incoming = self._incoming
+        # The pending runs' refs, oldest first; what each one's outcome needs, by ref. A poll
+        # moves only refs between the two, in C; a run's future and request are looked up once,
+        # when it has finished.
+        refs: collections.deque[Any] = collections.deque()
+        watched: dict[Any, tuple[cf.Future[TaskRunOutcome], TaskRunRequest]] = {}
+        incoming, wait, take = self._incoming, self._ray.wait, refs.popleft
         while True:
-            if not pending:  # nothing to watch: sleep until something is submitted
+            if not refs:  # nothing to watch: sleep until something is submitted
                 item = incoming.get()
                 if item is None:
                     return
-                pending.append(item)
+                refs.append(item[0])
+                watched[item[0]] = item[1:]
             while True:
                 try:
                     item = incoming.get_nowait()
@@ -396,19 +401,18 @@ class _Results:
                     break
                 if item is None:  # close(): every run has finished, or was cancelled
                     return
-                pending.append(item)
-            window = {ref: (ref, done, request) for ref, done, request in
-                      (pending.popleft() for _ in range(min(_WINDOW, len(pending))))}
+                refs.append(item[0])
+                watched[item[0]] = item[1:]
+            window = [take() for _ in range(min(_WINDOW, len(refs)))]
             try:
-                ready, waiting = self._ray.wait(list(window), num_returns=len(window),
-                                                timeout=_POLL_SECONDS)
+                ready, waiting = wait(window, num_returns=len(window), timeout=_POLL_SECONDS)
             except BaseException as exc:  # Ray itself failed: so did these runs
-                for _, done, _ in window.values():
-                    self._finish(done, exc=exc)
+                for ref in window:
+                    self._finish(watched.pop(ref)[0], exc=exc)
                 continue
             if ready:
-                self._settle([window[ref] for ref in ready])
-            pending.extend(window[ref] for ref in waiting)
+                self._settle([(ref, *watched.pop(ref)) for ref in ready])
+            refs.extend(waiting)
 
     def _settle(self, finished: list[_Watched]) -> None:
         try:
