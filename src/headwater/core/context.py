@@ -28,10 +28,17 @@ if TYPE_CHECKING:
 def _pending_runs() -> PendingRuns:
     """A new `PendingRuns`. The futures module (with `concurrent.futures`, which loads
     `logging` and `traceback`) is imported when the first flow run starts, not with
-    `import headwater`."""
-    from headwater.core.futures import PendingRuns
+    `import headwater`; then kept (a worker makes a context per task run, and an import
+    statement costs ~1 µs even for a loaded module)."""
+    made = _PENDING_RUNS
+    if not made:
+        from headwater.core.futures import PendingRuns
 
-    return PendingRuns()
+        made.append(PendingRuns)
+    return made[0]()
+
+
+_PENDING_RUNS: list[type[PendingRuns]] = []
 
 
 class FlowRunContext:
