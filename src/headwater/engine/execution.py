@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
 from headwater import __version__
-from headwater.engine import _compact
 from headwater.engine.drivers import drive_async, drive_sync, run_coro_sync
 from headwater.engine.generators import collecting
 from headwater.engine.plain_run import is_plain_task, run_plain
@@ -158,7 +157,7 @@ class TaskRunRequest(NamedTuple):
         """
         try:
             # Without the shared parts, the request is not a whole one: the worker completes it.
-            wire = _compact.request_to_wire(self, shared)
+            wire = (_COMPACT or _compact())[0].request_to_wire(self, shared)
             if wire is not None:  # its fields as plain values: see engine/_compact.py
                 return dumps(wire)
             own = self if shared else self._replace(task=None, flow_run=None)  # type: ignore[arg-type]
@@ -209,8 +208,9 @@ class TaskRunRequest(NamedTuple):
             SerializationError: the bytes were made by an incompatible headwater.
         """
         outcome: Any = loads(payload, "outcome of a task run")
-        if _compact.is_outcome(outcome):
-            return _tuple_new(TaskRunOutcome, _compact.outcome_fields(outcome))
+        forms = (_COMPACT or _compact())[0]
+        if forms.is_outcome(outcome):
+            return _tuple_new(TaskRunOutcome, forms.outcome_fields(outcome))
         return outcome  # type: ignore[no-any-return]
 
 
@@ -333,8 +333,9 @@ def execute_bytes(payload: bytes, shared: SharedParts | None = None) -> bytes:
     """
     Clock, RunControl, setup_logging, MemorySink = _WORKER_PARTS or _worker_parts()
     request: Any = loads(payload, "task run request")
-    if _compact.is_request(request):
-        fields = _compact.request_fields(request)
+    forms = (_COMPACT or _compact())[0]
+    if forms.is_request(request):
+        fields = forms.request_fields(request)
         request = _tuple_new(TaskRunRequest, (*fields[:4], _tuple_new(AttemptSettings, fields[4]),
                                               *fields[5:]))
     if shared is not None:
@@ -345,7 +346,7 @@ def execute_bytes(payload: bytes, shared: SharedParts | None = None) -> bytes:
         outcome = execute(request)
     records = tuple(collector.records)
     try:
-        wire = _compact.outcome_to_wire(outcome.task_run, outcome.state, records)
+        wire = forms.outcome_to_wire(outcome.task_run, outcome.state, records)
         if wire is not None:  # its fields as plain values: see engine/_compact.py
             return dumps(wire)
         return dumps(outcome._replace(records=records))
@@ -354,6 +355,16 @@ def execute_bytes(payload: bytes, shared: SharedParts | None = None) -> bytes:
 
 
 _WORKER_PARTS: tuple[Any, ...] = ()
+_COMPACT: list[Any] = []  # the compact forms' module, once a request or outcome needs it
+
+
+def _compact() -> list[Any]:
+    """engine/_compact.py, imported when a request first travels (a flow whose runs stay in
+    this process does not load it), then kept."""
+    from headwater.engine import _compact as forms
+
+    _COMPACT[:] = [forms]
+    return _COMPACT
 
 
 def _worker_parts() -> tuple[Any, ...]:
