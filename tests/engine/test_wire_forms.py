@@ -248,3 +248,6 @@ def test_an_outcome_the_compact_form_does_not_expect_travels_as_objects() -> Non
     request = TaskRunRequest(None, run, {}, None, AttemptSettings(False, True))  # type: ignore[arg-type]
     copy = loads(request.to_bytes(), "request")
     assert type(copy) is TaskRunRequest and copy.task_run.id == "not-a-uuid"
+    odd_settings = _full_task_run()
+    request = TaskRunRequest(None, odd_settings, {}, None, None)  # type: ignore[arg-type]
+    assert loads(request.to_bytes(), "request").settings is None

@@ -118,7 +118,9 @@ def _rebuilt_run(fields: tuple[Any, ...], parameters: dict[str, Any], state: Sta
 def request_to_wire(request: TaskRunRequest, shared: bool) -> tuple[Any, ...] | None:
     """`request` as a plain tuple (without its task and flow run facts unless `shared`), or None
     when it holds what this form does not lay out."""
-    run = request.task_run
+    run, settings = request.task_run, request.settings
+    if settings.__class__.__name__ != "AttemptSettings":  # rebuilt as one on the other side
+        return None
     try:
         numbers, fields = _run(run)
     except _Unexpected:
@@ -127,7 +129,7 @@ def request_to_wire(request: TaskRunRequest, shared: bool) -> tuple[Any, ...] | 
     state = run.state
     return (_REQUEST, request.task if shared else None, request.flow_run if shared else None,
             numbers, fields, None if run.parameters is parameters else run.parameters,
-            None if state is NOT_STARTED else state, parameters, tuple(request.settings),
+            None if state is NOT_STARTED else state, parameters, tuple(settings),
             request.upstreams, request.upstream_assets, request.blocked, request.resume)
 
 
