@@ -493,9 +493,7 @@ def replay(outcome: TaskRunOutcome, run: TaskRun, runtime: Runtime | None = None
                 run.total_run_time = (remote.name, remote.state, remote.run_count,
                                       remote.start_time, remote.end_time, remote.total_run_time)
         except AttributeError:  # a run object missing some of them: copy those it has
-            for slot in _REPLAYED:
+            for slot in ("name", "state", "run_count", "start_time", "end_time",
+                         "total_run_time"):
                 with contextlib.suppress(AttributeError):
                     setattr(run, slot, getattr(remote, slot))
-
-
-_REPLAYED = ("name", "state", "run_count", "start_time", "end_time", "total_run_time")
