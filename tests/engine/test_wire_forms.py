@@ -251,3 +251,11 @@ def test_an_outcome_the_compact_form_does_not_expect_travels_as_objects() -> Non
     odd_settings = _full_task_run()
     request = TaskRunRequest(None, odd_settings, {}, None, None)  # type: ignore[arg-type]
     assert loads(request.to_bytes(), "request").settings is None
+
+
+def test_bytes_in_the_format_before_the_compact_forms_are_refused_plainly() -> None:
+    from headwater.errors import SerializationError
+
+    made_before = b"headwater-run/1 0.0.0\n" + pickle.dumps(("anything",), protocol=5)
+    with pytest.raises(SerializationError, match="incompatible headwater versions"):
+        loads(made_before, "task run request")

@@ -384,7 +384,8 @@ def _worker_parts() -> tuple[Any, ...]:
 # -- bytes ---------------------------------------------------------------------------------------
 # Every payload starts with the format and the headwater version that made it, so a worker
 # running another headwater says so plainly instead of failing somewhere inside pickle.
-_FORMAT = b"headwater-run/1 "
+# Format 2: requests and outcomes in their compact forms (engine/_compact.py).
+_FORMAT = b"headwater-run/2 "
 _HEADER = _FORMAT + __version__.encode() + b"\n"
 
 
