@@ -11,7 +11,9 @@ machine hits both alike:
 The headwater side runs with `HEADWATER_LOGGING_LEVEL=WARNING` and, in one fresh process,
 `HEADWATER_STORE=memory`, in another the default SQLite store in a temporary HEADWATER_HOME
 (both set before headwater is imported). Reported per side: median and min–max seconds per
-round, and the ratio of the medians headwater ÷ bare (target: ≤ 1.5×).
+round, the CPU time of this (the flow's) process per task (median round; Ray's workers and the
+store's writer process are not in it), and the ratio of the medians headwater ÷ bare (target:
+≤ 1.5×).
 
     python benchmarks/bench_ray.py                    # N=2,000, 5 rounds each, both stores
     python benchmarks/bench_ray.py --n 500 --rounds 3 --store memory
@@ -70,14 +72,16 @@ def child(n: int, rounds: int, num_cpus: int) -> dict[str, Any]:
     for fn in cases.values():  # warm-up: Ray's workers start and import what they run
         assert fn(n) == expected
     seconds: dict[str, list[float]] = {label: [] for label in cases}
+    cpu: dict[str, list[float]] = {label: [] for label in cases}  # this process, every thread
     for _ in range(rounds):
         for label, fn in cases.items():
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             result = fn(n)
             seconds[label].append(time.perf_counter() - start)
+            cpu[label].append(time.process_time() - cpu_start)
             assert result == expected, label
     ray.shutdown()
-    return {"seconds": seconds, "loadavg": os.getloadavg()}
+    return {"seconds": seconds, "cpu_seconds": cpu, "loadavg": os.getloadavg()}
 
 
 def run_child(store: str, n: int, rounds: int, num_cpus: int) -> dict[str, Any]:
@@ -105,13 +109,15 @@ def run_child(store: str, n: int, rounds: int, num_cpus: int) -> dict[str, Any]:
 def report(store: str, n: int, result: dict[str, Any]) -> float:
     print(f"store: {STORES[store]}; load average after: "
           f"{', '.join(f'{x:.2f}' for x in result['loadavg'])}")
-    print(f"  {'case':<26} {'median s':>9} {'min s':>7} {'max s':>7} {'µs/task':>8}")
+    print(f"  {'case':<26} {'median s':>9} {'min s':>7} {'max s':>7} {'µs/task':>8} "
+          f"{'CPU µs/task':>12}")
     medians: dict[str, float] = {}
     for label, times in result["seconds"].items():
         median = statistics.median(times)
         medians[label] = median
+        cpu = statistics.median(result["cpu_seconds"][label])
         print(f"  {label:<26} {median:>9.3f} {min(times):>7.3f} {max(times):>7.3f} "
-              f"{median / n * 1e6:>8.0f}")
+              f"{median / n * 1e6:>8.0f} {cpu / n * 1e6:>12.0f}")
     ratio = medians["headwater RayTaskRunner"] / medians["bare ray.remote"]
     verdict = "ok" if ratio <= TARGET else "MISSED"
     print(f"  headwater ÷ bare (medians): {ratio:.2f}× (target ≤ {TARGET}×: {verdict})")
