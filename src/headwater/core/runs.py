@@ -83,6 +83,12 @@ class _Run:
         extra = time.time() - self.state.timestamp_s if self.state.is_running() else 0.0
         return self.total_run_time + extra
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A run pickled by an earlier version (its slots as a dict; None for not started)."""
+        for name, value in state.items():
+            setattr(self, name, NOT_STARTED if name == "state" and value is None else value)
+
+
 class FlowRun(_Run):
     """One run of a flow."""
 

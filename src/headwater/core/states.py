@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.core._details import _NO_DATA as _NO_DATA
 from headwater.core._details import StateDetails as StateDetails
+from headwater.core._details import _details as _details  # named by pickles of earlier versions
 from headwater.core._loops import in_running_loop
 from headwater.errors import (
     CancelledRun,
