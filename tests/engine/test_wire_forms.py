@@ -165,7 +165,7 @@ def test_a_request_travels_compactly_with_every_field() -> None:
     request = TaskRunRequest(**given)
     wire = loads(request.to_bytes(), "request")
     assert _compact.is_request(wire)  # the compact form, not the objects
-    fields = _compact.request_fields(wire)
+    fields = _compact.request_fields(wire, len(AttemptSettings._fields))
     copy = TaskRunRequest(*fields[:4], AttemptSettings(*fields[4]), *fields[5:])
     for name in TaskRunRequest._fields:
         if name not in ("task_run", "blocked"):
@@ -182,7 +182,8 @@ def test_a_request_not_started_and_sharing_its_parameters_keeps_both() -> None:
     run.state = NOT_STARTED
     request = TaskRunRequest(None, run, run.parameters, None,  # type: ignore[arg-type]
                              AttemptSettings(False, True))
-    fields = _compact.request_fields(loads(request.to_bytes(shared=False), "request"))
+    fields = _compact.request_fields(loads(request.to_bytes(shared=False), "request"),
+                                     len(AttemptSettings._fields))
     assert fields[1].state is NOT_STARTED and fields[1].parameters is fields[2]
 
 
@@ -259,3 +260,45 @@ def test_bytes_in_the_format_before_the_compact_forms_are_refused_plainly() -> N
     made_before = b"headwater-run/1 0.0.0\n" + pickle.dumps(("anything",), protocol=5)
     with pytest.raises(SerializationError, match="incompatible headwater versions"):
         loads(made_before, "task run request")
+
+
+def test_an_outcome_keeps_a_returned_none_apart_from_no_data() -> None:
+    from headwater.core.states import _NO_DATA
+    from headwater.engine import _compact
+
+    run = _full_task_run()
+    returned_none = run_state(StateType.COMPLETED, "Completed", run.flow_run_id, run.id,
+                              data=None)
+    nothing = run_state(StateType.RUNNING, "Running", run.flow_run_id, run.id)
+    run.state = returned_none
+    sent = (records.StateChanged(run.id, "task", nothing, 1),
+            records.StateChanged(run.id, "task", returned_none, 1))
+    wire = _compact.outcome_to_wire(run, returned_none, sent)
+    assert wire is not None
+    copy = TaskRunRequest.outcome_from_bytes(dumps(wire))
+    assert copy.state._data is None and copy.state.result() is None
+    assert copy.records[0].state._data is _NO_DATA  # no data: not a returned None
+
+
+def test_a_run_whose_parameters_are_none_keeps_none() -> None:
+    from headwater.engine import _compact
+
+    run = _full_task_run()
+    run.parameters = None  # type: ignore[assignment]
+    request = TaskRunRequest(None, run, {"x": 1}, None, AttemptSettings(False, True))  # type: ignore[arg-type]
+    wire = loads(request.to_bytes(), "request")
+    assert _compact.is_request(wire)
+    fields = _compact.request_fields(wire, len(AttemptSettings._fields))
+    assert fields[1].parameters is None and fields[2] == {"x": 1}
+
+
+@pytest.mark.parametrize("form", ["request", "outcome"])
+def test_a_compact_form_of_another_layout_is_refused_plainly(form: str) -> None:
+    from headwater.engine import _compact
+    from headwater.errors import SerializationError
+
+    other = (f"hw-{form}/1/00000000", *range(12 if form == "request" else 7))
+    check = _compact.is_request if form == "request" else _compact.is_outcome
+    with pytest.raises(SerializationError, match="Install the same headwater version"):
+        check(other)
+    assert check(("something else",)) is False

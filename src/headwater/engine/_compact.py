@@ -29,9 +29,20 @@ if TYPE_CHECKING:
     from headwater.engine.execution import TaskRunRequest
     from headwater.events.records import Record
 
-# The first item of each form, which tells them apart (and from anything else).
-_REQUEST = "hw-request/1"
-_OUTCOME = "hw-outcome/1"
+
+def _layout() -> str:
+    """A fingerprint of every field these forms lay out by place: a peer whose records, runs or
+    states have other fields makes other tags, and is refused (`_refuse`), not misread."""
+    import zlib
+
+    from headwater.core._details import StateDetails
+
+    slots = [(cls.__name__, [name for c in cls.__mro__ for name in getattr(c, "__slots__", ())])
+             for cls in (TaskRun, State, StateDetails)]
+    fields = [(name, cls._fields) for name, cls in _RECORD_TYPES.items()]  # type: ignore[attr-defined]
+    return format(zlib.crc32(repr((slots, fields)).encode()), "08x")
+
+
 
 _new = object.__new__
 _setattr = object.__setattr__
@@ -123,26 +134,44 @@ def request_to_wire(request: TaskRunRequest, shared: bool) -> tuple[Any, ...] | 
         return None
     try:
         numbers, fields = _run(run)
-    except _Unexpected:
+    except Exception:  # not a run this form lays out: its objects are pickled instead
         return None
     parameters = request.parameters
     state = run.state
     return (_REQUEST, request.task if shared else None, request.flow_run if shared else None,
-            numbers, fields, None if run.parameters is parameters else run.parameters,
+            numbers, fields, None if run.parameters is parameters else (run.parameters,),
             None if state is NOT_STARTED else state, parameters, tuple(settings),
             request.upstreams, request.upstream_assets, request.blocked, request.resume)
 
 
 def is_request(value: Any) -> bool:
-    return value.__class__ is tuple and len(value) == 13 and value[0] == _REQUEST
+    if value.__class__ is tuple and len(value) == 13 and value[0] == _REQUEST:
+        return True
+    _refuse(value, "hw-request/", "task run request")
+    return False
 
 
-def request_fields(value: tuple[Any, ...]) -> tuple[Any, ...]:
+def _refuse(value: Any, prefix: str, what: str) -> None:
+    """Raise if `value` is a compact form of another layout (a peer with other fields)."""
+    if (value.__class__ is tuple and value and value[0].__class__ is str
+            and value[0].startswith(prefix)):
+        from headwater.errors import SerializationError
+
+        raise SerializationError(
+            f"Received a {what} laid out as {value[0]!r}, but this headwater lays them out as "
+            f"{prefix}1/{_LAYOUT}: the flow's process and the worker run headwater versions "
+            f"whose runs, states or records have different fields. Install the same headwater "
+            f"version on both.")
+
+
+def request_fields(value: tuple[Any, ...], settings_width: int) -> tuple[Any, ...]:
     """The fields of the request `request_to_wire` laid out, in `TaskRunRequest` order; its
-    settings as a plain tuple of theirs."""
+    settings as a plain tuple of theirs (`settings_width` of them, or the request is refused)."""
     (_, task, flow_run, numbers, fields, own_parameters, state, parameters, settings, upstreams,
      upstream_assets, blocked, resume) = value
-    run = _rebuilt_run(fields, parameters if own_parameters is None else own_parameters,
+    if len(settings) != settings_width:
+        _refuse((f"hw-request/ with {len(settings)} settings",), "hw-request/", "task run request")
+    run = _rebuilt_run(fields, parameters if own_parameters is None else own_parameters[0],
                        NOT_STARTED if state is None else state, _uuids(numbers))
     return (task, run, parameters, flow_run, settings, upstreams, upstream_assets, blocked,
             resume)
@@ -165,6 +194,11 @@ _RECORD_TYPES: dict[str, type] = {
     and value.__module__ == _records.__name__
 }
 _LAYOUTS = {cls: _record_layout(cls) for cls in _RECORD_TYPES.values()}
+
+# The first item of each form, which tells them apart (and from anything else).
+_LAYOUT = _layout()
+_REQUEST = f"hw-request/1/{_LAYOUT}"
+_OUTCOME = f"hw-outcome/1/{_LAYOUT}"
 
 
 class _States:
@@ -248,14 +282,17 @@ def outcome_to_wire(
             for i in layout[1]:
                 values[i] = states.place(values[i])
             laid.append((cls.__name__, *values))
-    except _Unexpected:
+    except Exception:  # a value this form does not lay out: the objects are pickled instead
         return None
     return (_OUTCOME, ids.numbers, fields, run.parameters, run_state, final,
             tuple(states.laid), tuple(laid))
 
 
 def is_outcome(value: Any) -> bool:
-    return value.__class__ is tuple and len(value) == 8 and value[0] == _OUTCOME
+    if value.__class__ is tuple and len(value) == 8 and value[0] == _OUTCOME:
+        return True
+    _refuse(value, "hw-outcome/", "outcome of a task run")
+    return False
 
 
 def outcome_fields(value: tuple[Any, ...]) -> tuple[TaskRun, State, tuple[Record, ...]]:

@@ -335,7 +335,7 @@ def execute_bytes(payload: bytes, shared: SharedParts | None = None) -> bytes:
     request: Any = loads(payload, "task run request")
     forms = (_COMPACT or _compact())[0]
     if forms.is_request(request):
-        fields = forms.request_fields(request)
+        fields = forms.request_fields(request, len(AttemptSettings._fields))
         request = _tuple_new(TaskRunRequest, (*fields[:4], _tuple_new(AttemptSettings, fields[4]),
                                               *fields[5:]))
     if shared is not None:
