@@ -21,8 +21,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, SafeUUID
 
-from headwater.core.runs import NOT_STARTED, TaskRun
-from headwater.core.states import _NO_DATA, State, StateType
+from headwater.core.runs import NOT_STARTED, TaskRun, _task_run
+from headwater.core.states import _NO_DATA, State, _state
 from headwater.events import records as _records
 
 if TYPE_CHECKING:
@@ -48,7 +48,6 @@ _new = object.__new__
 _setattr = object.__setattr__
 _tuple_new = tuple.__new__
 _UNKNOWN = SafeUUID.unknown
-_TYPE_OF = {kind._value_: kind for kind in StateType}
 
 
 class _Unexpected(Exception):
@@ -108,21 +107,9 @@ def _rebuilt_run(fields: tuple[Any, ...], parameters: dict[str, Any], state: Sta
                  made: list[UUID]) -> TaskRun:
     (place, name, task_name, task_key, flow_place, tags, call, run_count, start_time,
      end_time, total_run_time) = fields
-    run: TaskRun = _new(TaskRun)
-    run.id = made[place]
-    run.name = name
-    run.task_name = task_name
-    run.task_key = task_key
-    run.flow_run_id = None if flow_place is None else made[flow_place]
-    run.parameters = parameters
-    run.tags = tags
-    run.call = call
-    run.state = state
-    run.run_count = run_count
-    run.start_time = start_time
-    run.end_time = end_time
-    run.total_run_time = total_run_time
-    return run
+    return _task_run(made[place], name, task_name, task_key,
+                     None if flow_place is None else made[flow_place], parameters, tags, call,
+                     state, run_count, start_time, end_time, total_run_time)
 
 
 # -- requests ----------------------------------------------------------------------------------
@@ -244,17 +231,9 @@ class _States:
 
 def _rebuilt_state(laid: tuple[Any, ...], made: list[UUID]) -> State:
     kind, name, message, has_data, data, timestamp, details, flow_place, task_place, count = laid
-    state: State = _new(State)
-    state.type = _TYPE_OF[kind]
-    state.name = name
-    state.message = message
-    state._data = data if has_data else _NO_DATA
-    state._details = details
-    state._flow_run_id = None if flow_place is None else made[flow_place]
-    state._task_run_id = None if task_place is None else made[task_place]
-    state._run_count = count
-    state.timestamp_s = timestamp
-    return state
+    return _state(kind, name, message, data if has_data else _NO_DATA, timestamp, details,
+                  None if flow_place is None else made[flow_place],
+                  None if task_place is None else made[task_place], count)
 
 
 def outcome_to_wire(
